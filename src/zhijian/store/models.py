@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -28,6 +28,7 @@ class Unit(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id", foreign_keys=[parent_id])
     level: Mapped[str] = mapped_column(String(16))  # one of UNIT_LEVELS
     kind: Mapped[str | None] = mapped_column(String(32))  # party | government | department | township | village
     path: Mapped[str] = mapped_column(String(1000), index=True)  # '/root/child/…/self/' for subtree queries
@@ -38,6 +39,7 @@ class Person(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     title: Mapped[str | None] = mapped_column(String(100))
     aliases: Mapped[list[Any]] = mapped_column(default=list)  # WeChat ids, WeCom ids, phone numbers, nicknames
 
@@ -48,7 +50,9 @@ class Group(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     platform: Mapped[str] = mapped_column(String(32), default="wechat")
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"), index=True)
+    owner: Mapped[Person | None] = relationship(foreign_keys=[owner_id])
     purpose: Mapped[str | None] = mapped_column(Text)
     group_type: Mapped[str] = mapped_column(String(16), default="fixed")  # fixed | temporary
     created_on: Mapped[date | None] = mapped_column(Date)
@@ -68,6 +72,7 @@ class App(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     platform: Mapped[str] = mapped_column(String(32), default="app")  # app | miniprogram | quickapp
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)  # 主办单位
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     purpose: Mapped[str | None] = mapped_column(Text)
     functions: Mapped[list[Any]] = mapped_column(default=list)  # declared functions, e.g. 学习, 填报, 考勤
     features: Mapped[list[Any]] = mapped_column(default=list)  # checkin | points | online_time | ranking
@@ -86,6 +91,7 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     platform: Mapped[str] = mapped_column(String(32), default="wechat_oa")  # wechat_oa | weibo | douyin | toutiao
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     purpose: Mapped[str | None] = mapped_column(Text)
     functions: Mapped[list[Any]] = mapped_column(default=list)
     created_on: Mapped[date | None] = mapped_column(Date)
@@ -109,6 +115,7 @@ class Finding(Base):
     object_type: Mapped[str] = mapped_column(String(16))
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     period: Mapped[str] = mapped_column(String(32), default="")  # '' | 'YYYY-MM' | 'YYYY-MM-DD'
     severity: Mapped[str] = mapped_column(String(8), default="medium")  # low | medium | high
     title: Mapped[str] = mapped_column(String(500))
@@ -117,6 +124,7 @@ class Finding(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the policy values that made it a finding
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     assignee_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    assignee_unit: Mapped[Unit | None] = relationship(foreign_keys=[assignee_unit_id])
     deadline: Mapped[date | None] = mapped_column(Date)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
@@ -130,8 +138,10 @@ class FindingEvent(Base):
     __tablename__ = "finding_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     finding_id: Mapped[str] = mapped_column(ForeignKey("findings.id"), index=True)
+    finding: Mapped[Finding] = relationship(foreign_keys=[finding_id])
     at: Mapped[datetime] = mapped_column(DateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     action: Mapped[str] = mapped_column(String(32))  # assign | start | submit | verify | reopen | close | comment
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
@@ -147,6 +157,7 @@ class Recommendation(Base):
     object_type: Mapped[str] = mapped_column(String(16))
     object_id: Mapped[str] = mapped_column(String(64), index=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     action: Mapped[str] = mapped_column(String(16))  # keep | merge | remove | review
     merge_into: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
@@ -154,6 +165,7 @@ class Recommendation(Base):
     decision: Mapped[str | None] = mapped_column(String(16))  # a person's decision: keep | merge | remove | exempt
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     deadline: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
@@ -167,7 +179,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))  # one of ROLES
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id"))
+    person: Mapped[Person | None] = relationship(foreign_keys=[person_id])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -222,6 +236,7 @@ class Clue(Base):
     object_id: Mapped[str | None] = mapped_column(String(64))
     unit_text: Mapped[str | None] = mapped_column(String(200))
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     description: Mapped[str] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(String(200))
     received_on: Mapped[date] = mapped_column(Date)
@@ -229,6 +244,7 @@ class Clue(Base):
     close_reason: Mapped[str | None] = mapped_column(Text)
     closed_on: Mapped[date | None] = mapped_column(Date)
     finding_id: Mapped[str | None] = mapped_column(ForeignKey("findings.id"))
+    finding: Mapped[Finding | None] = relationship(foreign_keys=[finding_id])
     matter_id: Mapped[str | None] = mapped_column(String(32), index=True)  # links same-matter clues
 
 
@@ -236,6 +252,7 @@ class ClueMessage(Base):
     __tablename__ = "clue_messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     clue_id: Mapped[str] = mapped_column(ForeignKey("clues.id", ondelete="CASCADE"), index=True)
+    clue: Mapped[Clue] = relationship(foreign_keys=[clue_id])
     on: Mapped[date] = mapped_column(Date)
     from_office: Mapped[bool] = mapped_column(Boolean)
     body: Mapped[str] = mapped_column(Text)
@@ -245,6 +262,7 @@ class ClueAttachment(Base):
     __tablename__ = "clue_attachments"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     clue_id: Mapped[str] = mapped_column(ForeignKey("clues.id", ondelete="CASCADE"), index=True)
+    clue: Mapped[Clue] = relationship(foreign_keys=[clue_id])
     media_type: Mapped[str] = mapped_column(String(32))
     path: Mapped[str] = mapped_column(String(500))  # relative to the workspace
     size: Mapped[int] = mapped_column(Integer)
