@@ -15,7 +15,11 @@ from zhijian.workspace import Workspace
 
 
 def echarts_source() -> str:
-    return (resources.files("zhijian.web") / "static" / "vendor" / "echarts.min.js").read_text(encoding="utf-8")
+    base = resources.files("zhijian.web") / "static" / "vendor"
+    for p in (base / "echarts.min.js", base / "echarts" / "echarts.min.js"):
+        if p.is_file():
+            return p.read_text(encoding="utf-8")
+    raise FileNotFoundError("vendored echarts.min.js not found under zhijian/web/static/vendor")
 
 
 def _env() -> Environment:
@@ -29,7 +33,42 @@ def _env() -> Environment:
     return env
 
 
-def write_html(ws: Workspace, out: Path) -> Path:
+def screening_and_burden(ws: Workspace, campaign=None) -> dict:
+    """The summary's screening and burden section: conclusions per object type, weekly burden trend
+    lines, before/after bars (with a campaign date) and a unit tree map of burden."""
+    from zhijian.report.campaign import CampaignData, _tree
+    from zhijian.report.catalog import OBJECT_KINDS, catalog_rows
+    from zhijian.report.figures import burden, metric_name
+    from zhijian.report.scope import resolve_scope
+
+    scope = resolve_scope(ws)
+    rows = catalog_rows(ws, scope)
+    screening = {
+        "types": [OBJECT_TYPES_ZH[k] for k in OBJECT_KINDS],
+        "series": [
+            {"name": c or "待研判", "values": [sum(1 for r in rows[k] if r.conclusion == c) for k in OBJECT_KINDS]}
+            for c in ("保留", "合并", "清除", "")
+        ],
+    }
+    b = burden(ws, scope, campaign)
+    out = {"screening": screening, "burden": None}
+    if b is not None and b.series:
+        tree_src = CampaignData(scope, campaign, None, [], b, None, None, None)  # type: ignore[arg-type]
+        out["burden"] = {
+            "weeks": b.weeks,
+            "campaign": campaign.isoformat() if campaign else None,
+            "trend": [{"name": metric_name(m), "values": [sv.get(w) for w in b.weeks]} for m, sv in sorted(b.series.items())],
+            "ba": [{"name": c.name, "before": round(c.before, 2), "after": round(c.after, 2),
+                    "lo": round(c.before + c.ci[0], 2) if c.ci else None,
+                    "hi": round(c.before + c.ci[1], 2) if c.ci else None} for c in b.changes],
+            "tree": _tree(tree_src),
+            "tree_metric": metric_name(b.unit_metric) if b.unit_metric else "",
+            "suppressed": b.suppressed_units,
+        }
+    return out
+
+
+def write_html(ws: Workspace, out: Path, campaign=None) -> Path:
     data = gather_summary(ws)
     charts = {
         "categories": {
@@ -42,12 +81,15 @@ def write_html(ws: Workspace, out: Path) -> Path:
             for lab, series in sorted(data.weekly_demands.items())
         ],
         "after_hours": [data.weekly_after_hours.get(w, 0) for w in data.weeks],
+        **screening_and_burden(ws, campaign),
     }
     html = (
         _env()
         .get_template("summary.html.j2")
         .render(
             d=data,
+            has_burden=charts["burden"] is not None,
+            privacy_min=ws.config.policy.privacy.min_group_size,
             charts_json=json.dumps(charts, ensure_ascii=False).replace("</", "<\\/"),
             echarts=echarts_source(),
         )
