@@ -1,0 +1,312 @@
+"""Shared pieces of the importers: stable ids, encoding detection, the intermediate ("raw") message
+record every chat parser produces, and small text helpers (mentions, @all).
+
+Parsers never resolve people or groups and never write the lake: they emit raw rows (export chat key,
+export sender key, UTC instant, kind, text …) through :class:`RawSink`; the import run
+(:mod:`zhijian.ingest.run`) resolves ids and writes one lake batch, vectorised in DuckDB.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from zhijian.errors import ImportFormatError
+
+#: Rows per record batch handed to the staging database (memory stays flat in file size).
+BATCH_ROWS = 50_000
+
+#: The intermediate record of a chat message, before people/groups are resolved.
+#: ``message_id`` is kept verbatim (canonical files); ``native_id`` is the export's own id (hashed with
+#: platform and chat); without either, the id is a hash of the record's content plus its ordinal.
+RAW = pa.schema(
+    [
+        pa.field("message_id", pa.string()),
+        pa.field("native_id", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("platform", pa.string()),
+        pa.field("chat_key", pa.string()),
+        pa.field("chat_name", pa.string()),
+        pa.field("sender_key", pa.string()),
+        pa.field("sender_name", pa.string()),
+        pa.field("ts", pa.timestamp("us", tz="UTC")),
+        pa.field("kind", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("reply_native", pa.string()),  # native id of the replied-to message
+        pa.field("reply_to", pa.string()),  # a lake message_id (canonical files)
+        pa.field("mentions", pa.list_(pa.string())),  # sender keys or display names
+        pa.field("at_all", pa.bool_()),
+        pa.field("forwarded", pa.bool_()),
+        pa.field("seq", pa.int64()),
+    ]
+)
+
+
+def stable_hash(*parts: Any, n: int = 24) -> str:
+    """A short, stable hex digest of the parts (md5: not for security, for identity)."""
+    h = hashlib.md5("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"))
+    return h.hexdigest()[:n]
+
+
+def group_id_for(platform: str, key: str) -> str:
+    return "G-" + stable_hash(platform, key, n=12)
+
+
+def person_id_for(*parts: Any) -> str:
+    return "P-" + stable_hash(*parts, n=12)
+
+
+# ── encodings ─────────────────────────────────────────────────────────────────────────────────────
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030/GBK"}
+
+
+_ENC_CACHE: dict[tuple[str, int, int, bool], str] = {}
+
+
+def detect_encoding(path: Path, *, full: bool = True) -> str:
+    """Memoised :func:`_detect_encoding` (sniffing and reading the same file decode it once)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, full)
+    if key not in _ENC_CACHE:
+        if len(_ENC_CACHE) > 256:
+            _ENC_CACHE.clear()
+        _ENC_CACHE[key] = _detect_encoding(path, full=full)
+    return _ENC_CACHE[key]
+
+
+def _detect_encoding(path: Path, *, full: bool = True) -> str:
+    """'utf-8-sig' (BOM), 'utf-8' (strict decode of the whole file succeeds) or 'gb18030' (Excel/WPS
+    re-saves on Chinese Windows). Anything else is an :class:`ImportFormatError` naming the line."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise ImportFormatError(
+                "文件为 UTF-16 编码，请另存为 UTF-8 或 GBK",
+                "file is UTF-16; save it as UTF-8 or GBK",
+                path=str(path),
+                where="第 1 行",
+            )
+        f.seek(0)
+        for enc in ("utf-8", "gb18030"):
+            f.seek(0)
+            dec = codecs.getincrementaldecoder(enc)("strict")
+            line = 1
+            ok = True
+            read = 0
+            while True:
+                chunk = f.read(1 << 22)
+                if not chunk:
+                    try:
+                        dec.decode(b"", final=True)
+                    except UnicodeDecodeError:
+                        ok = False
+                    break
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as e:
+                    ok = False
+                    bad_line = line + chunk[: e.start].count(b"\n")
+                    if enc == "gb18030":
+                        raise ImportFormatError(
+                            f"无法识别文件编码（第 {bad_line} 行既不是 UTF-8 也不是 GBK/GB18030）",
+                            f"unknown text encoding at line {bad_line}: expected UTF-8 or GBK/GB18030",
+                            path=str(path),
+                            where=f"第 {bad_line} 行",
+                        ) from None
+                    break
+                line += chunk.count(b"\n")
+                read += len(chunk)
+                if not full and read >= 1 << 22:
+                    break
+            if ok:
+                return enc
+    return "gb18030"  # pragma: no cover - loop always returns or raises
+
+
+def open_text(path: Path, encoding: str, newline: str | None = None):
+    return open(path, encoding=encoding, errors="strict", newline=newline)
+
+
+def transcode_to_utf8(src: Path, encoding: str, dest: Path) -> Path:
+    """Stream a GB18030 (or BOM) file into a UTF-8 copy for readers that only speak UTF-8."""
+    with open(src, encoding=encoding, newline="") as fi, open(dest, "w", encoding="utf-8", newline="") as fo:
+        while True:
+            s = fi.read(1 << 22)
+            if not s:
+                break
+            fo.write(s)
+    return dest
+
+
+# ── time ──────────────────────────────────────────────────────────────────────────────────────────
+_DT_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%Y年%m月%d日",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+)
+
+
+def parse_local(s: str) -> datetime | None:
+    """A naive local datetime from the usual export/spreadsheet forms (incl. Excel's ``2024/10/4 11:42``)."""
+    s = (s or "").strip()
+    if not s:
+        return None
+    try:
+        return datetime.fromisoformat(s).replace(tzinfo=None) if "+" not in s[10:] and not s.endswith("Z") else None
+    except ValueError:
+        pass
+    for fmt in _DT_FORMATS:
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_instant(s: str, tz: ZoneInfo) -> datetime | None:
+    """An aware UTC datetime from ISO text with an offset, or naive text read in ``tz``."""
+    s = (s or "").strip()
+    if not s:
+        return None
+    if s.endswith("Z") or re.search(r"[+-][0-9][0-9]:?[0-9][0-9]$", s[10:]):
+        try:
+            return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            return None
+    d = parse_local(s)
+    if d is None:
+        return None
+    return d.replace(tzinfo=tz).astimezone(UTC)
+
+
+def from_epoch(value: Any, unit: str = "s") -> datetime | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if unit == "ms":
+        v /= 1000.0
+    if not (0 < v < 7_000_000_000):
+        return None
+    return datetime.fromtimestamp(v, tz=UTC)
+
+
+# ── text helpers ──────────────────────────────────────────────────────────────────────────────────
+AT_ALL_TOKENS = ("@所有人", "@all", "@All", "@全体成员")
+_MENTION = re.compile("@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)", re.M)
+INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2068\u2069\ufeff"), None)
+
+
+def mentions_in(text: str | None) -> tuple[list[str], bool]:
+    """(@names, at_all) from WeChat-style text: ``@名字`` ended by U+2005, a space or end of line."""
+    if not text or "@" not in text:
+        return [], False
+    at_all = any(t in text for t in AT_ALL_TOKENS)
+    names = [m for m in _MENTION.findall(text) if m not in ("所有人", "all", "All", "全体成员")]
+    return list(dict.fromkeys(names)), at_all
+
+
+class RawSink:
+    """Collects raw message rows (keyword arguments named after RAW's fields) column by column and
+    hands them on in record batches of BATCH_ROWS."""
+
+    _NAMES = tuple(RAW.names)
+
+    def __init__(self, emit, source: str, platform: str):
+        self._emit = emit
+        self.source = source
+        self.platform = platform
+        self.count = 0
+        self._n = 0
+        self._cols: dict[str, list[Any]] = {n: [] for n in self._NAMES}
+
+    def add(self, **row: Any) -> None:
+        row.setdefault("source", self.source)
+        row.setdefault("platform", self.platform)
+        row["seq"] = self.count
+        self.count += 1
+        cols = self._cols
+        for name in self._NAMES:
+            cols[name].append(row.get(name))
+        self._n += 1
+        if self._n >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._n:
+            self._emit(pa.table(self._cols, schema=RAW))
+            self._cols = {n: [] for n in self._NAMES}
+            self._n = 0
+
+
+def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Raw rows -> Arrow (missing keys are nulls; the run treats null flags as false)."""
+    return pa.Table.from_pylist(rows, schema=RAW)
+
+
+class ChatSink:
+    """The fast path of :class:`RawSink` for a file that holds one chat and no native ids (WhatsApp):
+    per message only sender, time, kind, text, mentions and @all are stored; the rest is constant."""
+
+    def __init__(self, emit, source: str, platform: str, chat_key: str, chat_name: str):
+        self._emit = emit
+        self.const = (source, platform, chat_key, chat_name)
+        self.count = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sk: list = []
+        self.sn: list = []
+        self.ts: list = []
+        self.kind: list = []
+        self.text: list = []
+        self.ment: list = []
+        self.atall: list = []
+
+    def add(self, sender, name, ts, kind, text, mentions=None, at_all=False) -> None:
+        self.sk.append(sender)
+        self.sn.append(name)
+        self.ts.append(ts)
+        self.kind.append(kind)
+        self.text.append(text)
+        self.ment.append(mentions)
+        self.atall.append(at_all)
+        if len(self.ts) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        n = len(self.ts)
+        if not n:
+            return
+        source, platform, chat_key, chat_name = self.const
+        none = pa.nulls(n, pa.string())
+        cols = {
+            "message_id": none, "native_id": none, "source": pa.array([source] * n, pa.string()),
+            "platform": pa.array([platform] * n, pa.string()), "chat_key": pa.array([chat_key] * n, pa.string()),
+            "chat_name": pa.array([chat_name] * n, pa.string()), "sender_key": pa.array(self.sk, pa.string()),
+            "sender_name": pa.array(self.sn, pa.string()), "ts": pa.array(self.ts, RAW.field("ts").type),
+            "kind": pa.array(self.kind, pa.string()), "text": pa.array(self.text, pa.string()), "reply_native": none,
+            "reply_to": none, "mentions": pa.array(self.ment, RAW.field("mentions").type),
+            "at_all": pa.array(self.atall, pa.bool_()), "forwarded": pa.nulls(n, pa.bool_()),
+            "seq": pa.array(range(self.count, self.count + n), pa.int64()),
+        }
+        self.count += n
+        self._reset()
+        self._emit(pa.table(cols, schema=RAW))

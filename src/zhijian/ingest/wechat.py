@@ -1,0 +1,514 @@
+"""WeChat PC exports made by third-party tools (research/formats.md §1): PyWxDump CSV/JSON (3.x and
+2.x), WeChatMsg/留痕 ≤0.2.x CSV, TXT and HTML, MemoTrace ≥2 CSV/XLSX. zhijian never decrypts
+WeChat databases; it reads the files these tools write."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from zhijian.errors import ImportFormatError
+from zhijian.ingest.common import RawSink, detect_encoding, from_epoch, mentions_in, open_text, parse_local
+
+# PyWxDump / MemoTrace Chinese type names -> lake kind
+TYPE_NAMES = {
+    "文本": "text", "图片": "image", "语音": "voice", "视频": "video", "动画表情": "other", "表情": "other",
+    "表情包": "other", "位置": "other", "位置分享": "other", "文件": "file", "引用回复": "text", "引用": "text",
+    "合并转发的聊天记录": "forward", "合并转发": "forward", "聊天记录": "forward", "接龙": "solitaire",
+    "群公告": "text", "转账": "other", "红包": "other", "红包封面": "other", "系统通知": "system", "系统消息": "system",
+    "拍一拍": "system", "邀请加群": "system", "分享链接": "link", "卡片式链接": "link", "链接": "link",
+    "小程序": "link", "视频号": "link", "视频号名片": "link", "视频号直播": "link", "音乐": "link", "音乐分享": "link",
+    "语音通话": "other", "视频通话": "other", "音视频通话": "other", "名片": "other", "个人名片": "other",
+    "好友推荐": "other", "未知": "other", "粘贴的文本": "text", "GIF": "image", "表情商店": "other",
+}
+_RECALL = re.compile("撤回了一条消息|<revokemsg>|revokemsg")
+
+
+def _kind_from_name(name: str, text: str) -> str:
+    name = (name or "").strip()
+    if name.startswith("消息撤回") or _RECALL.search(text or ""):
+        return "recall"
+    return TYPE_NAMES.get(name, "other")
+
+
+def _wx_kind(typ: int, sub: int, text: str) -> str:
+    """Raw MSG Type/SubType (WeChatMsg CSV) -> kind."""
+    if typ == 1:
+        return "text"
+    if typ == 3:
+        return "image"
+    if typ == 34:
+        return "voice"
+    if typ == 43:
+        return "video"
+    if typ in (10000, 10002):
+        return "recall" if _RECALL.search(text or "") else "system"
+    if typ == 49:
+        return {4: "link", 5: "link", 6: "file", 0: "file", 74: "file", 19: "forward", 40: "forward", 53: "solitaire",
+                57: "text", 87: "text", 33: "link", 36: "link", 3: "link", 76: "link", 1: "text", 8: "image"}.get(sub, "other")
+    return "other"
+
+
+def _clean_text(text: str) -> str:
+    text = text or ""
+    if "<revokemsg>" in text:
+        text = re.sub(r"</?revokemsg>", "", text)
+    return text
+
+
+def _native(v: str) -> str | None:
+    """Server message ids survive only as digit strings (Excel turns them into 7.43727E+18)."""
+    v = (v or "").strip()
+    return v if v.isdigit() and len(v) >= 6 else None
+
+
+def _local(run, text: str, path: Path, where: str) -> datetime | None:
+    d = parse_local(text)
+    if d is None:
+        run.skip(path, where, f"时间无法识别：{text[:40]}")
+        return None
+    return d.replace(tzinfo=run.export_tz).astimezone(UTC)
+
+
+def _csv_rows(path: Path):
+    """(encoding, header, iterator of (line, row dict)); the iterator keeps the file open itself."""
+    import csv
+
+    enc = detect_encoding(path)
+    with open_text(path, enc, newline="") as f:
+        try:
+            header = [h.strip().lstrip("\ufeff") for h in next(csv.reader(f))]
+        except StopIteration:
+            header = []
+        except csv.Error as e:
+            raise ImportFormatError(f"CSV 表头无法解析：{e}", f"cannot parse CSV header: {e}", path=str(path),
+                                    where="第 1 行") from None
+
+    def gen():
+        with open_text(path, enc, newline="") as f:
+            reader = csv.reader(f)
+            try:
+                next(reader, None)
+                for row in reader:
+                    yield reader.line_num, dict(zip(header, row, strict=False))
+            except csv.Error as e:
+                raise ImportFormatError(f"CSV 格式错误：{e}", f"malformed CSV: {e}", path=str(path),
+                                        where=f"第 {reader.line_num} 行") from None
+
+    return enc, header, gen()
+
+
+def _need(header: list[str], cols: tuple[str, ...], path: Path, what: str) -> None:
+    missing = [c for c in cols if c not in header]
+    if missing:
+        raise ImportFormatError(
+            f"{what} 缺少列：{', '.join(missing)}", f"{what}: missing columns {missing}", path=str(path), where="第 1 行（表头）"
+        )
+
+
+# ── PyWxDump ──────────────────────────────────────────────────────────────────────────────────────
+def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
+    text = r.get("msg")
+    if text is None and "content" in r:  # PyWxDump 2.x: a JSON object in the cell
+        try:
+            c = json.loads(r.get("content") or "{}")
+            text = c.get("msg", "") if isinstance(c, dict) else str(c)
+        except ValueError:
+            text = r.get("content") or ""
+    text = _clean_text(str(text or ""))
+    ts = _local(run, str(r.get("CreateTime", "")), path, where)
+    if ts is None:
+        return
+    type_name = str(r.get("type_name", ""))
+    kind = _kind_from_name(type_name, text)
+    if type_name.startswith("引用"):  # "{reply}\n\n[引用]({time}){name}:{quoted}": keep the reply only
+        text = re.split(r"\n\n?\[引用\]\(", text, maxsplit=1)[0]
+    talker = str(r.get("talker") or "").strip()
+    room = str(r.get("room_name") or "").strip()
+    if talker == "系统":
+        kind = "system" if kind not in ("recall",) else kind
+        talker = ""
+    ments, at_all = mentions_in(text) if kind == "text" else ([], False)
+    sink.add(
+        native_id=_native(str(r.get("MsgSvrID", ""))), chat_key=room or path.stem, chat_name=room or path.stem,
+        sender_key=talker or None, sender_name=None, ts=ts, kind=kind, text=text, mentions=ments, at_all=at_all,
+        forwarded=kind == "forward",
+    )
+
+
+def pywxdump_csv(run, inp) -> tuple[int, str]:
+    """Vectorised in DuckDB (PyWxDump pages and merged exports reach millions of rows); the same
+    mapping as :func:`_pywxdump_row`, which serves the JSON variant."""
+    import duckdb
+
+    from zhijian.ingest.common import transcode_to_utf8
+
+    path = inp.path
+    enc, header, _rows = _csv_rows(path)
+    _need(header, ("MsgSvrID", "type_name", "talker", "room_name", "CreateTime"), path, "PyWxDump CSV")
+    if "msg" not in header and "content" not in header:
+        _need(header, ("msg",), path, "PyWxDump CSV")
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
+    q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
+    msg = "msg" if "msg" in header else "coalesce(try(json_extract_string(content, '$.msg')), content)"
+    db = run.db
+    db.register("wx_types", _types_table())
+    base = run.seq
+    stem = q(path.stem)
+    fmts = "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
+    sql = f"""
+        INSERT INTO raw
+        WITH src AS (
+          SELECT *, row_number() OVER () AS rn FROM read_csv({q(src)}, header=true, all_varchar=true, delim=',',
+                                                               quote='"', escape='"', strict_mode=true)),
+        t AS (
+          SELECT s.rn, s.MsgSvrID AS sid, coalesce(s.type_name, '') AS tn, trim(coalesce(s.talker, '')) AS talker,
+                 trim(coalesce(s.room_name, '')) AS room, s.CreateTime AS ct,
+                 regexp_replace(coalesce({msg}, ''), '</?revokemsg>', '', 'g') AS body,
+                 timezone({q(run.tzname)}, try_strptime(trim(s.CreateTime), {fmts})) AS ts, k.kind AS k
+          FROM src s LEFT JOIN wx_types k ON k.name = trim(s.type_name)),
+        u AS (
+          SELECT *, CASE
+                 WHEN tn LIKE '消息撤回%' OR regexp_matches(body, '撤回了一条消息|revokemsg') THEN 'recall'
+                 WHEN talker = '系统' THEN 'system'
+                 ELSE coalesce(k, 'other') END AS kind,
+               CASE WHEN tn LIKE '引用%' THEN regexp_replace(body, {q(QUOTE_RE2)}, '') ELSE body END AS text
+          FROM t)
+        SELECT NULL, CASE WHEN regexp_full_match(coalesce(sid, ''), '[0-9]{{6,}}') THEN sid END, 'pywxdump_csv', 'wechat',
+               coalesce(nullif(room, ''), {stem}), coalesce(nullif(room, ''), {stem}),
+               CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
+               CASE WHEN kind = 'text' THEN list_distinct(list_filter(
+                 regexp_extract_all(text, {q(MENTION_RE2)}, 1), lambda x: x NOT IN ('所有人', 'all', 'All', '全体成员')))
+                 ELSE []::VARCHAR[] END,
+               kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
+                                  OR contains(text, '@全体成员')),
+               kind = 'forward', {base} + rn,
+               CASE WHEN ts IS NULL THEN '时间无法识别：' || left(coalesce(ct, ''), 40) END,
+               {run.file_no}
+        FROM u
+    """
+    try:
+        db.execute(sql)
+    except duckdb.Error as e:
+        db.execute(f"DELETE FROM raw WHERE seq > {base}")
+        m = str(e).split("\n")[0][:300]
+        raise ImportFormatError(f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)) from None
+    finally:
+        db.unregister("wx_types")
+    n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
+    bad = db.execute(f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq").fetchall()
+    for seq, reason in bad:
+        run.skip(path, f"第 {seq - base} 条记录", reason)
+    if bad:
+        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
+    run.seq = (max_seq or base) + 1
+    return n_rows - len(bad), enc
+
+
+#: PyWxDump's quote rendering "{reply}\n\n[引用]({time}){name}:{quoted}": the quoted part
+QUOTE_RE2 = r"(?s)\n\n?\[引用\]\(.*$"
+#: the mention pattern of common.mentions_in, for DuckDB (RE2); literal characters, no escapes
+MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
+
+
+def _types_table():
+    import pyarrow as pa
+
+    return pa.table({"name": list(TYPE_NAMES), "kind": list(TYPE_NAMES.values())})
+
+
+def _load_json(path: Path, enc: str):
+    try:
+        with open_text(path, enc) as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise ImportFormatError(
+            f"JSON 不完整或有语法错误（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）",
+            f"truncated or invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
+            path=str(path), where=f"第 {e.lineno} 行",
+        ) from None
+    except RecursionError:
+        raise ImportFormatError("JSON 嵌套过深", "JSON nested too deeply", path=str(path)) from None
+
+
+def pywxdump_json(run, inp) -> tuple[int, str]:
+    path = inp.path
+    enc = detect_encoding(path)
+    data = _load_json(path, enc)
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("messages") or data.get("msgs") or []
+    if not isinstance(data, list):
+        raise ImportFormatError("PyWxDump JSON 应为消息数组", "PyWxDump JSON must be an array of messages", path=str(path))
+    sink = RawSink(run.emit, "pywxdump_json", "wechat")
+    for i, r in enumerate(data):
+        if not isinstance(r, dict):
+            run.skip(path, f"第 {i + 1} 条", "不是 JSON 对象")
+            continue
+        r = dict(r)
+        if "CreateTime" in r and isinstance(r["CreateTime"], int | float):
+            d = from_epoch(r["CreateTime"])
+            r["CreateTime"] = d.astimezone(run.export_tz).strftime("%Y-%m-%d %H:%M:%S") if d else ""
+        if "msg" not in r and "content" in r and isinstance(r["content"], dict):
+            r["msg"] = r["content"].get("msg", "")
+        if "talker" not in r:
+            run.skip(path, f"第 {i + 1} 条", "缺少 talker")
+            continue
+        _pywxdump_row(run, sink, path, f"第 {i + 1} 条", {k: ("" if v is None else v) for k, v in r.items()})
+    sink.flush()
+    return sink.count, enc
+
+
+# ── WeChatMsg / 留痕 ───────────────────────────────────────────────────────────────────────────────
+def _chat_name(path: Path, hint: str = "") -> str:
+    stem = re.sub(r"_utf8$", "", path.stem)
+    if stem in ("messages", "_chat") and hint:
+        return hint
+    return stem
+
+
+def wechatmsg_csv(run, inp) -> tuple[int, str]:
+    path = inp.path
+    enc, header, rows = _csv_rows(path)
+    _need(header, ("Type", "IsSender", "CreateTime", "StrContent"), path, "留痕/WeChatMsg CSV")
+    name = _chat_name(path, inp.hint)
+    sink = RawSink(run.emit, "wechatmsg_csv", "wechat")
+    for line, r in rows:
+        where = f"第 {line} 行"
+        try:
+            typ, sub = int(r.get("Type") or 0), int(r.get("SubType") or 0)
+        except ValueError:
+            run.skip(path, where, "Type 不是数字")
+            continue
+        ts = from_epoch(r.get("CreateTime"))
+        if ts is None:
+            ts = _local(run, r.get("StrTime", ""), path, where)
+            if ts is None:
+                continue
+        text = _clean_text(r.get("StrContent", ""))
+        text = re.sub(r'\s*<a href="weixin://revoke_edit_click">重新编辑</a>', "", text)
+        kind = _wx_kind(typ, sub, text)
+        is_me = (r.get("IsSender") or "").strip() == "1"
+        key = (r.get("Sender") or "").strip() or ("我" if is_me else None)
+        nick = (r.get("NickName") or "").strip() or (r.get("Remark") or "").strip() or None
+        if kind in ("system", "recall") and not (r.get("Sender") or "").strip():
+            key, nick = None, None
+        ments, at_all = mentions_in(text) if kind == "text" else ([], False)
+        sink.add(chat_key=name, chat_name=name, sender_key=key, sender_name=nick, ts=ts, kind=kind, text=text,
+                 mentions=ments, at_all=at_all, forwarded=kind == "forward")
+    sink.flush()
+    return sink.count, enc
+
+
+_TXT_HEAD = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) ?(.*)$")
+_TXT_PLACEHOLDER = {"[图片]": "image", "[语音]": "voice", "[视频]": "video", "[表情包]": "other", "[文件]": "file",
+                    "[音乐分享]": "link"}
+
+
+def wechatmsg_txt(run, inp) -> tuple[int, str]:
+    path = inp.path
+    enc = detect_encoding(path)
+    name = _chat_name(path, inp.hint)
+    sink = RawSink(run.emit, "wechatmsg_txt", "wechat")
+    block: tuple[int, str, str] | None = None
+    body: list[str] = []
+
+    def flush_block() -> None:
+        if block is None:
+            return
+        line, stamp, who = block
+        while body and not body[-1].strip():
+            body.pop()
+        ts = _local(run, stamp, path, f"第 {line} 行")
+        if ts is None:
+            return
+        if not body:  # a system line: the "name" part is the text
+            text = who
+            kind = "recall" if _RECALL.search(text) else "system"
+            sink.add(chat_key=name, chat_name=name, sender_key=None, sender_name=None, ts=ts, kind=kind, text=text)
+            return
+        text = "\n".join(body)
+        first = body[0].strip()
+        kind = _TXT_PLACEHOLDER.get(first, "text")
+        if first.startswith("[链接]"):
+            kind = "link"
+        if kind == "text" and "\n引用:" in text:
+            text = text.split("\n引用:", 1)[0]
+        ments, at_all = mentions_in(text) if kind == "text" else ([], False)
+        sink.add(chat_key=name, chat_name=name, sender_key=who or None, sender_name=who or None, ts=ts, kind=kind,
+                 text=text, mentions=ments, at_all=at_all)
+
+    with open_text(path, enc) as f:
+        prev_blank = True
+        for n, raw in enumerate(f, 1):
+            ln = raw.rstrip("\r\n").lstrip("\ufeff") if n == 1 else raw.rstrip("\r\n")
+            m = _TXT_HEAD.match(ln) if prev_blank or block is None else None
+            if m:
+                flush_block()
+                block = (n, m.group(1), m.group(2).strip())
+                body = []
+                prev_blank = False
+                continue
+            if block is None:
+                if ln.strip():
+                    raise ImportFormatError(
+                        "留痕 TXT 应以“YYYY-MM-DD HH:MM:SS 名称”开头", "WeChatMsg TXT must start with a 'YYYY-MM-DD HH:MM:SS name' line",
+                        path=str(path), where=f"第 {n} 行",
+                    )
+                continue
+            body.append(ln)
+            prev_blank = not ln.strip()
+        flush_block()
+    sink.flush()
+    return sink.count, enc
+
+
+# HTML: one JS object literal per message inside `const chatMessages = [ … ]`
+_JS_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)\s*:\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)""", re.S)
+_JS_ESC = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
+
+
+def _js_unescape(s: str) -> str:
+    def rep(m: re.Match) -> str:
+        e = m.group(1)
+        if e[0] == "u":
+            return chr(int(e[1:], 16))
+        if e[0] == "x":
+            return chr(int(e[1:], 16))
+        return {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "0": "\0"}.get(e, e)
+
+    return html.unescape(_JS_ESC.sub(rep, s))
+
+
+def _js_objects(text: str, path: Path):
+    start = text.find("chatMessages")
+    if start < 0:
+        raise ImportFormatError("HTML 中找不到 chatMessages", "no chatMessages array in the HTML", path=str(path))
+    i = text.find("[", start)
+    if i < 0:
+        raise ImportFormatError("chatMessages 数组不完整", "chatMessages array is truncated", path=str(path))
+    n = len(text)
+    i += 1
+    idx = 0
+    while i < n:
+        c = text[i]
+        if c == "]":
+            return
+        if c != "{":
+            i += 1
+            continue
+        j, depth, q = i, 0, None
+        while j < n:
+            ch = text[j]
+            if q:
+                if ch == "\\":
+                    j += 2
+                    continue
+                if ch == q:
+                    q = None
+            elif ch in "'\"":
+                q = ch
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if j >= n:
+            raise ImportFormatError(
+                f"第 {idx + 1} 条消息的对象不完整（文件被截断？）", f"message object {idx + 1} is truncated",
+                path=str(path), where=f"第 {idx + 1} 条",
+            )
+        obj = {}
+        for k, v in _JS_PAIR.findall(text[i + 1 : j]):
+            if v[:1] in "'\"":
+                obj[k] = _js_unescape(v[1:-1])
+            elif v in ("true", "false", "null"):
+                obj[k] = {"true": True, "false": False, "null": None}[v]
+            else:
+                obj[k] = float(v) if "." in v else int(v)
+        idx += 1
+        yield idx, obj
+        i = j + 1
+    raise ImportFormatError("chatMessages 数组没有结束（文件被截断？）", "chatMessages array never ends (truncated?)",
+                            path=str(path))
+
+
+def wechatmsg_html(run, inp) -> tuple[int, str]:
+    path = inp.path
+    enc = detect_encoding(path)
+    with open_text(path, enc) as f:
+        text = f.read()
+    m = re.search(r"<title>(.*?)</title>", text, re.S)
+    name = _chat_name(path, inp.hint)
+    if name in ("index", "chat") and m and m.group(1).strip():
+        name = html.unescape(m.group(1).strip())
+    sink = RawSink(run.emit, "wechatmsg_html", "wechat")
+    for idx, o in _js_objects(text, path):
+        where = f"第 {idx} 条"
+        ts = from_epoch(o.get("timestamp"))
+        if ts is None or "type" not in o:
+            run.skip(path, where, "缺少 timestamp 或 type")
+            continue
+        typ = int(o.get("type") or 0)
+        sub = int(o.get("sub_type") or 0)
+        body = str(o.get("text") or "")
+        if typ == 0:
+            kind = "recall" if _RECALL.search(body) else "system"
+        else:
+            kind = _wx_kind(typ, sub, body)
+        if kind == "file" and o.get("file_name"):
+            body = str(o["file_name"])
+        if kind == "voice" and o.get("voice_to_text"):
+            body = str(o["voice_to_text"])
+        who = str(o.get("displayname") or "").strip() or ("我" if o.get("is_send") == 1 else None)
+        if kind in ("system", "recall"):
+            who = None
+        ments, at_all = mentions_in(body) if kind == "text" else ([], False)
+        sink.add(chat_key=name, chat_name=name, sender_key=who, sender_name=who, ts=ts, kind=kind, text=body,
+                 mentions=ments, at_all=at_all, forwarded=kind == "forward")
+    sink.flush()
+    return sink.count, enc
+
+
+# ── MemoTrace ─────────────────────────────────────────────────────────────────────────────────────
+def _memotrace(run, inp, rows, fmt: str) -> int:
+    path = inp.path
+    name = _chat_name(path, inp.hint)
+    sink = RawSink(run.emit, fmt, "wechat")
+    for line, r in rows:
+        where = f"第 {line} 行"
+        ts = _local(run, r.get("时间", ""), path, where)
+        if ts is None:
+            continue
+        text = _clean_text(r.get("内容", ""))
+        kind = _kind_from_name(r.get("类型", ""), text)
+        who = (r.get("发送人") or "").strip() or None
+        nick = (r.get("昵称") or "").strip() or (r.get("备注") or "").strip() or who
+        if kind in ("system",) and not who:
+            nick = None
+        ments, at_all = mentions_in(text) if kind == "text" else ([], False)
+        sink.add(native_id=_native(r.get("消息ID", "")), chat_key=name, chat_name=name, sender_key=who,
+                 sender_name=nick, ts=ts, kind=kind, text=text, mentions=ments, at_all=at_all,
+                 forwarded=kind == "forward")
+    sink.flush()
+    return sink.count
+
+
+def memotrace_csv(run, inp) -> tuple[int, str]:
+    enc, header, rows = _csv_rows(inp.path)
+    _need(header, ("类型", "发送人", "时间", "内容"), inp.path, "MemoTrace CSV")
+    return _memotrace(run, inp, rows, "memotrace_csv"), enc
+
+
+def memotrace_xlsx(run, inp) -> tuple[int, str]:
+    from zhijian.ingest.tabular import Sheet
+
+    sheet = Sheet(inp.path, sheet="聊天记录")
+    _need(sheet.raw_header, ("类型", "发送人", "时间", "内容"), inp.path, "MemoTrace XLSX")
+    return _memotrace(run, inp, sheet.rows(), "memotrace_xlsx"), "xlsx"

@@ -1,0 +1,276 @@
+"""The import pipeline: demo-contract files (units, roster, inventories, memberships, canonical CSV),
+idempotency, ids, time zones, export round trip, clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from ingest_demo_files import CANON_HEADER, MESSAGES, write_demo
+from zhijian.errors import DataError, ImportFormatError
+from zhijian.ingest import import_paths
+from zhijian.ingest.export import export_messages
+from zhijian.lake.schema import MEMBERSHIPS
+from zhijian.lake.schema import MESSAGES as MESSAGES_SCHEMA
+from zhijian.store.models import Account, App, Group, ImportBatch, Person, Unit
+from zhijian.workspace import init_workspace
+
+
+@pytest.fixture
+def ws(tmp_path):
+    w = init_workspace(tmp_path / "ws")
+    yield w
+    w.close()
+
+
+def _messages(ws):
+    return ws.lake().table("messages").execute().sort_values("message_id").reset_index(drop=True)
+
+
+def test_demo_folder_imports_everything(ws, tmp_path):
+    folder = write_demo(tmp_path / "demo")
+    s = import_paths(ws, [folder])
+    assert s.units == 4 and s.people == 3 and s.inventory_groups == 2 and s.apps == 2 and s.accounts == 1
+    assert s.messages == 4 and s.system_messages == 1 and s.memberships == 3
+    assert s.people_matched == 3 and s.people_unmatched == 1
+    assert s.unmatched_senders == [{"sender": "raw:wx_nobody", "name": "陌生人", "messages": 1}]
+    d = s.to_dict()
+    for key in ("format", "messages", "system_messages", "groups", "senders", "skipped", "people_matched",
+                "people_unmatched", "batch_id"):
+        assert key in d
+    json.dumps(d, ensure_ascii=False, default=str)
+
+    with ws.store.session() as ses:
+        units = {u.id: u for u in ses.scalars(select(Unit))}
+        assert units["V1"].path == "/C1/T1/V1/" and units["V1"].level == "village"
+        assert units["T1"].level == "township" and units["C1"].parent_id is None
+        people = {p.id: p for p in ses.scalars(select(Person))}
+        assert people["P002"].aliases == ["wx_li", "li4"] and people["P002"].unit_id == "T1"
+        assert people["P003"].unit_id == "V1"  # unit given by code
+        groups = {g.id: g for g in ses.scalars(select(Group))}
+        assert groups["G001"].owner_id == "P002" and groups["G001"].registered is True
+        assert groups["G002"].owner_id == "P001" and groups["G002"].group_type == "temporary"
+        assert groups["G002"].end_date.isoformat() == "2025-09-30" and groups["G002"].tags == ["应急", "安保"]
+        assert groups["G002"].platform == "wecom"
+        new = groups["G009"]
+        assert new.registered is False and new.status == "active" and new.source == s.batch_id
+        assert new.name == "未登记的群"
+        apps = {a.name: a for a in ses.scalars(select(App))}
+        assert apps["智慧党建"].features == ["checkin", "points"] and apps["智慧党建"].functions == ["学习", "考试"]
+        assert apps["东镇通"].platform == "miniprogram" and apps["东镇通"].unit_id == "T1"
+        acc = ses.scalars(select(Account)).one()
+        assert acc.platform == "wechat_oa" and acc.followers == 30000 and acc.last_post_on.isoformat() == "2026-05-01"
+        batch = ses.get(ImportBatch, s.batch_id)
+        assert batch.status == "done" and batch.summary["messages"] == 4
+
+    m = _messages(ws)
+    assert list(m.columns) == MESSAGES_SCHEMA.names
+    row = m.set_index("message_id")
+    assert row.loc["m1", "sender_id"] == "P002" and row.loc["m1", "group_id"] == "G001"
+    assert row.loc["m1", "ts"] == datetime.fromisoformat("2026-05-06T01:12:00+00:00")
+    assert row.loc["m1", "local_ts"] == datetime(2026, 5, 6, 9, 12)
+    assert row.loc["m2", "reply_to"] == "m1"
+    assert row.loc["m3", "at_all"] and list(row.loc["m3", "mentions"]) == ["P003"]
+    assert row.loc["m4", "kind"] == "system" and row.loc["m4", "local_ts"] == datetime(2026, 5, 7, 9, 0)
+    assert row.loc["m5", "sender_id"] == "raw:wx_nobody" and row.loc["m5", "forwarded"]
+    assert row.loc["m5", "text"] == "大家好\n第二行，含逗号"
+    files = ws.lake().files("messages")
+    assert pq.read_schema(files[0]).remove_metadata() == MESSAGES_SCHEMA
+    mem = ws.lake().table("memberships").execute()
+    assert list(mem.columns) == MEMBERSHIPS.names
+    assert set(zip(mem.group_id, mem.person_id, mem.role, strict=True)) == {
+        ("G001", "P002", "owner"), ("G001", "P003", "member"), ("G002", "P001", "owner")}
+
+
+def test_import_twice_adds_nothing(ws, tmp_path):
+    folder = write_demo(tmp_path / "demo")
+    import_paths(ws, [folder])
+    before = _messages(ws)
+    s2 = import_paths(ws, [folder])
+    assert s2.messages == 0 and s2.system_messages == 0 and s2.duplicates == 5 and s2.memberships == 0
+    assert s2.new_groups == 0
+    after = _messages(ws)
+    assert len(after) == len(before) == 5
+    with ws.store.session() as ses:
+        assert len(ses.scalars(select(Unit)).all()) == 4
+        assert len(ses.scalars(select(Person)).all()) == 3
+        assert len(ses.scalars(select(Group)).all()) == 3
+        assert len(ses.scalars(select(ImportBatch)).all()) == 2
+
+
+def test_overlapping_exports_merge(ws, tmp_path):
+    write_demo(tmp_path / "a", messages=MESSAGES[:3])
+    import_paths(ws, [tmp_path / "a"])
+    write_demo(tmp_path / "b", messages=MESSAGES[1:])
+    s = import_paths(ws, [tmp_path / "b" / "messages"])
+    assert s.messages + s.system_messages == 2 and s.duplicates == 2
+    assert sorted(_messages(ws).message_id) == ["m1", "m2", "m3", "m4", "m5"]
+
+
+def test_canonical_without_ids_hashes_stably(ws, tmp_path):
+    rows = [["", *r[1:]] for r in MESSAGES]
+    write_demo(tmp_path / "d", messages=rows + [rows[1]])  # an identical record twice = two messages
+    s = import_paths(ws, [tmp_path / "d"])
+    assert s.messages + s.system_messages == 6
+    ids = set(_messages(ws).message_id)
+    assert len(ids) == 6
+    s2 = import_paths(ws, [tmp_path / "d" / "messages"])
+    assert s2.duplicates == 6 and s2.messages == 0
+    assert set(_messages(ws).message_id) == ids
+
+
+def test_tz_override_and_naive_times(ws, tmp_path):
+    rows = [["x1", "G1", "群", "u1", "甲", "2026-05-06 09:00:00", "text", "hi", "false", "[]", "", "false"]]
+    write_demo(tmp_path / "d", messages=rows)
+    import_paths(ws, [tmp_path / "d" / "messages"], tz="Europe/Berlin")
+    m = _messages(ws).iloc[0]
+    assert m.ts == datetime.fromisoformat("2026-05-06T07:00:00+00:00")  # Berlin is UTC+2 in May
+    assert m.local_ts == datetime(2026, 5, 6, 15, 0)  # workspace zone stays Asia/Shanghai
+
+
+def test_export_round_trip_csv_jsonl_parquet(ws, tmp_path):
+    import_paths(ws, [write_demo(tmp_path / "demo")])
+    before = _messages(ws)
+    buf = io.BytesIO()
+    assert export_messages(ws, "csv", stream=buf) == 5
+    text = buf.getvalue().decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == CANON_HEADER and rows[0]["ts"].endswith("Z")
+    assert export_messages(ws, "jsonl", tmp_path / "m.jsonl") == 5
+    assert export_messages(ws, "parquet", tmp_path / "m.parquet") == 5
+    assert export_messages(ws, "csv", tmp_path / "g.csv", group="东镇工作群") == 3
+    from datetime import date
+
+    assert export_messages(ws, "csv", tmp_path / "d.csv", date_from=date(2026, 5, 7), date_to=date(2026, 5, 7)) == 2
+
+    for name, content in (("m.csv", text), ("m.jsonl", None)):
+        ws2 = init_workspace(tmp_path / f"ws-{name}")
+        # the roster is needed to resolve person ids again; inventory first
+        write_demo(tmp_path / f"inv-{name}", messages=[])
+        import_paths(ws2, [tmp_path / f"inv-{name}"])
+        p = tmp_path / name
+        if content is not None:
+            p.write_text(content, encoding="utf-8")
+        s = import_paths(ws2, [p])
+        assert s.messages + s.system_messages == 5
+        after = _messages(ws2)
+        cols = ["message_id", "group_id", "sender_id", "sender_name", "ts", "local_ts", "kind", "text", "reply_to",
+                "at_all", "forwarded"]
+        assert after[cols].equals(before[cols])
+        assert [list(x) for x in after.mentions] == [list(x) for x in before.mentions]
+        ws2.close()
+
+
+def test_unknown_headers_are_reported(ws, tmp_path):
+    folder = write_demo(tmp_path / "demo", messages=[])
+    p = folder / "单位.csv"
+    rows = list(csv.reader(p.open(encoding="utf-8")))
+    rows[0].append("备注说明")
+    for r in rows[1:]:
+        r.append("x")
+    with p.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    s = import_paths(ws, [folder])
+    assert s.unknown_headers == {str(p): ["备注说明"]}
+
+
+def test_columns_in_any_order_and_gbk(ws, tmp_path):
+    p = tmp_path / "units.csv"
+    p.write_bytes("层级,单位名称,单位编码,上级单位编码\n县,某县,C9,\n乡镇,南镇,T9,C9\n".encode("gb18030"))
+    s = import_paths(ws, [p])
+    assert s.units == 2 and s.files[0]["encoding"] == "GB18030/GBK"
+    with ws.store.session() as ses:
+        assert ses.get(Unit, "T9").path == "/C9/T9/"
+
+
+def test_unknown_unit_reference_names_file_and_row(ws, tmp_path):
+    folder = write_demo(tmp_path / "demo", messages=[])
+    p = folder / "单位.csv"
+    p.write_text("单位编码,单位名称,上级单位编码,层级,类别\nC1,某县,,县,\nT1,东镇,NOPE,乡镇,\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        import_paths(ws, [folder])
+    assert "NOPE" in e.value.zh and e.value.where == "第 3 行" and e.value.path.endswith("单位.csv")
+    assert not ws.lake().files("messages")
+    with ws.store.session() as ses:
+        assert ses.scalars(select(Unit)).all() == [] and ses.scalars(select(ImportBatch)).all() == []
+
+
+def test_canonical_missing_columns(ws, tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("message_id,group_id,sender_id,text\n1,G,u,hi\n", encoding="utf-8")
+    # without ts it is not even recognised as canonical: forcing the format names the missing column
+    with pytest.raises(ImportFormatError) as e:
+        import_paths(ws, [p], fmt="canonical_csv")
+    assert "ts" in e.value.zh and e.value.path == str(p)
+
+
+def test_bad_records_are_skipped_and_counted(ws, tmp_path):
+    rows = [MESSAGES[0], ["b1", "G001", "群", "wx_li", "李四", "昨天", "text", "x", "false", "[]", "", "false"],
+            ["b2", "", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[]", "", "false"],
+            ["b3", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[oops", "", "false"]]
+    write_demo(tmp_path / "d", messages=rows)
+    s = import_paths(ws, [tmp_path / "d" / "messages"])
+    assert s.messages == 1 and s.skipped_count == 3
+    assert [(k["where"], k["reason"]) for k in s.skipped] == [
+        ("第 3 行", "ts 不是 ISO 8601 时间"), ("第 4 行", "group_id 为空"), ("第 5 行", "mentions 不是 JSON 数组")]
+
+
+def test_cli_import_json_and_export(tmp_path):
+    from typer.testing import CliRunner
+
+    from zhijian.cli import app
+
+    init_workspace(tmp_path / "w").close()
+    folder = write_demo(tmp_path / "demo")
+    r = CliRunner().invoke(app, ["import", str(folder), "--json", "-w", str(tmp_path / "w")])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["messages"] == 4 and d["system_messages"] == 1 and d["format"] == "mixed"
+    r = CliRunner().invoke(app, ["import", str(folder), "-w", str(tmp_path / "w")])
+    assert r.exit_code == 0 and "导入完成" in r.stdout
+    r = CliRunner().invoke(app, ["export", "messages", "--format", "csv", "-w", str(tmp_path / "w")])
+    assert r.exit_code == 0 and r.stdout.count("\n") == 7  # header + 5 rows, one with an embedded newline
+
+
+def test_inventory_header_synonyms_gbk_csv(ws, tmp_path):
+    """A county's own 摸底表 layout: other header names, a 序号 column, GBK CSV as Excel saves it."""
+    folder = write_demo(tmp_path / "demo", messages=[])
+    (folder / "工作群摸底表.xlsx").unlink()
+    (folder / "政务应用摸底表.xlsx").unlink()
+    (folder / "群成员.csv").unlink()  # its groups came from the removed 摸底表
+    g = ("序号,工作群名称,所属平台,群主姓名,建群单位,建群目的/用途,群类型(固定/临时),建群日期,解散时间,群成员数,备案情况,备注说明\n"
+         "1,东村防汛群,微信,王五,东村,防汛值守,临时,2025/6/1,汛期结束后解散,25,已备案,无\n")
+    (folder / "群摸底.csv").write_bytes(g.encode("gb18030"))
+    a = ("应用程序名称,应用类型,建设单位,主要功能,是否有打卡功能,是否有积分,是否有排名,上线日期\n"
+         "村务通,小程序,东镇,通知、填报,是,否,是,2024-03-01\n")
+    (folder / "应用清单.csv").write_text(a, encoding="utf-8-sig")
+    s = import_paths(ws, [folder])
+    assert s.inventory_groups == 1 and s.apps == 1
+    assert s.unknown_headers == {str(folder / "群摸底.csv"): ["备注说明"]}
+    with ws.store.session() as ses:
+        g = ses.scalars(select(Group)).one()
+        assert (g.name, g.owner_id, g.unit_id, g.group_type) == ("东村防汛群", "P003", "V1", "temporary")
+        assert g.end_date is None and g.end_condition == "汛期结束后解散" and g.registered and g.member_count == 25
+        assert g.created_on.isoformat() == "2025-06-01" and g.id.startswith("G-")
+        app = ses.scalars(select(App)).one()
+        assert app.features == ["checkin", "ranking"] and app.functions == ["通知", "填报"]
+        assert app.platform == "miniprogram" and app.unit_id == "T1"
+    again = import_paths(ws, [folder])  # upsert: same ids, nothing new
+    assert again.inventory_groups == 1
+    with ws.store.session() as ses:
+        assert len(ses.scalars(select(Group)).all()) == 1
+
+
+def test_membership_of_unknown_group_is_an_error(ws, tmp_path):
+    folder = write_demo(tmp_path / "demo", messages=[])
+    with open(folder / "群成员.csv", "a", encoding="utf-8") as f:
+        f.write("G404,wx_li,成员,2025-01-05 09:00:00,\n")
+    with pytest.raises(DataError) as e:
+        import_paths(ws, [folder])
+    assert "G404" in e.value.zh and e.value.where == "第 5 行"
