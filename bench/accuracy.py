@@ -1,0 +1,100 @@
+"""Accuracy of the message labels against tests/data/labels_eval.jsonl.
+
+Prints per-label precision / recall / F1, a confusion table (gold label × predicted label, counting
+each (message, gold, predicted) pair of the multi-label sets) and the lines that were wrong. Runs
+through the same engine path as the analysis (``classify`` on a DuckDB memtable).
+
+    .venv/bin/python bench/accuracy.py [--data tests/data/labels_eval.jsonl] [--workspace DIR]
+                                       [--origin verbatim|reconstructed] [--errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+DEFAULT_DATA = ROOT / "tests" / "data" / "labels_eval.jsonl"
+
+
+def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
+    from zhijian.rules.check import label_texts
+    from zhijian.rules.pack import load_pack
+    from zhijian.rules.taxonomy import label_ids
+
+    pack = load_pack(workspace)
+    preds = label_texts([{"text": r["text"]} for r in rows], pack)
+    labels = label_ids()
+    tp, fp, fn = Counter(), Counter(), Counter()
+    confusion: Counter = Counter()
+    errors = []
+    for r, p in zip(rows, preds, strict=True):
+        gold = set(r["labels"])
+        got = {x["label"] for x in p}
+        for lab in labels:
+            if lab in gold and lab in got:
+                tp[lab] += 1
+            elif lab in got:
+                fp[lab] += 1
+            elif lab in gold:
+                fn[lab] += 1
+        for g in gold:
+            for q in got:
+                confusion[(g, q)] += 1
+        if gold != got:
+            errors.append({"text": r["text"], "gold": sorted(gold), "got": p, "source": r.get("source")})
+    per = {}
+    for lab in labels:
+        prec = tp[lab] / (tp[lab] + fp[lab]) if tp[lab] + fp[lab] else 1.0
+        rec = tp[lab] / (tp[lab] + fn[lab]) if tp[lab] + fn[lab] else 1.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        per[lab] = {"precision": prec, "recall": rec, "f1": f1, "support": tp[lab] + fn[lab],
+                    "tp": tp[lab], "fp": fp[lab], "fn": fn[lab]}
+    exact = sum(1 for r, p in zip(rows, preds, strict=True) if set(r["labels"]) == {x["label"] for x in p})
+    return {"per_label": per, "confusion": confusion, "errors": errors, "n": len(rows),
+            "exact_match": exact / len(rows) if rows else 1.0, "labels": labels}
+
+
+def load_rows(path: Path, origin: str | None = None) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if origin:
+        rows = [r for r in rows if r.get("origin", "verbatim") == origin]
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--workspace", type=Path, default=None)
+    ap.add_argument("--origin", choices=["verbatim", "reconstructed"], default=None)
+    ap.add_argument("--errors", action="store_true", help="print every wrong line")
+    a = ap.parse_args()
+    rows = load_rows(a.data, a.origin)
+    res = evaluate(rows, a.workspace)
+    labs = res["labels"]
+    print(f"lines: {res['n']}   exact label-set match: {res['exact_match']:.3f}")
+    print(f"{'label':26s} {'prec':>6s} {'recall':>6s} {'f1':>6s} {'support':>7s} {'tp':>4s} {'fp':>4s} {'fn':>4s}")
+    for lab in labs:
+        m = res["per_label"][lab]
+        print(f"{lab:26s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:7d} "
+              f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}")
+    short = {lab: lab.replace("_demand", "").replace("instant_response", "instant").replace("forward_like", "fwd_like")[:9]
+             for lab in labs}
+    print("\nconfusion (rows = gold, columns = predicted):")
+    print(" " * 12 + "".join(f"{short[x]:>10s}" for x in labs))
+    for g in labs:
+        print(f"{short[g]:12s}" + "".join(f"{res['confusion'].get((g, q), 0):10d}" for q in labs))
+    if a.errors:
+        print("\nwrong lines:")
+        for e in res["errors"]:
+            got = ", ".join(f"{x['label']}[{x['rule_id']}:{x['span']}]" for x in e["got"])
+            print(f"- {e['text'][:90]!r}\n    gold={e['gold']} got={got}")
+
+
+if __name__ == "__main__":
+    main()

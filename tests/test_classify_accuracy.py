@@ -1,0 +1,67 @@
+"""Accuracy goals of the message labels on tests/data/labels_eval.jsonl (PRODUCT.md §7: per label
+precision ≥ 0.95 and recall ≥ 0.90). Labels that fall short today are marked ``xfail(strict=True)``
+with the measured figure: the test then fails as soon as they reach the goal, so the mark must be
+removed — the shortfall stays visible instead of being tuned away on these lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "labels_eval.jsonl"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from accuracy import evaluate, load_rows  # noqa: E402
+
+PRECISION_GOAL, RECALL_GOAL = 0.95, 0.90
+
+# label -> measured shortfall (bench/accuracy.py, 2026-11-29)
+SHORT = {
+    "checkin_demand": "precision 0.857 (2 FP on 通报 narration: “镇纪委要求工作人员开启位置共享…”)",
+    "proof_demand": "precision 0.909 (1 FP: screenshots as evidence of a clue report)",
+    "data_request": "precision 0.857 (3 FP: complaint slogan “上午发通知，下午要材料！”, photos to submit)",
+    "app_usage_demand": "precision 0.929 (1 FP on a rule text listing 在线时长…用于通报)",
+}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return evaluate(load_rows(DATA))
+
+
+def test_eval_set_shape():
+    rows = [json.loads(x) for x in DATA.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(rows) >= 200
+    labels = {lab for r in rows for lab in r["labels"]}
+    from zhijian.rules.taxonomy import label_ids
+
+    assert labels == set(label_ids())
+    for r in rows:
+        assert r["text"] and r["source"] and r["labels"]
+        assert r.get("origin") in ("verbatim", "reconstructed")
+        assert "normal" not in r["labels"] or r["labels"] == ["normal"]
+    assert sum(r["labels"] == ["normal"] for r in rows) >= 60  # hard negatives
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        pytest.param(lab, marks=pytest.mark.xfail(strict=True, reason=SHORT[lab])) if lab in SHORT else lab
+        for lab in ["roll_call_demand", "roll_call_reply", "checkin_demand", "proof_demand",
+                    "instant_response_demand", "data_request", "forward_like_demand", "app_usage_demand", "normal"]
+    ],
+)
+def test_label_goal(result, label):
+    m = result["per_label"][label]
+    assert m["precision"] >= PRECISION_GOAL and m["recall"] >= RECALL_GOAL, m
+
+
+def test_no_label_collapses(result):
+    """Floor for every label, short or not: a regression below it fails outright."""
+    for lab, m in result["per_label"].items():
+        assert m["precision"] >= 0.8 and m["recall"] >= 0.85, (lab, m)
+    assert result["exact_match"] >= 0.9
