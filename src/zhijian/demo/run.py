@@ -14,7 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhijian.demo.county import CAMPAIGN
+
 DEMO_NAME = "青山县"
+#: The demo county's campaign (整治) starts at the beginning of month 4 of its six months of data; the
+#: orchestrator passes it to the campaign reports as an office would (the analysis never reads it).
+CAMPAIGN_DATE = CAMPAIGN
 
 
 def _marker(exports: Path) -> Path:
@@ -72,7 +77,13 @@ def run_demo(
         progress.update(task, advance=1, description="生成报告")
 
         t = time.perf_counter()
-        reports = [write_report(ws, "html")]
+        reports = [
+            write_report(ws, "html", campaign=CAMPAIGN_DATE),
+            write_report(ws, "html", kind="campaign", campaign=CAMPAIGN_DATE),
+            write_report(ws, "docx", kind="campaign", campaign=CAMPAIGN_DATE),
+            write_report(ws, "xlsx"),
+            write_report(ws, "docx", kind="notice"),
+        ]
         timings["report"] = time.perf_counter() - t
         progress.update(task, advance=1, description="创建演示账号")
 
@@ -92,7 +103,7 @@ def run_demo(
         console.print(t)
     summary = {"timings": timings, "import": imp.to_dict(), "findings": res.findings.by_category}
     if serve:
-        from zhijian.web.server import serve as serve_web
+        from zhijian.web.app import serve as serve_web
 
         console.print(f"网页服务：http://127.0.0.1:{port}  （按 Ctrl+C 停止）")
         serve_web(ws, host="127.0.0.1", port=port)
