@@ -1,0 +1,362 @@
+"""Near-duplicate texts in the engine: normalisation, MinHash/LSH candidates, exact verification,
+connected components. Shared by the dedup step (notices) and the multireport step (data requests).
+
+Everything per text runs in the engine through Ibis and is portable between DuckDB and PySpark
+(research/engines.md): the shingle integer packs three code points (``ascii_str`` of 1-character
+substrings; both engines return the Unicode code point), MinHash values are ``(a*x + b) mod P`` with
+P = 2^31 − 1 so every product stays below 2^63, no ``hash()``, no ``approx_*``.
+
+Pipeline (output is clusters, never an all-pairs list):
+
+1. normalise the text (rules as data, ``dedup_policy.yaml``) and collapse exact duplicates of the
+   normalised text into one *doc*;
+2. MinHash signatures over character shingles (one GROUP BY doc with K ``min`` aggregates), LSH bands,
+   plus two extra buckets on the first and last characters (truncated copies);
+3. per bucket, *star* edges (each doc to the bucket's first doc) and *chain* edges (each doc to the
+   previous one, ordered by its slot sequence): at most 2 × docs × buckets edges, linear in docs;
+4. exact verification of each edge (``verify="substring"``): the shorter text, with at most
+   ``trim_chars`` characters trimmed at each end, must occur in the longer one, and its slot sequence
+   (digits, dates, times, counts) must occur in the longer one's — this is what keeps template siblings
+   (another date, place or subject) apart, where a plain MinHash threshold merges them. Each text
+   keeps only its edge to its longest verified partner (``contained_ratio``): the edges form a forest,
+   so a truncated copy cannot bridge two siblings. ``verify="signature"`` instead accepts
+   an edge when the share of equal MinHash values reaches ``min_agreement`` (similar wording);
+5. connected components of the accepted edges (scipy, on the bounded edge list).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import yaml
+
+from zhijian.errors import ConfigError
+
+P = 2147483647  # 2^31 - 1
+_SEED = 20261129
+
+
+@cache
+def dedup_policy() -> dict[str, Any]:
+    text = resources.files("zhijian.analysis").joinpath("dedup_policy.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    for i, r in enumerate(data.get("normalise", [])):
+        if "source" not in r or "id" not in r:
+            raise ConfigError(
+                f"dedup_policy.yaml 第 {i + 1} 条归一化规则缺少 id 或 source",
+                f"normalise rule {i + 1} lacks id or source",
+                path="dedup_policy.yaml",
+            )
+    return data
+
+
+def _val(section: dict[str, Any], key: str) -> Any:
+    v = section[key]
+    return v["value"] if isinstance(v, dict) else v
+
+
+@dataclass(frozen=True)
+class Params:
+    min_chars: int = 40
+    min_fragment_chars: int = 20
+    shingle: int = 3
+    num_perm: int = 32
+    bands: int = 8
+    max_shingles: int = 256
+    edge_key_chars: int = 12
+    trim_chars: int = 4
+    min_core_chars: int = 12
+    min_cover: float = 0.3
+    contained_ratio: float = 1.01
+    verify: str = "substring"  # substring | signature
+    min_agreement: float = 0.6
+
+    @property
+    def rows(self) -> int:
+        return self.num_perm // self.bands
+
+    @classmethod
+    def from_policy(cls, **overrides: Any) -> Params:
+        d = dedup_policy()
+        mh, ver = d["minhash"], d["verify"]
+        kw = {
+            "min_chars": _val(d["notice"], "min_chars"),
+            "min_fragment_chars": _val(d["notice"], "min_fragment_chars"),
+            "shingle": _val(mh, "shingle"),
+            "num_perm": _val(mh, "num_perm"),
+            "bands": _val(mh, "bands"),
+            "max_shingles": _val(mh, "max_shingles"),
+            "edge_key_chars": _val(mh, "edge_key_chars"),
+            "trim_chars": _val(ver, "trim_chars"),
+            "min_core_chars": _val(ver, "min_core_chars"),
+            "min_cover": _val(ver, "min_cover"),
+            "contained_ratio": _val(ver, "contained_ratio"),
+        }
+        kw.update(overrides)
+        p = cls(**kw)
+        if p.num_perm % p.bands or p.shingle != 3:
+            raise ConfigError(
+                "dedup_policy.yaml：num_perm 必须是 bands 的整数倍，shingle 目前只支持 3",
+                "num_perm must be a multiple of bands; shingle must be 3",
+                path="dedup_policy.yaml",
+            )
+        return p
+
+
+def seeds(k: int) -> list[tuple[int, int]]:
+    rnd = random.Random(_SEED)
+    return [(rnd.randrange(1, P), rnd.randrange(0, P)) for _ in range(k)]
+
+
+# -- normalisation ------------------------------------------------------------------------------------
+def normalise(text):
+    """Ibis string expression: the normalised text (rules from ``dedup_policy.yaml``)."""
+    t = text
+    for r in dedup_policy()["normalise"]:
+        kind = r["kind"]
+        if kind == "translate":
+            t = t.translate(r["from"], r["to"])
+        elif kind == "lower":
+            t = t.lower()
+        elif kind == "replace":
+            t = t.re_replace(r["pattern"], r.get("replacement", ""))
+        else:
+            raise ConfigError(
+                f"dedup_policy.yaml：未知的归一化类型 {kind!r}（规则 {r['id']}）",
+                f"unknown normalise kind {kind!r} in rule {r['id']}",
+                path="dedup_policy.yaml",
+            )
+    return t
+
+
+def slot_sequence(norm):
+    """'|' + the runs of slot characters (digits, dates, counts) of a normalised text, '|'-separated."""
+    chars = dedup_policy()["slots"]["chars"]
+    runs = norm.re_replace(f"[^{chars}]+", "|").re_replace("^[|]+", "").re_replace("[|]+$", "")
+    return "|" + runs
+
+
+def normalise_python(text: str) -> str:
+    """The same normalisation in Python (for the evaluation tools and tests on single strings)."""
+    import re
+
+    t = text
+    for r in dedup_policy()["normalise"]:
+        if r["kind"] == "translate":
+            t = t.translate(str.maketrans(r["from"], r["to"]))
+        elif r["kind"] == "lower":
+            t = t.lower()
+        else:
+            t = re.sub(r["pattern"], r.get("replacement", ""), t)
+    return t
+
+
+# -- the engine pipeline ------------------------------------------------------------------------------
+def materialize(lake, expr, prefix: str = "zj"):
+    """Compute an intermediate result once and return it as a table (Ibis ``cache()`` drops its
+    tables too early with ibis 12 + DuckDB 2, and its DROP statement fails to parse there)."""
+    import uuid
+
+    name = f"_{prefix}_{uuid.uuid4().hex[:12]}"
+    con = lake.con
+    if lake.engine == "spark":
+        # same as ibis's PySpark cache(): a cached DataFrame behind a temporary view
+        con._run_pre_execute_hooks(expr)  # registers the memtables the expression reads
+        df = con._session.sql(con.compile(expr)).cache()
+        df.createTempView(name)
+        return con.table(name)
+    return con.create_table(name, expr, temp=True)
+
+
+def _cp(norm, pos):
+    return norm.substr(pos, 1).ascii_str().cast("int64")
+
+
+def signatures(docs, p: Params):
+    """docs(doc int64, norm, n) -> (doc, h0..h{K-1}) MinHash signatures over code-point 3-grams."""
+    import ibis
+
+    k = p.shingle
+    last = ibis.least(docs.n - (k - 1), ibis.literal(p.max_shingles, "int64"))
+    sh = docs.select(docs.doc, docs.norm, pos=ibis.range(0, last).unnest().cast("int64"))
+    x = (
+        _cp(sh.norm, sh.pos) * ibis.literal(1 << 42, "int64")
+        + _cp(sh.norm, sh.pos + 1) * ibis.literal(1 << 21, "int64")
+        + _cp(sh.norm, sh.pos + 2)
+    ) % P
+    sh = sh.select(sh.doc, x=x).distinct()
+    aggs = {f"h{i}": ((sh.x * a + b) % P).min() for i, (a, b) in enumerate(seeds(p.num_perm))}
+    return sh.group_by("doc").aggregate(**aggs)
+
+
+def _bucket_edges(t, keys: list[str]):
+    """Star and chain edges within each bucket of ``t`` (doc, slots, *keys)."""
+    import ibis
+
+    w_all = ibis.window(group_by=[t[c] for c in keys])
+    w_ord = ibis.window(group_by=[t[c] for c in keys], order_by=[t.slots, t.doc])
+    e = t.mutate(star=t.doc.min().over(w_all), prev=t.doc.lag().over(w_ord), cnt=t.doc.count().over(w_all))
+    e = e.filter(e.cnt > 1)
+    star = e.filter(e.star != e.doc).select(a=e.star, b=e.doc)
+    chain = e.filter(e.prev.notnull() & (e.prev != e.star)).select(a=e.prev, b=e.doc)
+    return star.union(chain, distinct=False)
+
+
+def candidate_edges(docs, sig, p: Params):
+    """Bounded candidate edges (a < b) from LSH bands and head/tail buckets."""
+    import ibis
+
+    r = p.rows
+    ds = docs.select("doc", "slots")
+    bands = []
+    for j in range(p.bands):
+        cols = [f"h{j * r + i}" for i in range(r)]
+        keys = {}
+        for m in range(0, r, 2):
+            if m + 1 < r:
+                keys[f"k{m // 2}"] = sig[cols[m]] * ibis.literal(1 << 31, "int64") + sig[cols[m + 1]]
+            else:
+                keys[f"k{m // 2}"] = sig[cols[m]]
+        bands.append(sig.select(sig.doc, band=ibis.literal(j, "int64"), **keys))
+    b = bands[0]
+    for x in bands[1:]:
+        b = b.union(x, distinct=False)
+    b = b.join(ds, "doc")
+    key_cols = ["band"] + [c for c in b.columns if c.startswith("k")]
+    edges = [_bucket_edges(b, key_cols)]
+    e = p.edge_key_chars
+    long_docs = docs.filter(docs.n >= e + p.min_core_chars)
+    head = long_docs.select(long_docs.doc, long_docs.slots, key=long_docs.norm.substr(0, e))
+    tail = long_docs.select(long_docs.doc, long_docs.slots, key=long_docs.norm.right(e))
+    edges.append(_bucket_edges(head, ["key"]))
+    edges.append(_bucket_edges(tail, ["key"]))
+    u = edges[0]
+    for x in edges[1:]:
+        u = u.union(x, distinct=False)
+    return u.select(a=ibis.least(u.a, u.b), b=ibis.greatest(u.a, u.b)).distinct()
+
+
+def verified_edges(docs, edges, p: Params, sig=None):
+    """Keep the edges that pass the exact verification (see module docstring)."""
+    import ibis
+
+    d1 = docs.select(a=docs.doc, na=docs.n, ta=docs.norm, sa=docs.slots)
+    d2 = docs.select(b=docs.doc, nb=docs.n, tb=docs.norm, sb=docs.slots)
+    j = edges.join(d1, "a").join(d2, "b")
+    if p.verify == "signature":
+        if sig is None:
+            raise ValueError("signature verification needs the signatures")
+        s1 = sig.rename({f"ha{i}": f"h{i}" for i in range(p.num_perm)}).rename(a="doc")
+        s2 = sig.rename({f"hb{i}": f"h{i}" for i in range(p.num_perm)}).rename(b="doc")
+        j = j.join(s1, "a").join(s2, "b")
+        agree = sum((j[f"ha{i}"] == j[f"hb{i}"]).cast("int64") for i in range(p.num_perm))
+        ok = agree * 1000 >= int(round(p.min_agreement * 1000)) * p.num_perm
+        return j.filter(ok).select("a", "b")
+    a_short = (j.na < j.nb) | ((j.na == j.nb) & (j.a < j.b))
+    s_doc = ibis.ifelse(a_short, j.a, j.b)
+    l_doc = ibis.ifelse(a_short, j.b, j.a)
+    ns = ibis.ifelse(a_short, j.na, j.nb)
+    nl = ibis.ifelse(a_short, j.nb, j.na)
+    ts = ibis.ifelse(a_short, j.ta, j.tb)
+    tl = ibis.ifelse(a_short, j.tb, j.ta)
+    ss = ibis.ifelse(a_short, j.sa, j.sb)
+    sl = ibis.ifelse(a_short, j.sb, j.sa)
+    v = j.select(s=s_doc, l=l_doc, ns=ns, nl=nl, ts=ts, tl=tl, ss=ss, sl=sl)
+    h = ibis.least(ibis.literal(p.trim_chars, "int64"), v.ns // 8)
+    core_len = v.ns - 2 * h
+    core = v.ts.substr(h, core_len)
+    cover_ok = core_len * 1000 >= v.nl * int(round(p.min_cover * 1000))
+    ok = (core_len >= p.min_core_chars) & cover_ok & v.tl.contains(core) & v.sl.contains(v.ss)
+    acc = v.filter(ok).mutate(contained=v.ns * 1000 < v.nl * int(round(p.contained_ratio * 1000)))
+    mutual = acc.filter(~acc.contained).select(a=acc.s, b=acc.l)
+    cont = acc.filter(acc.contained)
+    w = ibis.window(group_by=cont.s, order_by=[cont.nl.desc(), cont.l])
+    cont = cont.mutate(rk=ibis.row_number().over(w))
+    one = cont.filter(cont.rk == 0).select(a=cont.s, b=cont.l)
+    return mutual.union(one, distinct=False)
+
+
+def components(edges: pa.Table) -> pa.Table:
+    """Connected components of an edge list (a, b int64) -> (doc, comp) with comp = smallest doc."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    a = edges.column("a").to_numpy(zero_copy_only=False).astype(np.int64)
+    b = edges.column("b").to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(a) == 0:
+        return pa.table({"doc": pa.array([], pa.int64()), "comp": pa.array([], pa.int64())})
+    nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = len(nodes)
+    ia, ib = inv[: len(a)], inv[len(a) :]
+    g = coo_matrix((np.ones(len(ia), dtype=np.int8), (ia, ib)), shape=(n, n))
+    _, lab = connected_components(g, directed=False)
+    # nodes are sorted, so the first node of each label is its smallest doc
+    first = np.full(lab.max() + 1, -1, dtype=np.int64)
+    order = np.arange(n)[::-1]
+    first[lab[order]] = nodes[order]
+    return pa.table({"doc": pa.array(nodes, pa.int64()), "comp": pa.array(first[lab], pa.int64())})
+
+
+@dataclass
+class ClusterRun:
+    items: Any  # Ibis table: key, doc, comp — every item whose normalised text is long enough
+    docs: Any  # Ibis table: doc, norm, n, slots
+    metrics: dict[str, Any]
+
+
+def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: str = "text") -> ClusterRun:
+    """Cluster the texts of Ibis table ``items`` (``key``, ``text``).
+
+    Returns, per item long enough to compare (``min_chars``, or ``min_fragment_chars`` for a fragment
+    linked to a full-length text), its doc (exact duplicate of the normalised text) and its
+    component (``comp`` = the smallest doc of its near-duplicate cluster; a lone doc has ``comp = doc``)."""
+    import time
+
+    import ibis
+
+    p = p or Params.from_policy()
+    tm: dict[str, float] = {}
+    t0 = time.perf_counter()
+    nt = items.select(key=items[key], norm=normalise(items[text]))
+    nt = materialize(lake, nt.filter(nt.norm.length() >= p.min_fragment_chars), "nd_items")
+    d = nt.select("norm").distinct()
+    d = d.mutate(doc=ibis.row_number().over(ibis.window(order_by=d.norm)).cast("int64"))
+    d = d.mutate(n=d.norm.length().cast("int64"), slots=slot_sequence(d.norm))
+    docs = materialize(lake, d, "nd_docs")
+    tm["normalise_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sig = materialize(lake, signatures(docs, p), "nd_sig")
+    tm["signatures_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cand = materialize(lake, candidate_edges(docs, sig, p), "nd_cand")
+    tm["candidates_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    edges = lake.to_arrow(verified_edges(docs, cand, p, sig=sig))
+    tm["verify_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    comp = components(edges)
+    tm["components_s"] = time.perf_counter() - t0
+    if comp.num_rows:
+        cm = lake.register(f"_neardup_comp_{id(comp):x}", comp)
+    else:  # nothing linked (an empty registered table does not read back on Spark: no Parquet row group)
+        cm = docs.filter(docs.doc < 0).select("doc", comp=docs.doc)
+    j = nt.join(docs.select("doc", "norm", "n"), "norm").left_join(cm, "doc")
+    j = j.select(key=j.key, doc=j.doc, n=j.n, comp=j.comp.fill_null(j.doc))
+    # a fragment (shorter than min_chars, e.g. a cut copy) counts only in a cluster with a full-length text
+    j = j.mutate(longest=j.n.max().over(ibis.window(group_by=j.comp)))
+    out = j.filter(j.longest >= p.min_chars).select("key", "doc", "comp")
+    out = out.rename({key: "key"}) if key != "key" else out
+    n_cand = lake.to_arrow(cand.count()).as_py()
+    metrics = {
+        "candidate_edges": n_cand,
+        "verified_edges": edges.num_rows,
+        "linked_docs": comp.num_rows,
+        **{k: round(v, 2) for k, v in tm.items()},
+    }
+    return ClusterRun(items=out, docs=docs, metrics=metrics)
