@@ -1,0 +1,200 @@
+"""Shared message measures for screening and burden: what counts as activity, as a demand, as work.
+
+Definitions (used by lifecycle, overlap, recommend, burden, whatif; all computed in the engine):
+
+- **substantive message**: any message whose ``kind`` is not ``system`` or ``recall`` and that does
+  not carry the label ``roll_call_reply`` (收到 / 好的 / 1 / 已阅 / a 接龙 entry). A roll-call storm is
+  not activity (research/anchors.md §1.1: "do not treat 'someone posted' as activity").
+- **demand**: a message carrying any of :data:`DEMAND_LABELS` (PRODUCT.md §2).
+- **after-hours demand**: a demand sent outside working hours (``ctx.messages().after_hours``,
+  local wall-clock time + the Chinese calendar) that is not flagged ``urgent`` in ``message_flags``
+  (PRODUCT.md §4: "not marked urgent / 应急 / 安保"; exemption switchable by
+  ``policy.after_hours.urgent_exempt``).
+- **work message** (for off-topic screening): a substantive message that carries a demand label, or
+  belongs to a notice cluster (``notice_clusters``), or is a file / 接龙 (``solitaire``), or whose text
+  contains a term of the work lexicon in ``screening.yaml``. Everything else is chat.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEMAND_LABELS = (
+    "roll_call_demand",
+    "checkin_demand",
+    "proof_demand",
+    "instant_response_demand",
+    "data_request",
+    "forward_like_demand",
+    "app_usage_demand",
+)
+NON_ACTIVITY_KINDS = ("system", "recall")
+SCREENING_YAML = Path(__file__).with_name("screening.yaml")
+
+
+@functools.cache
+def screening_params() -> dict[str, Any]:
+    """Thresholds and lexicons of the screening (``screening.yaml``), each entry with a ``source``."""
+    data = yaml.safe_load(SCREENING_YAML.read_text(encoding="utf-8"))
+    return {k: v["value"] for k, v in data.items()}
+
+
+def labels_per_message(ctx):
+    """One row per labelled message: ``message_id`` and an int64 0/1 column per label of interest
+    (``roll_call_reply``, each demand label) plus ``is_demand``."""
+    import ibis
+
+    lab = ctx.lake.table("message_labels")
+    cols = {}
+    for name in (*DEMAND_LABELS, "roll_call_reply"):
+        cols[f"l_{name}"] = ibis.ifelse(lab.label == name, 1, 0).cast("int64").max()
+    cols["is_demand"] = ibis.ifelse(lab.label.isin(DEMAND_LABELS), 1, 0).cast("int64").max()
+    return lab.group_by("message_id").aggregate(**cols)
+
+
+def urgent_ids(ctx):
+    """``message_id`` of messages flagged urgent (empty when ``message_flags`` is absent)."""
+    import ibis
+    import pyarrow as pa
+
+    if ctx.lake.exists("message_flags"):
+        f = ctx.lake.table("message_flags")
+        if "urgent" in f.columns:
+            return f.filter(f.urgent.cast("boolean").fill_null(False)).select("message_id").distinct()
+    return ibis.memtable(pa.table({"message_id": pa.array([], pa.string())}))
+
+
+def notice_copies(ctx):
+    """Notice-cluster membership per message: ``message_id``, ``cluster_id``, ``hop`` (None-safe:
+    an empty table when another step has not written ``notice_clusters``)."""
+    nc = ctx.lake.table("notice_clusters")
+    return nc.select("message_id", "cluster_id", hop=nc.hop.cast("int64"))
+
+
+def enriched_messages(ctx, *, before=None):
+    """``ctx.messages()`` (with ``after_hours``) plus int64 0/1 label columns, ``urgent``,
+    ``substantive``, ``demand``, ``ah_demand`` (after-hours non-urgent demand), ``dup_copy`` (a copy
+    of a notice seen earlier, hop > 0) and ``cluster_id``. ``before``: keep messages with
+    ``local_ts`` before this naive datetime."""
+    import ibis
+
+    key = ("_enriched", before)
+    if key in ctx.shared:
+        return ctx.shared[key]
+    if before is not None:
+        m = enriched_messages(ctx)
+        m = m.filter(m.local_ts < before)
+        ctx.shared[key] = m
+        return m
+    m = ctx.messages()
+    labs = labels_per_message(ctx)
+    m = m.left_join(labs, m.message_id == labs.message_id).drop("message_id_right")
+    urg = urgent_ids(ctx).rename(urgent_id="message_id")
+    m = m.left_join(urg, m.message_id == urg.urgent_id)
+    nc = notice_copies(ctx).rename(nc_id="message_id")
+    # one cluster per message; guard against duplicates by taking the first hop
+    nc = nc.group_by("nc_id").aggregate(cluster_id=nc.cluster_id.min(), hop=nc.hop.min())
+    m = m.left_join(nc, m.message_id == nc.nc_id)
+    fills = {f"l_{n}": m[f"l_{n}"].fill_null(0) for n in (*DEMAND_LABELS, "roll_call_reply")}
+    urgent = m.urgent_id.notnull() if ctx.policy.after_hours.urgent_exempt else ibis.literal(False)
+    m = m.mutate(
+        **fills,
+        demand=m.is_demand.fill_null(0).cast("int64"),
+        urgent=urgent,
+    )
+    counted = ~m.kind.isin(NON_ACTIVITY_KINDS)
+    m = m.mutate(
+        counted=ibis.ifelse(counted, 1, 0).cast("int64"),
+        substantive=ibis.ifelse(counted & (m.l_roll_call_reply == 0), 1, 0).cast("int64"),
+        ah_demand=ibis.ifelse((m.demand == 1) & m.after_hours & ~m.urgent, 1, 0).cast("int64"),
+        ah_message=ibis.ifelse(counted & m.after_hours & ~m.urgent, 1, 0).cast("int64"),
+        dup_copy=ibis.ifelse(m.hop.fill_null(0) > 0, 1, 0).cast("int64"),
+    )
+    m = m.drop("urgent_id", "nc_id", "is_demand", "mentions")
+    # computed once per analysis run: lifecycle, recommend and burden all read it
+    m = materialize(ctx, m, "enriched")
+    ctx.shared[key] = m
+    return m
+
+
+def work_message_expr(m):
+    """Boolean expression on an :func:`enriched_messages` table: the message is work content."""
+    terms = screening_params()["work_lexicon"]
+    pattern = "|".join(terms)
+    text = m.text.fill_null("")
+    return (m.demand == 1) | m.cluster_id.notnull() | m.kind.isin(("file", "solitaire")) | text.re_search(pattern)
+
+
+def index_drafts(ctx, drafts) -> None:
+    """Remember which finding ids concern which object (for the recommendations' evidence)."""
+    idx = ctx.shared.setdefault("findings_by_object", {})
+    for d in drafts:
+        for oid in [d.object_id, *d.object_ids[:1]]:
+            idx.setdefault((d.object_type, oid), [])
+            if d.id not in idx[(d.object_type, oid)]:
+                idx[(d.object_type, oid)].append(d.id)
+
+
+def inventory(ctx, name: str):
+    """The inventory snapshot ``name`` (units, people, groups, apps, accounts) as an engine table.
+
+    Read from a scratch Parquet file rather than an in-memory table: on PySpark, Ibis turns an
+    in-memory Arrow table into a Spark DataFrame through pandas, which loses every value of an
+    integer column that has a null (``member_count``, ``users``) and turns null strings into
+    'NaN'. Parquet keeps the types on both engines."""
+    key = ("_inv", name)
+    if key in ctx.shared:
+        return ctx.shared[key]
+    if ctx.ws is None:  # a bare context (tests): what the pipeline registered
+        t = ctx.inventory(name)
+    else:
+        import pyarrow.parquet as pq
+
+        from zhijian.store.snapshot import snapshot
+
+        path = _scratch_dir(ctx) / f"inv_{name}.parquet"
+        pq.write_table(snapshot(ctx.ws.store, name), path)
+        t = ctx.lake.con.read_parquet(str(path))
+    ctx.shared[key] = t
+    return t
+
+
+def _scratch_dir(ctx):
+    import atexit
+    import shutil
+    import uuid
+
+    d = ctx.shared.get("_scratch_dir")
+    if d is None:
+        d = ctx.lake.root / "_tmp" / f"scratch-{uuid.uuid4().hex[:12]}"
+        d.mkdir(parents=True, exist_ok=True)
+        ctx.shared["_scratch_dir"] = d
+        atexit.register(shutil.rmtree, d, True)
+    return d
+
+
+def materialize(ctx, expr, name: str):
+    """Compute ``expr`` once into a scratch Parquet file and return it as a table. Both engines write
+    and read Parquet; unlike ``Table.cache`` this spills to disk and behaves the same on DuckDB and
+    PySpark. Scratch files live under the lake's ``_tmp`` (never visible as datasets; removed by
+    :func:`drop_scratch`, at exit, or by ``Lake.clean_tmp``)."""
+    import uuid
+
+    path = _scratch_dir(ctx) / f"{name}-{uuid.uuid4().hex[:8]}.parquet"
+    ctx.lake.con.to_parquet(expr, str(path))
+    return ctx.lake.con.read_parquet(str(path))
+
+
+def drop_scratch(ctx) -> None:
+    """Remove the run's scratch files and forget what was computed from them."""
+    import shutil
+
+    d = ctx.shared.pop("_scratch_dir", None)
+    for k in [k for k in ctx.shared if isinstance(k, tuple) and k and k[0] in ("_enriched", "_inv")]:
+        del ctx.shared[k]
+    if d is not None:
+        shutil.rmtree(d, ignore_errors=True)
