@@ -1,0 +1,1 @@
+"""The web application: FastAPI app factory ``create_app(ws)`` (see app.py)."""
