@@ -73,6 +73,12 @@ class GroupPolicy(_Section):
     temp_end_grace_days: int = _f(7, "临时群超过预计解散日期多少天形成问题线索", "Entra group expiration; 若干意见 2023", ge=0)
     reminder_days: list[int] = _f([30, 15, 1], "临时群到期前提醒（天）", "Entra group expiration policy")
     off_topic_share: float = _f(0.6, "闲聊消息占比超过该值视为聊天群", "鹤峰县纪委 2019; 黄冈某县 2019", ge=0, le=1)
+    merged_max_daily_messages: int = _f(
+        150,
+        "合并后预计每日消息超过该值时不建议直接合并（转人工研判）",
+        "research/policy.md §d: merged groups reach 200–300 messages a day (桂林日报 2026-02-05); kept below that",
+        ge=1,
+    )
 
 
 class AccountPolicy(_Section):
@@ -92,6 +98,7 @@ class AppPolicy(_Section):
         "若干意见 2023; 国办函〔2026〕12号",
     )
     exempt_tags: list[str] = _f(["安保", "应急"], "豁免打卡等功能的对象标签", "若干意见 2023; 曲靖 2024")
+    idle_days: int = _f(60, "政务应用程序多少天无人使用视为僵尸应用", "高台县 2025 clue notice (两个月未更新)", ge=1)
 
 
 class PrivacyPolicy(_Section):

@@ -26,6 +26,13 @@ from zhijian.workspace import Workspace
 #: Steps in running order, as "module:function". Each module owns one concept.
 STEPS: list[str] = [
     "zhijian.analysis.labels:step",
+    "zhijian.analysis.signals:step",
+    "zhijian.analysis.dedup:step",
+    "zhijian.analysis.multireport:step",
+    "zhijian.analysis.lifecycle:step",
+    "zhijian.analysis.overlap:step",
+    "zhijian.analysis.recommend:step",
+    "zhijian.analysis.burden:step",
 ]
 
 

@@ -80,7 +80,13 @@ class Lake:
                 raise KeyError(f"lake dataset {name!r} does not exist")
             t = ibis.memtable(schema.empty_table())
         else:
-            t = self.con.read_parquet([str(f) for f in files], table_name=f"lake_{name}")
+            if self.engine == "spark":
+                # ibis's PySpark read_parquet takes one path; Spark's reader takes many.
+                df = self.con._session.read.option("mergeSchema", "true").parquet(*[str(f) for f in files])
+                df.createOrReplaceTempView(f"lake_{name}")
+                t = self.con.table(f"lake_{name}")
+            else:
+                t = self.con.read_parquet([str(f) for f in files], table_name=f"lake_{name}")
             if schema is not None:
                 # Normalise column order and types: older batches may miss optional columns.
                 t = t.select([t[f.name] for f in schema])
@@ -91,7 +97,20 @@ class Lake:
         """Make an in-memory Arrow table (e.g. a store snapshot) queryable as ``name``."""
         import ibis
 
-        t = ibis.memtable(data, name=f"mem_{name}_{uuid.uuid4().hex[:8]}")
+        if self.engine == "spark":
+            # Spark dialect difference: ibis ships a memtable to Spark through pandas, where a null
+            # string becomes NaN and then the *string* 'NaN' (e.g. a group without unit_id got
+            # unit_id 'NaN' → FOREIGN KEY failure on the findings). Parquet keeps nulls exactly and a
+            # file under the lake is also visible to executors on a cluster.
+            # (The file must not be named after ``name``: Spark skips files whose name starts with "_".)
+            d = self._tmpdir()
+            pq.write_table(data, d / "part-0.parquet")
+            df = self.con._session.read.parquet(str(d / "part-0.parquet"))
+            df.createOrReplaceTempView(f"reg_{name}")
+            t = self.con.table(f"reg_{name}")
+            self._registered[name] = t
+            return t
+        t = ibis.memtable(data)  # ibis 12: memtable() takes no name
         self._registered[name] = t
         return t
 

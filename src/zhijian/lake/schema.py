@@ -86,13 +86,109 @@ INDICATORS = pa.schema(
     ]
 )
 
+# ── signals / dedup (analysis/signals.py, analysis/dedup.py) ──
+NOTICE_COPIES = pa.schema(
+    [
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("copies", pa.int64()),  # copies of the notice the person received
+        pa.field("groups", pa.int64()),  # through this many groups
+    ]
+)
+
+REPLY_STORMS = pa.schema(
+    [
+        pa.field("demand_id", pa.string(), nullable=False),  # the roll-call demand's message id
+        pa.field("group_id", pa.string(), nullable=False),
+        pa.field("sender_id", pa.string()),
+        pa.field("local_ts", pa.timestamp("us")),
+        pa.field("replies", pa.int64()),
+        pa.field("people", pa.int64()),
+        pa.field("span_minutes", pa.int64()),
+        pa.field("members", pa.int64()),
+        pa.field("attention_cost", pa.int64()),  # replies x members
+    ]
+)
+
+SOLITAIRE_ROUNDS = pa.schema(
+    [
+        pa.field("round_id", pa.string(), nullable=False),  # first entry's message id
+        pa.field("group_id", pa.string(), nullable=False),
+        pa.field("start_local", pa.timestamp("us")),
+        pa.field("end_local", pa.timestamp("us")),
+        pa.field("entries", pa.int64()),
+        pa.field("people", pa.int64()),
+    ]
+)
+
+DEMAND_DEADLINES = pa.schema(
+    [
+        pa.field("message_id", pa.string(), nullable=False),
+        pa.field("group_id", pa.string()),
+        pa.field("local_ts", pa.timestamp("us")),
+        pa.field("pattern_id", pa.string()),
+        pa.field("span", pa.string()),
+        pa.field("deadline_local", pa.timestamp("us")),
+        pa.field("minutes_left", pa.int64()),
+        pa.field("working_minutes_left", pa.int64()),
+    ]
+)
+
+#: Pairs of groups whose members overlap or whose names / purposes are similar (analysis/overlap.py);
+#: only pairs above the report thresholds, so the dataset stays small.
+GROUP_OVERLAP = pa.schema(
+    [
+        pa.field("group_a", pa.string(), nullable=False),
+        pa.field("group_b", pa.string(), nullable=False),
+        pa.field("shared_members", pa.int64()),
+        pa.field("members_a", pa.int64()),
+        pa.field("members_b", pa.int64()),
+        pa.field("jaccard", pa.float64()),
+        pa.field("containment_a", pa.float64()),  # share of A's members that are also in B
+        pa.field("containment_b", pa.float64()),
+        pa.field("name_similarity", pa.float64()),
+        pa.field("purpose_similarity", pa.float64()),
+        pa.field("same_unit", pa.bool_()),
+    ]
+)
+
+#: The merge plan of the screening (analysis/recommend.py): one row per object in a plan.
+MERGE_PLAN = pa.schema(
+    [
+        pa.field("plan_id", pa.string(), nullable=False),  # component id: the target group's id
+        pa.field("object_type", pa.string(), nullable=False),
+        pa.field("object_id", pa.string(), nullable=False),
+        pa.field("target_id", pa.string(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # merge | review (merged group would be too busy)
+        pa.field("daily_messages", pa.float64()),  # this object's substantive messages per day
+        pa.field("projected_daily_messages", pa.float64()),  # the merged group's, duplicates removed
+        pa.field("members_before", pa.int64()),
+        pa.field("members_after", pa.int64()),  # distinct members of the merged group
+    ]
+)
+
+#: Per-message markers of the rule pack (analysis/classify.py ``flags``): one row per message.
+MESSAGE_FLAGS = pa.schema(
+    [
+        pa.field("message_id", pa.string(), nullable=False),
+        pa.field("urgent", pa.bool_(), nullable=False),  # 紧急 / 应急 / 安保 … (rules/packs/90_markers.yaml)
+    ]
+)
+
 #: Every dataset the lake knows, by name. Datasets written by later analyses register here.
 SCHEMAS: dict[str, pa.Schema] = {
     "messages": MESSAGES,
     "memberships": MEMBERSHIPS,
     "message_labels": MESSAGE_LABELS,
+    "message_flags": MESSAGE_FLAGS,
     "notice_clusters": NOTICE_CLUSTERS,
     "indicators": INDICATORS,
+    "group_overlap": GROUP_OVERLAP,
+    "merge_plan": MERGE_PLAN,
+    "notice_copies": NOTICE_COPIES,
+    "reply_storms": REPLY_STORMS,
+    "solitaire_rounds": SOLITAIRE_ROUNDS,
+    "demand_deadlines": DEMAND_DEADLINES,
 }
 
 #: Datasets that imports append to (one sub-folder per import batch); the others are

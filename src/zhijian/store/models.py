@@ -60,6 +60,7 @@ class Group(Base):
     end_condition: Mapped[str | None] = mapped_column(Text)
     member_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | dissolved | merged | removed
+    dissolved_on: Mapped[date | None] = mapped_column(Date)  # when it left the active inventory (精简率)
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_on: Mapped[date | None] = mapped_column(Date)
     tags: Mapped[list[Any]] = mapped_column(default=list)  # e.g. 安保, 应急
@@ -80,6 +81,7 @@ class App(Base):
     last_active_on: Mapped[date | None] = mapped_column(Date)
     users: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    dissolved_on: Mapped[date | None] = mapped_column(Date)  # closed / merged on (精简率)
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str | None] = mapped_column(String(200))
@@ -98,6 +100,7 @@ class Account(Base):
     last_post_on: Mapped[date | None] = mapped_column(Date)
     followers: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    dissolved_on: Mapped[date | None] = mapped_column(Date)  # closed on (精简率)
     registered: Mapped[bool] = mapped_column(Boolean, default=False)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str | None] = mapped_column(String(200))
@@ -282,6 +285,7 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)  # retry back-off (notify/outbox.py)
 
 
 Index("ix_findings_object", Finding.object_type, Finding.object_id)

@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-29 04:30:44.386036
+Revises:
+Create Date: 2026-11-29 04:55:53.483737
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -63,6 +62,7 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')
     )
@@ -91,6 +91,7 @@ def upgrade() -> None:
     sa.Column('last_post_on', sa.Date(), nullable=True),
     sa.Column('followers', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('dissolved_on', sa.Date(), nullable=True),
     sa.Column('registered', sa.Boolean(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=True),
@@ -113,6 +114,7 @@ def upgrade() -> None:
     sa.Column('last_active_on', sa.Date(), nullable=True),
     sa.Column('users', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('dissolved_on', sa.Date(), nullable=True),
     sa.Column('registered', sa.Boolean(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=True),
@@ -206,6 +208,7 @@ def upgrade() -> None:
     sa.Column('end_condition', sa.Text(), nullable=True),
     sa.Column('member_count', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('dissolved_on', sa.Date(), nullable=True),
     sa.Column('registered', sa.Boolean(), nullable=False),
     sa.Column('registered_on', sa.Date(), nullable=True),
     sa.Column('tags', sa.JSON(), nullable=False),
