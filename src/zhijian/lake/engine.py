@@ -54,6 +54,12 @@ def spark_session(conf: dict[str, Any]):
         .config("spark.sql.shuffle.partitions", str(conf.get("shuffle_partitions", 8)))
         .config("spark.ui.enabled", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+        # The compiled rule pack reads masked text columns in many rules; CollapseProject would
+        # inline those columns into every rule (heap exhaustion even on a few hundred rows), and the
+        # resulting generated code exceeds the JVM method size. Keep projections and skip codegen.
+        .config("spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.CollapseProject")
+        .config("spark.sql.codegen.wholeStage", "false")
     )
     _SPARK = b.getOrCreate()
     _SPARK.sparkContext.setLogLevel("ERROR")
