@@ -5,18 +5,14 @@ to test-output/report/. Fails, not skips, when CI=true and Chromium is missing."
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from browser_support import chromium
 from report_seed import CAMPAIGN, seed
 from zhijian.report import build_campaign, write_report
 
-CHROMIUM = os.environ.get("ZHIJIAN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "report"
 
 pytestmark = [pytest.mark.browser]
@@ -33,18 +29,9 @@ INK = """(id) => {
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        msg = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
-
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _open(browser, path: Path, shot: str):

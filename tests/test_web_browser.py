@@ -6,15 +6,14 @@ CI=true and Chromium is missing."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 import web_support
+from browser_support import chromium
 
 server = web_support.server
 
@@ -27,9 +26,6 @@ def county(tmp_path_factory):
     yield c
     c.ws.close()
 
-CHROMIUM = os.environ.get("ZHIJIAN_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "web"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,18 +33,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        msg = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    from playwright.sync_api import sync_playwright
-
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(browser, server, county, user, viewport=None):

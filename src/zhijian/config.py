@@ -126,7 +126,7 @@ class WorkspaceSection(_Section):
     timezone: str = _f("Asia/Shanghai", "导出记录所用时区", "PRODUCT.md §3", min_length=1)
     engine: Literal["duckdb", "spark"] = _f("duckdb", "分析引擎", "PRODUCT.md §5")
     store_url: str = _f("", "业务库地址；空 = 工作区内 SQLite（ZHIJIAN_STORE_URL 优先）", "PRODUCT.md §5")
-    lake: str = _f("lake", "数据湖目录（相对工作区，或 s3://、hdfs:// 地址）", "PRODUCT.md §3")
+    lake: str = _f("lake", "数据湖目录（相对工作区或绝对路径；在集群上用各节点共享的挂载路径）", "PRODUCT.md §3")
 
     @field_validator("timezone")
     @classmethod
