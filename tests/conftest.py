@@ -44,3 +44,26 @@ def pg_url() -> str:
     with eng.begin() as c:
         c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The process's one SparkSession (local mode) for engine-parity tests. Under CI=true a missing
+    PySpark or Java fails the test instead of skipping it."""
+    import shutil
+
+    missing = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing = "PySpark is not installed (pip install 'zhijian[spark]')"
+    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing = "Java is not installed"
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{missing} (required under CI)")
+        pytest.skip(missing)
+    from zhijian.lake.engine import spark_session
+
+    # Cached per process: every test gets the same session (settings in zhijian.lake.engine).
+    return spark_session({"master": "local[2]", "shuffle_partitions": 4, "driver_memory": "2g"})

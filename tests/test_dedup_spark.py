@@ -4,8 +4,6 @@ and on Spark local mode (one shared SparkSession). Fails, not skips, under CI=tr
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -24,22 +22,6 @@ DATASETS = {
 }
 
 
-@pytest.fixture(scope="session")
-def spark():
-    missing = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        missing = "PySpark is not installed"
-    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        missing = "Java is not installed"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing} (required under CI)")
-        pytest.skip(missing)
-    from zhijian.lake.engine import spark_session
-
-    return spark_session({"master": "local[2]", "shuffle_partitions": 4, "driver_memory": "2g"})
 
 
 def _scenario(ws):

@@ -8,8 +8,6 @@ session per test run; under CI=true a missing pyspark or Java fails instead of s
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import ibis
@@ -34,26 +32,9 @@ EXTRA = [
 
 
 @pytest.fixture(scope="session")
-def spark_con():
-    ci = os.environ.get("CI", "").lower() == "true"
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        if ci:
-            pytest.fail("pyspark is not installed (required under CI=true)")
-        pytest.skip("pyspark is not installed")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        if ci:
-            pytest.fail("java is not installed (required under CI=true)")
-        pytest.skip("java is not installed")
-    from zhijian.lake.engine import spark_session
-
-    spark = spark_session({"master": "local[2]", "driver_memory": "2g", "shuffle_partitions": 2})
-    # Spark's CollapseProject inlines the view columns into every rule that reads them (dozens of
-    # copies of the mask chain): the plan then exhausts the heap. Keeping projections apart is
-    # what the rules compiler assumes (see rules/compiler.py view_table).
-    spark.conf.set("spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.CollapseProject")
-    spark.conf.set("spark.sql.codegen.wholeStage", "false")
+def spark_con(spark):
+    # The session excludes CollapseProject and whole-stage codegen (zhijian.lake.engine.spark_session):
+    # the compiled rule pack needs both.
     return ibis.pyspark.connect(spark)
 
 

@@ -36,22 +36,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")
-def spark_engine():
-    missing = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        missing = "PySpark is not installed (pip install 'zhijian[spark]')"
-    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        missing = "Java is not installed"
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing} (required under CI)")
-        pytest.skip(missing)
-    from zhijian.lake.engine import spark_session
-
-    # Cached per process: the first caller's settings win, later callers get the same session.
-    return spark_session({"master": "local[2]", "shuffle_partitions": 4, "driver_memory": "2g"})
+def spark_engine(spark):
+    return spark
 
 
 @pytest.fixture(scope="module")
