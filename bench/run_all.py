@@ -278,10 +278,9 @@ def task_whatstk(n: str) -> dict:
 
 def task_web(n: str, duration: str) -> dict:
     import asyncio
-    import socket
 
     sys.path.insert(0, str(HERE))
-    from web import _free_port, make_users, pct, run_load, sample_ids
+    from web import make_users, pct, run_load, sample_ids, served
 
     from zhijian.workspace import open_workspace
 
@@ -290,30 +289,11 @@ def task_web(n: str, duration: str) -> dict:
     users = make_users(ws)
     ids = sample_ids(ws)
     ws.close()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zhijian.cli", "serve", "-w", str(wsdir), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit("server did not start") from None
-                time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}"
+    with served(wsdir) as url:
         asyncio.run(run_load(url, users, ids, 3, 4))  # warm-up
         t = time.perf_counter()
         lat, errors = asyncio.run(run_load(url, users, ids, float(duration), 10))
         wall = time.perf_counter() - t
-    finally:
-        proc.terminate()
-        proc.wait(10)
     allx = [x for xs in lat.values() for x in xs]
     return {
         "wall": wall,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import random
 import socket
 import statistics
@@ -22,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +225,31 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+
+@contextmanager
+def served(workspace: Path, timeout: float = 90):
+    """Run ``zhijian serve`` on a free loopback port for the block; yields the base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhijian.cli", "serve", "-w", str(workspace), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise SystemExit("server did not start") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workspace", type=Path)
@@ -248,26 +273,11 @@ def main() -> None:
     users = make_users(ws)
     ids = sample_ids(ws)
     ws.close()
-    port = _free_port()
-    env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-m", "zhijian.cli", "serve", "-w", str(root), "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise SystemExit("server did not start") from None
-                time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}"
-        asyncio.run(run_load(url, users, ids, 3, 4))  # warm-up (caches, DuckDB connection)
-        lat, errors = asyncio.run(run_load(url, users, ids, args.duration, args.concurrency))
+        with served(root) as url:
+            asyncio.run(run_load(url, users, ids, 3, 4))  # warm-up (caches, DuckDB connection)
+            lat, errors = asyncio.run(run_load(url, users, ids, args.duration, args.concurrency))
     finally:
-        proc.terminate()
-        proc.wait(10)
         if tmp is not None:
             tmp.cleanup()
     total = sum(len(v) for v in lat.values())
