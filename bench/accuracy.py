@@ -5,7 +5,10 @@ each (message, gold, predicted) pair of the multi-label sets) and the lines that
 through the same engine path as the analysis (``classify`` on a DuckDB memtable).
 
     .venv/bin/python bench/accuracy.py [--data tests/data/labels_eval.jsonl] [--workspace DIR]
-                                       [--origin verbatim|reconstructed] [--errors]
+                                       [--origin verbatim|reconstructed] [--added BATCH] [--errors]
+
+Lines added after the rules were written carry ``"added": "<date><batch>"``; ``--added`` measures only
+those (the held-out figure of that batch, before any rule was tuned on it, is in the issue 9 notes).
 """
 
 from __future__ import annotations
@@ -53,17 +56,32 @@ def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
         prec = tp[lab] / (tp[lab] + fp[lab]) if tp[lab] + fp[lab] else 1.0
         rec = tp[lab] / (tp[lab] + fn[lab]) if tp[lab] + fn[lab] else 1.0
         f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        per[lab] = {"precision": prec, "recall": rec, "f1": f1, "support": tp[lab] + fn[lab],
-                    "tp": tp[lab], "fp": fp[lab], "fn": fn[lab]}
+        per[lab] = {
+            "precision": prec,
+            "recall": rec,
+            "f1": f1,
+            "support": tp[lab] + fn[lab],
+            "tp": tp[lab],
+            "fp": fp[lab],
+            "fn": fn[lab],
+        }
     exact = sum(1 for r, p in zip(rows, preds, strict=True) if set(r["labels"]) == {x["label"] for x in p})
-    return {"per_label": per, "confusion": confusion, "errors": errors, "n": len(rows),
-            "exact_match": exact / len(rows) if rows else 1.0, "labels": labels}
+    return {
+        "per_label": per,
+        "confusion": confusion,
+        "errors": errors,
+        "n": len(rows),
+        "exact_match": exact / len(rows) if rows else 1.0,
+        "labels": labels,
+    }
 
 
-def load_rows(path: Path, origin: str | None = None) -> list[dict]:
+def load_rows(path: Path, origin: str | None = None, added: str | None = None) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if origin:
         rows = [r for r in rows if r.get("origin", "verbatim") == origin]
+    if added:
+        rows = [r for r in rows if r.get("added") == added]
     return rows
 
 
@@ -72,19 +90,28 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--workspace", type=Path, default=None)
     ap.add_argument("--origin", choices=["verbatim", "reconstructed"], default=None)
+    ap.add_argument("--added", default=None, help="only lines of this batch (their 'added' field)")
     ap.add_argument("--errors", action="store_true", help="print every wrong line")
     a = ap.parse_args()
-    rows = load_rows(a.data, a.origin)
+    rows = load_rows(a.data, a.origin, a.added)
     res = evaluate(rows, a.workspace)
     labs = res["labels"]
     print(f"lines: {res['n']}   exact label-set match: {res['exact_match']:.3f}")
-    print(f"{'label':26s} {'prec':>6s} {'recall':>6s} {'f1':>6s} {'support':>7s} {'tp':>4s} {'fp':>4s} {'fn':>4s}")
+    print(
+        f"{'label':26s} {'prec':>6s} {'recall':>6s} {'f1':>6s} {'support':>7s} {'tp':>4s} {'fp':>4s} {'fn':>4s}"
+    )
     for lab in labs:
         m = res["per_label"][lab]
-        print(f"{lab:26s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:7d} "
-              f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}")
-    short = {lab: lab.replace("_demand", "").replace("instant_response", "instant").replace("forward_like", "fwd_like")[:9]
-             for lab in labs}
+        print(
+            f"{lab:26s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:7d} "
+            f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}"
+        )
+    short = {
+        lab: lab.replace("_demand", "")
+        .replace("instant_response", "instant")
+        .replace("forward_like", "fwd_like")[:9]
+        for lab in labs
+    }
     print("\nconfusion (rows = gold, columns = predicted):")
     print(" " * 12 + "".join(f"{short[x]:>10s}" for x in labs))
     for g in labs:
