@@ -4,10 +4,16 @@
     .venv/bin/python bench/ingest.py                      # 1M messages per format (issue 3)
     .venv/bin/python bench/ingest.py --messages 200000    # a quicker run
     .venv/bin/python bench/ingest.py --formats canonical_csv,whatsapp_txt
+    .venv/bin/python bench/ingest.py --messages 200000,1000000   # peak RSS at two sizes
+    ZHIJIAN_IMPORT_MEMORY=64MB .venv/bin/python bench/ingest.py --messages 200000,1000000
 
-Each import runs in its own process (fresh workspace) so peak RSS is per format. Files are generated
-into a temporary folder (``--keep DIR`` keeps them). Texts are Chinese work-group messages of realistic
-length; 300 groups, 1,500 senders.
+Each import runs in its own process (fresh workspace) so peak RSS is per format; it is also sampled per
+phase ("parse": reading the file into the staging table, which streaming keeps flat; "finish": ids and
+the lake write). The staging DuckDB holds up to ``ZHIJIAN_IMPORT_MEMORY`` (default 256 MB) while
+reading and 1 GB while finishing before it spills to disk, so below those the RSS still grows with the
+staged rows; a smaller reading limit shows the readers' own footprint. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts
+are Chinese work-group messages of realistic length; 300 groups, 1,500 senders; ``telegram_account``
+is a whole-account export (20 chats), the other JSON files one array.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +113,56 @@ def gen_telegram_json(path: Path, n: int) -> None:
         f.write("]}\n")
 
 
+def gen_telegram_account(path: Path, n: int, chats: int = 20) -> None:
+    """A whole-account export (``chats.list``): the shape that used to be loaded whole."""
+    per = -(-n // chats)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('{"about": "Here is the data you requested.", "personal_information": {"user_id": 1, "first_name": "王"},\n'
+                ' "contacts": {"about": "", "list": [{"first_name": "李", "phone_number": "+86 138 0000 0000"}]},\n'
+                ' "chats": {"about": "", "list": [\n')
+        rows = _rows(n)
+        for c in range(chats):
+            f.write(("," if c else "") + json.dumps({"name": f"工作群{c}", "type": "private_supergroup",
+                                                      "id": 1700000000 + c}, ensure_ascii=False)[:-1] + ', "messages": [\n')
+            for k in range(per):
+                row = next(rows, None)
+                if row is None:
+                    break
+                i, _g, u, ts, text = row
+                f.write(("," if k else "") + json.dumps({
+                    "id": i + 1, "type": "message", "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "date_unixtime": str(int(ts.timestamp())), "from": f"干部{u}", "from_id": f"user{u}",
+                    "text": text, "text_entities": [{"type": "plain", "text": text}]}, ensure_ascii=False) + "\n")
+            f.write("]}\n")
+        f.write(']}, "left_chats": {"about": "", "list": []}}\n')
+
+
+def gen_pywxdump_json(path: Path, n: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[\n")
+        for i, g, u, ts, text in _rows(n):
+            f.write(("," if i else "") + json.dumps({
+                "id": i + 1, "MsgSvrID": str(7437267147299592543 + i), "type_name": "文本", "is_sender": 0,
+                "talker": f"wxid_{u:05d}", "room_name": f"{10000000 + g}@chatroom", "msg": text, "src": "",
+                "CreateTime": ts.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False, indent=2) + "\n")
+        f.write("]\n")
+
+
+def _js(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def gen_wechatmsg_html(path: Path, n: int) -> None:
+    """WeChatMsg ≤0.2.x HTML: one JS object literal per message inside ``const chatMessages = [ … ]``."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>工作群</title></head><body>\n<script>\n'
+                "/*注意看这是分割线*/\nconst chatMessages = [\n")
+        for _i, _g, u, ts, text in _rows(n):
+            f.write(f"{{ type:1, text: {_js(text)}, is_send:0, avatar_path:'./avatar/{u}.png', "
+                    f"timestamp:{int(ts.timestamp())}, is_chatroom:1, displayname:'干部{u}'}},\n")
+        f.write("];\n/*注意看这是分割线*/\nfunction render(){}\n</script></body></html>\n")
+
+
 GENERATORS = {
     "canonical_csv": ("messages.csv", gen_canonical_csv),
     "canonical_jsonl": ("messages.jsonl", gen_canonical_jsonl),
@@ -113,28 +170,62 @@ GENERATORS = {
     "wecom_json": ("archive.jsonl", gen_wecom_jsonl),
     "whatsapp_txt": ("WhatsApp Chat with 工作群.txt", gen_whatsapp_txt),
     "telegram_json": ("result.json", gen_telegram_json),
+    "telegram_account": ("account/result.json", gen_telegram_account),
+    "pywxdump_json": ("wxid_me_0_n.json", gen_pywxdump_json),
+    "wechatmsg_html": ("工作群.html", gen_wechatmsg_html),
 }
 
 CHILD = r"""
-import json, resource, sys, time
+import json, resource, sys, threading, time
 from pathlib import Path
 from zhijian.workspace import init_workspace
 from zhijian.ingest import import_paths
+from zhijian.ingest.run import ImportRun
+
+# peak RSS per phase, sampled from /proc every 20 ms: "parse" = reading the file into the staging
+# table (what streaming keeps flat), "finish" = resolving ids and writing the lake batch
+PAGE = resource.getpagesize()
+peak = {"parse": 0, "finish": 0}
+phase = ["parse"]
+stop = threading.Event()
+
+def sample():
+    with open("/proc/self/statm") as f:
+        while not stop.is_set():
+            f.seek(0)
+            rss = int(f.read().split()[1]) * PAGE
+            if rss > peak[phase[0]]:
+                peak[phase[0]] = rss
+            time.sleep(0.02)
+
+finish = ImportRun.finish_messages
+def finish_messages(self):
+    phase[0] = "finish"
+    return finish(self)
+ImportRun.finish_messages = finish_messages
+
 ws = init_workspace(Path(sys.argv[1]))
+threading.Thread(target=sample, daemon=True).start()
 t = time.perf_counter()
 c = time.process_time()
 s = import_paths(ws, [Path(sys.argv[2])])
 dt = time.perf_counter() - t
+stop.set()
 print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": s.messages + s.system_messages,
-                  "format": s.format, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "format": s.format, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "parse_rss_mb": peak["parse"] / 2**20, "finish_rss_mb": peak["finish"] / 2**20}))
 """
 
 WHATSTK = r"""
 import json, resource, sys, time
+import inspect
 from whatstk import WhatsAppChat
+from whatstk.whatsapp.parser import df_from_whatsapp
+# whatstk >= 0.8 refuses files over 50 MB unless the limit is lifted
+extra = {"max_size": None} if "max_size" in inspect.signature(df_from_whatsapp).parameters else {}
 t = time.perf_counter()
 c = time.process_time()
-chat = WhatsAppChat.from_source(filepath=sys.argv[1], hformat="%d/%m/%Y, %H:%M - %name:")
+chat = WhatsAppChat.from_source(filepath=sys.argv[1], hformat="%d/%m/%Y, %H:%M - %name:", **extra)
 dt = time.perf_counter() - t
 print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": len(chat.df),
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -150,44 +241,47 @@ def run(cmd: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--messages", default="1000000",
+                    help="messages per file; several sizes comma-separated (e.g. 200000,1000000) compare peak RSS")
     ap.add_argument("--formats", default=",".join(GENERATORS))
     ap.add_argument("--keep", type=Path, default=None, help="generate files here and keep them")
     ap.add_argument("--no-whatstk", action="store_true")
     args = ap.parse_args()
     formats = [f for f in args.formats.split(",") if f]
+    sizes = [int(x) for x in args.messages.split(",") if x]
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="zhijian-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    print(f"# zhijian import benchmark — {args.messages:,} messages per format, {os.cpu_count()} cores")
-    print(f"(load average {os.getloadavg()[0]:.1f}: wall-clock figures suffer when other work shares the cores)")
-    print(f"{'format':<16} {'MB':>8} {'s':>7} {'MB/s':>7} {'msgs/s':>10} {'peak RSS MB':>12} {'CPU s':>7}")
-    results = {}
+    print(f"# zhijian import benchmark — {', '.join(f'{n:,}' for n in sizes)} messages per format, {os.cpu_count()} cores")
+    print(f"(load average {os.getloadavg()[0]:.1f} at start: wall-clock figures suffer when other work shares the cores)")
+    print(f"{'format':<17} {'messages':>9} {'MB':>7} {'s':>6} {'MB/s':>6} {'msgs/s':>9} {'peak RSS MB':>11} "
+          f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'load':>5}")
     for fmt in formats:
         name, gen = GENERATORS[fmt]
-        path = tmp / fmt / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            gen(path, args.messages)
-        mb = path.stat().st_size / 1e6
-        wsdir = Path(tempfile.mkdtemp(prefix="ws-", dir=tmp))
-        r = run([sys.executable, "-c", CHILD, str(wsdir), str(path)])
-        assert r["messages"] == args.messages, r
-        results[fmt] = r
-        print(f"{fmt:<16} {mb:>8.1f} {r['seconds']:>7.2f} {mb / r['seconds']:>7.1f} {r['messages'] / r['seconds']:>10,.0f} "
-              f"{r['rss_mb']:>12.0f} {r['cpu']:>7.2f}", flush=True)
-        if fmt == "whatsapp_txt" and not args.no_whatstk:
-            w = run([sys.executable, "-c", WHATSTK, str(path)])
-            print(f"{'  whatstk':<16} {mb:>8.1f} {w['seconds']:>7.2f} {mb / w['seconds']:>7.1f} "
-                  f"{w['messages'] / w['seconds']:>10,.0f} {w['rss_mb']:>12.0f} {w['cpu']:>7.2f}   "
-                  f"(zhijian/whatstk: {w['seconds'] / r['seconds']:.1f}x wall, {w['cpu'] / r['cpu']:.1f}x CPU; "
-                  "whatstk only parses, zhijian also writes the lake)",
-                  flush=True)
-        import shutil
-
-        shutil.rmtree(wsdir, ignore_errors=True)
+        parse_rss = []
+        for n in sizes:
+            path = tmp / f"{fmt}-{n}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                gen(path, n)
+            mb = path.stat().st_size / 1e6
+            wsdir = Path(tempfile.mkdtemp(prefix="ws-", dir=tmp))
+            r = run([sys.executable, "-c", CHILD, str(wsdir), str(path)])
+            assert r["messages"] == n, r
+            parse_rss.append(r["parse_rss_mb"])
+            print(f"{fmt:<17} {n:>9,} {mb:>7.1f} {r['seconds']:>6.2f} {mb / r['seconds']:>6.1f} "
+                  f"{n / r['seconds']:>9,.0f} {r['rss_mb']:>11.0f} {r['parse_rss_mb']:>6.0f} {r['finish_rss_mb']:>6.0f} "
+                  f"{r['cpu']:>6.2f} {os.getloadavg()[0]:>5.1f}", flush=True)
+            if fmt == "whatsapp_txt" and not args.no_whatstk:
+                w = run([sys.executable, "-c", WHATSTK, str(path)])
+                print(f"{'  whatstk':<17} {n:>9,} {mb:>7.1f} {w['seconds']:>6.2f} {mb / w['seconds']:>6.1f} "
+                      f"{w['messages'] / w['seconds']:>9,.0f} {w['rss_mb']:>11.0f} {'':>6} {'':>6} {w['cpu']:>6.2f} "
+                      f"{os.getloadavg()[0]:>5.1f}   (whatstk/zhijian: {w['seconds'] / r['seconds']:.1f}x wall, "
+                      f"{w['cpu'] / r['cpu']:.1f}x CPU; whatstk only parses, zhijian also writes the lake)", flush=True)
+            shutil.rmtree(wsdir, ignore_errors=True)
+        if len(sizes) > 1:
+            print(f"{'':<17} parse-phase peak RSS {parse_rss[0]:.0f} → {parse_rss[-1]:.0f} MB for "
+                  f"{sizes[-1] / sizes[0]:.0f}x the messages ({parse_rss[-1] - parse_rss[0]:+.0f} MB)", flush=True)
     if args.keep is None:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"# done {time.strftime('%Y-%m-%d %H:%M:%S')}")
 

@@ -39,7 +39,7 @@ CASES = [
     ("F", "whatsapp/pustur_short-chat.txt", "whatsapp_txt", 3, 2, ['+410123456789', 'Sample User', 'TestBot'], "2017-03-06T00:45:00", "2017-05-08T01:48:00"),
     ("F", "whatsapp/whatstk_example-12h-2.txt", "whatsapp_txt", 18, 2, ['Ash Ketchum', 'Brock', 'Jessie & James', 'Meowth', 'Misty', 'Prof. Oak', 'Raichu', 'Wobbuffet'], "2016-04-15T15:04:00", "2016-10-31T23:45:00"),
     ("F", "whatsapp/whatstk_example-12h.txt", "whatsapp_txt", 18, 2, ['Ash Ketchum', 'Brock', 'Jessie & James', 'Meowth', 'Misty', 'Prof. Oak', 'Raichu', 'Wobbuffet'], "2016-04-15T15:04:00", "2016-10-31T23:45:00"),
-    ("F", "whatsapp/whatstk_lorem.txt", "whatsapp_txt", 500, 0, ['+1 123 456 789', 'Giuseppe', 'John', 'Mary'], "2020-01-15T02:22:56", "2020-05-11T22:32:48"),
+    ("F", "whatsapp/whatstk_lorem.txt", "whatsapp_txt", 500, 0, ['+1123456789', 'Giuseppe', 'John', 'Mary'], "2020-01-15T02:22:56", "2020-05-11T22:32:48"),
     ("S", "generic/dingtalk_robot.jsonl", "generic_jsonl", 2, 0, ['s001', 's002'], "2024-05-06T09:00:00", "2024-05-06T09:01:00"),
     ("S", "generic/钉钉群记录_gbk.csv", "generic_csv", 3, 0, ['张三', '李四'], "2024-05-06T09:00:00", "2024-05-06T21:30:00"),
     ("S", "memotrace/防汛工作群.csv", "memotrace_csv", 4, 1, ['李四', '王科长', '赵六'], "2024-05-06T09:12:00", "2024-05-06T21:40:00"),
@@ -53,7 +53,7 @@ CASES = [
     ("S", "whatsapp/android_ambiguous.txt", "whatsapp_txt", 2, 0, ['A', 'B'], "2021-04-03T09:00:00", "2021-06-05T10:00:00"),
     ("S", "whatsapp/android_de_dotted.txt", "whatsapp_txt", 3, 1, ['Anna', 'Bernd'], "2016-04-15T15:04:00", "2016-04-16T08:01:00"),
     ("S", "whatsapp/android_zh_ampm.txt", "whatsapp_txt", 4, 1, ['张三', '李四', '王五'], "2024-05-06T09:00:00", "2024-05-07T00:10:00"),
-    ("S", "whatsapp/ios_bracketed_12h.txt", "whatsapp_txt", 5, 2, ['+86 138 0000 0001', '张三', '李四'], "2023-12-25T10:30:45", "2023-12-26T09:01:00"),
+    ("S", "whatsapp/ios_bracketed_12h.txt", "whatsapp_txt", 5, 2, ['+8613800000001', '张三', '李四'], "2023-12-25T10:30:45", "2023-12-26T09:01:00"),
 ]
 
 

@@ -228,7 +228,7 @@ CORPUS = [
     ("F", "wechat-pywxdump/weclone_example_chat.csv"), ("F", "slack/zulip_random_2017-06-25.json"),
     ("S", "wechatmsg/东镇工作群.txt"), ("S", "wechatmsg/东镇工作群.html"), ("S", "wechatmsg/东镇工作群_utf8.csv"),
     ("S", "wecom/archive.jsonl"), ("S", "memotrace/防汛工作群.csv"), ("S", "whatsapp/ios_bracketed_12h.txt"),
-    ("S", "telegram/result_account.json"), ("S", "pywxdump/wxid_me_0_4.json"),
+    ("S", "telegram/result_account.json"), ("S", "pywxdump/wxid_me_0_4.json"), ("S", "wecom/archive_array.json"),
 ]
 
 

@@ -223,37 +223,91 @@ def mentions_in(text: str | None) -> tuple[list[str], bool]:
     return list(dict.fromkeys(names)), at_all
 
 
+# ── phone numbers as senders (WhatsApp shows unsaved contacts by number) ──────────────────────────
+#: full-width digits/signs (Chinese input methods) and the dashes phones print (iOS: U+2011) -> ASCII
+_PHONE_MAP_FROM = "＋０１２３４５６７８９（）－\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u00a0\u202f\u2007"
+_PHONE_MAP_TO = "+0123456789()--------   "
+_PHONE_TABLE = {**str.maketrans(_PHONE_MAP_FROM, _PHONE_MAP_TO), **INVISIBLE, 0x200B: None}
+#: after mapping: an optional +, then digits with spaces, brackets, dashes, dots or slashes between
+PHONE_RE = r"\+?[0-9][0-9 ()./-]{5,}[0-9]"
+_PHONE = re.compile(PHONE_RE)
+
+
+def normalize_phone(s: str | None) -> str | None:
+    """The canonical form of a phone number written as a sender or roster alias, else None.
+
+    ``+86 138 0013 8000``, ``+86 138-0013-8000``, ``‪+86 138 0013 8000‬`` (bidi marks), ``008613800138000``,
+    ``8613800138000`` and ``138 0013 8000`` all become ``+8613800138000``: an 11-digit Chinese mobile
+    number (1[3-9]…) without a country code gets +86; ``00`` is the international prefix. Other numbers
+    keep their digits (with + when written with one). 7–15 digits (ITU-T E.164)."""
+    if not s:
+        return None
+    t = s.translate(_PHONE_TABLE).strip()
+    if not _PHONE.fullmatch(t):
+        return None
+    digits = "".join(c for c in t if "0" <= c <= "9")
+    if not 7 <= len(digits) <= 15:
+        return None
+    if t.startswith("+"):
+        return "+" + digits
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
+        return "+86" + digits
+    if len(digits) == 13 and digits.startswith("861") and digits[3] in "3456789":
+        return "+" + digits
+    return digits
+
+
 class RawSink:
-    """Collects raw message rows (keyword arguments named after RAW's fields) column by column and
-    hands them on in record batches of BATCH_ROWS."""
+    """Collects raw message rows and hands them on in record batches of BATCH_ROWS (memory stays flat
+    in file size). :meth:`add` takes keyword arguments named after RAW's fields; :meth:`row` is the
+    positional fast path for the readers' inner loops."""
 
     _NAMES = tuple(RAW.names)
+    #: the fields :meth:`row` takes, in order (source, platform and seq are filled in)
+    ROW_FIELDS = ("message_id", "native_id", "chat_key", "chat_name", "sender_key", "sender_name", "ts", "kind",
+                  "text", "reply_native", "reply_to", "mentions", "at_all", "forwarded")
 
     def __init__(self, emit, source: str, platform: str):
         self._emit = emit
         self.source = source
         self.platform = platform
-        self.count = 0
-        self._n = 0
-        self._cols: dict[str, list[Any]] = {n: [] for n in self._NAMES}
+        self._done = 0  # rows handed on
+        self._rows: list[tuple] = []
+
+    @property
+    def count(self) -> int:
+        """Rows added so far (handed on or buffered)."""
+        return self._done + len(self._rows)
 
     def add(self, **row: Any) -> None:
-        row.setdefault("source", self.source)
-        row.setdefault("platform", self.platform)
-        row["seq"] = self.count
-        self.count += 1
-        cols = self._cols
-        for name in self._NAMES:
-            cols[name].append(row.get(name))
-        self._n += 1
-        if self._n >= BATCH_ROWS:
+        get = row.get
+        self._rows.append(tuple(get(n) for n in self.ROW_FIELDS))
+        if len(self._rows) >= BATCH_ROWS:
+            self.flush()
+
+    def row(self, *fields: Any) -> None:
+        """One row: the 14 :attr:`ROW_FIELDS` in order. ``ts`` is an aware datetime or, faster, integer
+        microseconds since the epoch (one form per file)."""
+        self._rows.append(fields)
+        if len(self._rows) >= BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if self._n:
-            self._emit(pa.table(self._cols, schema=RAW))
-            self._cols = {n: [] for n in self._NAMES}
-            self._n = 0
+        rows = self._rows
+        if not rows:
+            return
+        self._rows = []
+        n = len(rows)
+        cols = list(zip(*rows, strict=True))
+        f = RAW.field
+        arrays = [pa.array(cols[0], f("message_id").type), pa.array(cols[1], f("native_id").type),
+                  pa.repeat(self.source, n), pa.repeat(self.platform, n)]
+        arrays += [pa.array(c, RAW.field(i + 4).type) for i, c in enumerate(cols[2:])]
+        arrays.append(pa.array(range(self._done, self._done + n), pa.int64()))
+        self._done += n
+        self._emit(pa.Table.from_arrays(arrays, schema=RAW))
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:

@@ -13,6 +13,7 @@ import (:func:`reconcile`).
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections import Counter
@@ -28,11 +29,18 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from zhijian.errors import ImportFormatError, ZhijianError
-from zhijian.ingest.common import RAW, group_id_for
+from zhijian.ingest.common import RAW, group_id_for, normalize_phone
 from zhijian.lake.schema import MEMBERSHIPS, MESSAGE_KINDS, MESSAGES
 from zhijian.store.models import Group, ImportBatch, Person, Unit
 
 MAX_SKIPPED_LISTED = 200
+#: DuckDB buffer pool of the staging database while files are read (raw rows appended in batches).
+#: Beyond it DuckDB spills to ``lake/_tmp/import-*/spill``, so reading stays flat in file size
+#: (bench/ingest.py measures it at two sizes). Env ZHIJIAN_IMPORT_MEMORY overrides it.
+STAGING_MEMORY = os.environ.get("ZHIJIAN_IMPORT_MEMORY", "256MB")
+#: ... and while ids are hashed and the lake batch is written: the window functions and the ordered
+#: streaming reader need more room (64 MB fails at 1M messages: "failed to pin block"); still a bound.
+FINISH_MEMORY = "1GB"
 
 
 @dataclass
@@ -135,6 +143,9 @@ class Resolver:
                 for a in aliases or []:
                     if a:
                         by_alias.setdefault(str(a), pid)
+                        phone = normalize_phone(str(a))  # 手机号 in the roster, +86… as a WhatsApp sender
+                        if phone:
+                            by_alias.setdefault(phone, pid)
                 names.setdefault(name, []).append(pid)
             unique_names = {n: ids[0] for n, ids in names.items() if len(ids) == 1}
             self._people = (by_alias, unique_names)
@@ -223,7 +234,7 @@ class ImportRun:
         self.db = duckdb.connect(":memory:")
         self.db.execute("SET TimeZone='UTC'")
         self.db.execute(f"SET temp_directory='{self.work / 'spill'}'")
-        self.db.execute("SET memory_limit='1GB'")
+        self.db.execute(f"SET memory_limit='{STAGING_MEMORY}'")
         self.db.execute(
             "CREATE TABLE raw (message_id VARCHAR, native_id VARCHAR, source VARCHAR, platform VARCHAR,"
             " chat_key VARCHAR, chat_name VARCHAR, sender_key VARCHAR, sender_name VARCHAR,"
@@ -365,6 +376,7 @@ class ImportRun:
 
     def finish_messages(self) -> None:
         db = self.db
+        db.execute(f"SET memory_limit='{FINISH_MEMORY}'")
         total = db.execute("SELECT count(*) FROM raw").fetchall()[0][0]
         self.summary.parsed = total
         if not total:

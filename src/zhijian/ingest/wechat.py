@@ -123,7 +123,8 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
     if ts is None:
         return
     type_name = str(r.get("type_name", ""))
-    kind = _kind_from_name(type_name, text)
+    kind = TYPE_NAMES.get(type_name, "other") if type_name == "文本" and "撤回" not in text and "revokemsg" not in text \
+        else _kind_from_name(type_name, text)
     if type_name.startswith("引用"):  # "{reply}\n\n[引用]({time}){name}:{quoted}": keep the reply only
         text = re.split(r"\n\n?\[引用\]\(", text, maxsplit=1)[0]
     talker = str(r.get("talker") or "").strip()
@@ -132,11 +133,9 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
         kind = "system" if kind not in ("recall",) else kind
         talker = ""
     ments, at_all = mentions_in(text) if kind == "text" else ([], False)
-    sink.add(
-        native_id=_native(str(r.get("MsgSvrID", ""))), chat_key=room or path.stem, chat_name=room or path.stem,
-        sender_key=talker or None, sender_name=None, ts=ts, kind=kind, text=text, mentions=ments, at_all=at_all,
-        forwarded=kind == "forward",
-    )
+    chat = room or path.stem
+    sink.row(None, _native(str(r.get("MsgSvrID", ""))), chat, chat, talker or None, None, ts, kind, text, None, None,
+             ments, at_all, kind == "forward")
 
 
 def pywxdump_csv(run, inp) -> tuple[int, str]:
@@ -237,28 +236,51 @@ def _load_json(path: Path, enc: str):
 
 
 def pywxdump_json(run, inp) -> tuple[int, str]:
+    """An array of message objects, or an object holding it under ``data``/``messages``/``msgs``;
+    streamed one message at a time (:class:`~zhijian.ingest.jsonstream.JsonReader`)."""
+    from zhijian.ingest.jsonstream import JsonReader
+
     path = inp.path
     enc = detect_encoding(path)
-    data = _load_json(path, enc)
-    if isinstance(data, dict):
-        data = data.get("data") or data.get("messages") or data.get("msgs") or []
-    if not isinstance(data, list):
-        raise ImportFormatError("PyWxDump JSON 应为消息数组", "PyWxDump JSON must be an array of messages", path=str(path))
     sink = RawSink(run.emit, "pywxdump_json", "wechat")
-    for i, r in enumerate(data):
-        if not isinstance(r, dict):
-            run.skip(path, f"第 {i + 1} 条", "不是 JSON 对象")
-            continue
-        r = dict(r)
-        if "CreateTime" in r and isinstance(r["CreateTime"], int | float):
-            d = from_epoch(r["CreateTime"])
-            r["CreateTime"] = d.astimezone(run.export_tz).strftime("%Y-%m-%d %H:%M:%S") if d else ""
-        if "msg" not in r and "content" in r and isinstance(r["content"], dict):
-            r["msg"] = r["content"].get("msg", "")
-        if "talker" not in r:
-            run.skip(path, f"第 {i + 1} 条", "缺少 talker")
-            continue
-        _pywxdump_row(run, sink, path, f"第 {i + 1} 条", {k: ("" if v is None else v) for k, v in r.items()})
+
+    def rows(r: JsonReader) -> None:
+        for i, rec in enumerate(r.values(), 1):
+            where = f"第 {i} 条"
+            if not isinstance(rec, dict):
+                run.skip(path, where, "不是 JSON 对象")
+                continue
+            ct = rec.get("CreateTime")
+            if isinstance(ct, int | float) and not isinstance(ct, bool):
+                d = from_epoch(ct)
+                rec["CreateTime"] = d.astimezone(run.export_tz).strftime("%Y-%m-%d %H:%M:%S") if d else ""
+            if "msg" not in rec and isinstance(rec.get("content"), dict):
+                rec["msg"] = rec["content"].get("msg", "")
+            if "talker" not in rec:
+                run.skip(path, where, "缺少 talker")
+                continue
+            if None in rec.values():
+                rec = {k: ("" if v is None else v) for k, v in rec.items()}
+            _pywxdump_row(run, sink, path, where, rec)
+
+    with open_text(path, enc) as f:
+        r = JsonReader(f, path)
+        c = r.peek()
+        if c == "[":
+            rows(r)
+        elif c == "{":
+            done = False
+            for key in r.members():
+                if not done and key in ("data", "messages", "msgs") and r.peek() == "[":
+                    before = sink.count + run.summary.skipped_count
+                    rows(r)
+                    done = sink.count + run.summary.skipped_count > before  # an empty list: try the next key
+                else:
+                    r.skip()
+        else:
+            raise ImportFormatError("PyWxDump JSON 应为消息数组", "PyWxDump JSON must be an array of messages",
+                                    path=str(path), where="第 1 行")
+        r.end()
     sink.flush()
     return sink.count, enc
 
@@ -373,6 +395,9 @@ _JS_ESC = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
 
 
 def _js_unescape(s: str) -> str:
+    if "\\" not in s and "&" not in s:
+        return s
+
     def rep(m: re.Match) -> str:
         e = m.group(1)
         if e[0] == "u":
@@ -384,94 +409,162 @@ def _js_unescape(s: str) -> str:
     return html.unescape(_JS_ESC.sub(rep, s))
 
 
-def _js_objects(text: str, path: Path):
-    start = text.find("chatMessages")
-    if start < 0:
-        raise ImportFormatError("HTML 中找不到 chatMessages", "no chatMessages array in the HTML", path=str(path))
-    i = text.find("[", start)
-    if i < 0:
-        raise ImportFormatError("chatMessages 数组不完整", "chatMessages array is truncated", path=str(path))
-    n = len(text)
-    i += 1
-    idx = 0
-    while i < n:
-        c = text[i]
-        if c == "]":
-            return
-        if c != "{":
-            i += 1
-            continue
-        j, depth, q = i, 0, None
-        while j < n:
-            ch = text[j]
-            if q:
-                if ch == "\\":
-                    j += 2
-                    continue
-                if ch == q:
-                    q = None
-            elif ch in "'\"":
-                q = ch
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            j += 1
-        if j >= n:
-            raise ImportFormatError(
-                f"第 {idx + 1} 条消息的对象不完整（文件被截断？）", f"message object {idx + 1} is truncated",
-                path=str(path), where=f"第 {idx + 1} 条",
-            )
-        obj = {}
-        for k, v in _JS_PAIR.findall(text[i + 1 : j]):
-            if v[:1] in "'\"":
-                obj[k] = _js_unescape(v[1:-1])
-            elif v in ("true", "false", "null"):
-                obj[k] = {"true": True, "false": False, "null": None}[v]
-            else:
-                obj[k] = float(v) if "." in v else int(v)
-        idx += 1
-        yield idx, obj
-        i = j + 1
-    raise ImportFormatError("chatMessages 数组没有结束（文件被截断？）", "chatMessages array never ends (truncated?)",
-                            path=str(path))
+#: one flat object literal (no nested braces); possessive quantifiers keep a failing match linear
+_JS_OBJ = re.compile(r"""\{(?:[^{}'"]++|'(?:[^'\\]++|\\.)*+'|"(?:[^"\\]++|\\.)*+")*+\}""", re.S)
+_JS_NEXT = re.compile(r"[{\]]")
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+#: a single message object larger than this is not a WeChatMsg export
+_JS_MAX_OBJECT = 64 << 20
+#: characters read at a time (tests shrink it to cross buffer boundaries everywhere)
+JS_CHUNK = 1 << 20
+
+
+def _js_object_end(buf: str, i: int) -> int:
+    """End (exclusive) of the object literal starting at ``buf[i] == '{'``, or -1 if the buffer ends
+    first; nested objects and quoted braces are honoured."""
+    m = _JS_OBJ.match(buf, i)
+    if m:
+        return m.end()
+    j, n, depth, q = i, len(buf), 0, None
+    while j < n:
+        ch = buf[j]
+        if q:
+            if ch == "\\":
+                j += 2
+                continue
+            if ch == q:
+                q = None
+        elif ch in "'\"":
+            q = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return -1
+
+
+def _js_parse(body: str) -> dict:
+    obj: dict = {}
+    for k, v in _JS_PAIR.findall(body):
+        if v[:1] in "'\"":
+            obj[k] = _js_unescape(v[1:-1])
+        elif v in ("true", "false", "null"):
+            obj[k] = {"true": True, "false": False, "null": None}[v]
+        else:
+            obj[k] = float(v) if "." in v else int(v)
+    return obj
+
+
+class _JsStream:
+    """The ``chatMessages`` objects of a WeChatMsg HTML file, read in chunks: memory holds one chunk
+    and one message, whatever the file size. ``title`` is the page's <title> once seen (it is in
+    <head>, before the array)."""
+
+    def __init__(self, f, path: Path, chunk: int | None = None):
+        self.f, self.path, self.chunk = f, path, chunk or JS_CHUNK
+        self.title: str | None = None
+        self.buf = ""
+        self.eof = False
+
+    def _more(self, keep_from: int) -> bool:
+        """Drop the buffer before ``keep_from`` and read more; False at the end of the file."""
+        if self.eof:
+            return False
+        keep = self.buf[keep_from:]
+        if len(keep) > _JS_MAX_OBJECT:
+            raise ImportFormatError("单条消息对象过大（文件损坏？）", "a message object is implausibly large (corrupt file?)",
+                                    path=str(self.path))
+        more = self.f.read(max(self.chunk, len(keep)))
+        if not more:
+            self.eof = True
+            return False
+        self.buf = keep + more
+        return True
+
+    def _start(self) -> int:
+        """Position just after ``chatMessages = [``."""
+        self._more(0)
+        while True:
+            if self.title is None:
+                m = _TITLE.search(self.buf)
+                if m:
+                    self.title = html.unescape(m.group(1).strip())
+            k = self.buf.find("chatMessages")
+            if k >= 0:
+                b = self.buf.find("[", k)
+                if b >= 0:
+                    return b + 1
+                if not self._more(k):
+                    raise ImportFormatError("chatMessages 数组不完整", "chatMessages array is truncated",
+                                            path=str(self.path))
+                continue
+            if not self._more(max(0, len(self.buf) - 256)):
+                raise ImportFormatError("HTML 中找不到 chatMessages", "no chatMessages array in the HTML",
+                                        path=str(self.path))
+
+    def objects(self):
+        i = self._start()
+        idx = 0
+        while True:
+            m = _JS_NEXT.search(self.buf, i)
+            if m is None:
+                if not self._more(len(self.buf)):
+                    raise ImportFormatError("chatMessages 数组没有结束（文件被截断？）",
+                                            "chatMessages array never ends (truncated?)", path=str(self.path))
+                i = 0
+                continue
+            i = m.start()
+            if self.buf[i] == "]":
+                return
+            end = _js_object_end(self.buf, i)
+            if end < 0:
+                if not self._more(i):
+                    raise ImportFormatError(
+                        f"第 {idx + 1} 条消息的对象不完整（文件被截断？）", f"message object {idx + 1} is truncated",
+                        path=str(self.path), where=f"第 {idx + 1} 条",
+                    )
+                i = 0
+                continue
+            idx += 1
+            yield idx, _js_parse(self.buf[i + 1 : end - 1])
+            i = end
 
 
 def wechatmsg_html(run, inp) -> tuple[int, str]:
     path = inp.path
     enc = detect_encoding(path)
-    with open_text(path, enc) as f:
-        text = f.read()
-    m = re.search(r"<title>(.*?)</title>", text, re.S)
     name = _chat_name(path, inp.hint)
-    if name in ("index", "chat") and m and m.group(1).strip():
-        name = html.unescape(m.group(1).strip())
+    generic_name = name in ("index", "chat")  # then the page <title> names the chat
     sink = RawSink(run.emit, "wechatmsg_html", "wechat")
-    for idx, o in _js_objects(text, path):
-        where = f"第 {idx} 条"
-        ts = from_epoch(o.get("timestamp"))
-        if ts is None or "type" not in o:
-            run.skip(path, where, "缺少 timestamp 或 type")
-            continue
-        typ = int(o.get("type") or 0)
-        sub = int(o.get("sub_type") or 0)
-        body = str(o.get("text") or "")
-        if typ == 0:
-            kind = "recall" if _RECALL.search(body) else "system"
-        else:
-            kind = _wx_kind(typ, sub, body)
-        if kind == "file" and o.get("file_name"):
-            body = str(o["file_name"])
-        if kind == "voice" and o.get("voice_to_text"):
-            body = str(o["voice_to_text"])
-        who = str(o.get("displayname") or "").strip() or ("我" if o.get("is_send") == 1 else None)
-        if kind in ("system", "recall"):
-            who = None
-        ments, at_all = mentions_in(body) if kind == "text" else ([], False)
-        sink.add(chat_key=name, chat_name=name, sender_key=who, sender_name=who, ts=ts, kind=kind, text=body,
-                 mentions=ments, at_all=at_all, forwarded=kind == "forward")
+    with open_text(path, enc) as f:
+        js = _JsStream(f, path)
+        for idx, o in js.objects():
+            if generic_name and js.title:
+                name, generic_name = js.title, False
+            where = f"第 {idx} 条"
+            ts = from_epoch(o.get("timestamp"))
+            if ts is None or "type" not in o:
+                run.skip(path, where, "缺少 timestamp 或 type")
+                continue
+            typ = int(o.get("type") or 0)
+            sub = int(o.get("sub_type") or 0)
+            body = str(o.get("text") or "")
+            if typ == 0:
+                kind = "recall" if _RECALL.search(body) else "system"
+            else:
+                kind = _wx_kind(typ, sub, body)
+            if kind == "file" and o.get("file_name"):
+                body = str(o["file_name"])
+            if kind == "voice" and o.get("voice_to_text"):
+                body = str(o["voice_to_text"])
+            who = str(o.get("displayname") or "").strip() or ("我" if o.get("is_send") == 1 else None)
+            if kind in ("system", "recall"):
+                who = None
+            ments, at_all = mentions_in(body) if kind == "text" else ([], False)
+            sink.row(None, None, name, name, who, who, ts, kind, body, None, None, ments, at_all, kind == "forward")
     sink.flush()
     return sink.count, enc
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, from_epoch, mentions_in, open_text
+from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, open_text
 
 KINDS = {
     "text": "text", "markdown": "text", "news": "text", "todo": "text", "vote": "text", "collect": "text",
@@ -112,71 +112,84 @@ def _records(path: Path, enc: str):
     with open_text(path, enc) as f:
         head = f.read(4096).lstrip("\ufeff \t\r\n")
     if head.startswith("["):
-        with open_text(path, enc) as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ImportFormatError(
-                    f"JSON 不完整或有语法错误（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）",
-                    f"truncated or invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-                    path=str(path), where=f"第 {e.lineno} 行",
-                ) from None
-        if isinstance(data, dict):
-            data = data.get("chatdata") or [data]
-        for i, obj in enumerate(data, 1):
-            yield f"第 {i} 条", obj
+        from zhijian.ingest.jsonstream import JsonReader
+
+        with open_text(path, enc) as f:  # streamed: one record decoded at a time
+            r = JsonReader(f, path)
+            for i, obj in enumerate(r.values(), 1):
+                yield -i, obj
+            r.end()
         return
+    decode = json.JSONDecoder().raw_decode
     with open_text(path, enc) as f:
         for n, line in enumerate(f, 1):
             line = line.strip().lstrip("\ufeff")
             if not line:
                 continue
             try:
-                yield f"第 {n} 行", json.loads(line)
+                obj, end = decode(line)
+                if end != len(line):
+                    raise json.JSONDecodeError("Extra data", line, end)
+                yield n, obj
             except (json.JSONDecodeError, RecursionError) as e:
-                yield f"第 {n} 行", e
+                yield n, e
+
+
+def _where(n: int) -> str:
+    """Record positions: JSONL lines are positive, array elements negative."""
+    return f"第 {n} 行" if n > 0 else f"第 {-n} 条"
 
 
 def wecom_json(run, inp) -> tuple[int, str]:
     path = inp.path
     enc = detect_encoding(path)
     sink = RawSink(run.emit, "wecom_json", "wecom")
+    row = sink.row
     good = 0
     skipped_before = run.summary.skipped_count
-    for where, o in _records(path, enc):
-        if isinstance(o, Exception):
-            run.skip(path, where, "不是完整的 JSON 对象")
-            continue
+    for n, o in _records(path, enc):
         if not isinstance(o, dict):
-            run.skip(path, where, "不是 JSON 对象")
+            run.skip(path, _where(n), "不是完整的 JSON 对象" if isinstance(o, Exception) else "不是 JSON 对象")
             continue
-        if o.get("action") == "switch" or ("msgtype" not in o and "time" in o and "user" in o):
-            run.skip(path, where, "切换企业日志（不是消息）")
+        get = o.get
+        action = get("action")
+        msgtype = get("msgtype")
+        if action == "switch" or ("msgtype" not in o and "time" in o and "user" in o):
+            run.skip(path, _where(n), "切换企业日志（不是消息）")
             continue
-        msgtype = _s(o.get("msgtype"))
-        ts = from_epoch(o.get("msgtime"), "ms")
-        if not msgtype or ts is None or not o.get("msgid"):
-            run.skip(path, where, "缺少 msgid、msgtype 或 msgtime")
+        msgtype = "" if msgtype is None else str(msgtype)
+        mt = get("msgtime")
+        try:
+            ms = float(mt)
+        except (TypeError, ValueError):
+            ms = 0.0
+        msgid = get("msgid")
+        if not msgtype or not (0 < ms < 7_000_000_000_000) or not msgid:
+            run.skip(path, _where(n), "缺少 msgid、msgtype 或 msgtime")
             continue
-        payload = o.get(PAYLOAD_KEY.get(msgtype, msgtype))
+        payload = get(PAYLOAD_KEY.get(msgtype, msgtype))
         if not isinstance(payload, dict):
             payload = {}
-        text = _content_text(msgtype, payload, o)
-        kind = KINDS.get(msgtype, "other")
-        if o.get("action") == "recall":
-            kind = "recall"
-        room = _s(o.get("roomid"))
-        frm = _s(o.get("from"))
+        if msgtype == "text":
+            c = payload.get("content")
+            text = "" if c is None else str(c)
+        else:
+            text = _content_text(msgtype, payload, o)
+        kind = "recall" if action == "recall" else KINDS.get(msgtype, "other")
+        room = _s(get("roomid"))
+        frm = _s(get("from"))
         if room:
             chat = room
         else:
-            tolist = o.get("tolist") or []
+            tolist = get("tolist") or []
             peers = sorted({frm, *(_s(t) for t in tolist)})
             chat = "single:" + "|".join(peers)
-        ments, at_all = mentions_in(text) if kind == "text" else ([], False)
-        sink.add(native_id=_s(o.get("msgid")), chat_key=chat, chat_name=room or None, sender_key=frm or None,
-                 sender_name=None, ts=ts, kind=kind, text=text, mentions=ments, at_all=at_all,
-                 forwarded=kind == "forward")
+        if kind == "text" and "@" in text:
+            ments, at_all = mentions_in(text)
+        else:
+            ments, at_all = [], False
+        row(None, _s(msgid), chat, room or None, frm or None, None, int(ms * 1000), kind, text, None, None, ments,
+            at_all, kind == "forward")
         good += 1
     sink.flush()
     if good == 0 and run.summary.skipped_count > skipped_before:

@@ -10,7 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import ChatSink, detect_encoding, mentions_in, open_text
+from zhijian.ingest.common import (
+    ChatSink,
+    detect_encoding,
+    mentions_in,
+    normalize_phone,
+    open_text,
+)
 
 _INVIS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2068\u2069\ufeff\u200b"), None)
 _INVIS.update({0x202F: " ", 0x00A0: " "})
@@ -227,6 +233,7 @@ def whatsapp_txt_python(run, inp) -> tuple[int, str]:
         if text.endswith(edited):
             text = text[: -len(edited)].rstrip()
         sender = sender.strip()
+        sender = normalize_phone(sender) or sender  # one sender for every way a number is written
         if kind == "text" and "@" in text:
             ments, at_all = mentions_in(text)
             add(sender, sender, ts, kind, text, ments, at_all)
@@ -410,6 +417,7 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
         db.unregister("wa_media")
         db.unregister("wa_ext")
         db.execute("DROP TABLE IF EXISTS wa_lines; DROP TABLE IF EXISTS wa_msgs; DROP TABLE IF EXISTS wa_p")
+    _normalize_phone_senders(db, base)
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
     bad = db.execute(f"SELECT bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq").fetchall()
     for (b,) in bad:
@@ -425,3 +433,21 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
 
 
 _MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
+
+
+def _normalize_phone_senders(db, base: int) -> None:
+    """Phone-number senders in one canonical form (common.normalize_phone), so a number written
+    ``+86 138 0013 8000`` in one export and ``‪+86 138-0013-8000‬`` in another is one sender; done on the
+    distinct senders (a few thousand at most), then applied with one UPDATE."""
+    import pyarrow as pa
+
+    senders = db.execute(f"SELECT DISTINCT sender_key FROM raw WHERE seq > {base} AND sender_key IS NOT NULL").fetchall()
+    phones = {s: p for (s,) in senders if (p := normalize_phone(s)) is not None and p != s}
+    if not phones:
+        return
+    db.register("wa_phones", pa.table({"s": list(phones), "p": list(phones.values())}))
+    try:
+        db.execute(f"UPDATE raw SET sender_key = w.p, sender_name = w.p FROM wa_phones w"
+                   f" WHERE raw.seq > {base} AND raw.sender_key = w.s")
+    finally:
+        db.unregister("wa_phones")
