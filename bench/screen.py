@@ -5,12 +5,16 @@ in the store), then runs the four pipeline steps on DuckDB and prints wall time 
 peak RSS of the process (DuckDB runs in-process).
 
     .venv/bin/python bench/screen.py --messages 1000000 [--groups 1000] [--dir /tmp/zj-bench]
+    # peak RSS of the analysis alone: generate first, then analyse the kept workspace
+    .venv/bin/python bench/screen.py --messages 10000000 --groups 10000 --dir /tmp/x --generate-only
+    .venv/bin/python bench/screen.py --messages 10000000 --groups 10000 --dir /tmp/x --keep
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import threading
 import time
@@ -42,7 +46,16 @@ class PeakRSS:
         self._t.join()
 
 
-def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1):
+def _str_ids(prefix: str, nums: np.ndarray) -> pa.Array:
+    return pa.compute.binary_join_element_wise(prefix, pa.compute.cast(pa.array(nums), pa.string()), "")
+
+
+def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1, chunk: int = 1_000_000):
+    """Write a synthetic county straight into a workspace, ``chunk`` messages per lake batch (memory
+    bounded: 10M messages need ≈ 1 GB). 10% of the groups go silent after July (zombies), 5% are
+    dissolved on 2026-08-15 (every member leaves, their messages stop), 5% copy another group's
+    members (overlaps)."""
+    import pyarrow.compute  # noqa: F401  (pa.compute)
     from sqlalchemy import insert
 
     from zhijian.lake.schema import MEMBERSHIPS, MESSAGES, SCHEMAS
@@ -71,7 +84,7 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1):
         s.execute(insert(Person), people)
         s.execute(insert(Group), groups)
         s.execute(insert(App), apps)
-    # memberships: ~20 people per group from the group's unit mostly; overlapping copies for 5% of groups
+    # memberships: 8-40 people per group; overlapping copies for 5% of groups; 5% dissolved mid-August
     size = rng.integers(8, 40, n_groups)
     g_idx = np.repeat(np.arange(n_groups), size)
     p_idx = rng.integers(0, n_people, g_idx.size)
@@ -80,60 +93,73 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1):
     for g in dup:  # group g copies the members of g-1 (as many as fit)
         k = min(size[g], size[g - 1])
         p_idx[first[g] : first[g] + k] = p_idx[first[g - 1] : first[g - 1] + k]
+    dissolved = np.arange(n_groups) % 20 == 7
+    gone_at = np.datetime64("2026-08-15T10:00:00")
+    left = np.where(dissolved[g_idx], gone_at, np.datetime64("NaT")).astype("datetime64[us]")
     mem = pa.table({
-        "group_id": pa.array([f"G{i}" for i in g_idx]), "person_id": pa.array([f"P{i}" for i in p_idx]),
+        "group_id": _str_ids("G", g_idx), "person_id": _str_ids("P", p_idx),
         "role": pa.nulls(g_idx.size, pa.string()), "joined_at": pa.nulls(g_idx.size, pa.timestamp("us")),
-        "left_at": pa.nulls(g_idx.size, pa.timestamp("us")), "batch_id": pa.array(["b"] * g_idx.size),
+        "left_at": pa.array(left, pa.timestamp("us")), "batch_id": pa.array(["b"] * g_idx.size),
     }, schema=MEMBERSHIPS)
     lake = ws.lake()
     lake.append_batch("memberships", "b", mem)
-    # messages: Zipf-ish activity per group; 10% of groups go silent after July (zombies)
+    # messages: Zipf-ish activity per group; zombies go silent after July; dissolved groups stop on 08-15
     weights = 1.0 / (np.arange(n_groups) + 10.0)
     weights /= weights.sum()
-    mg = rng.choice(n_groups, n_msgs, p=weights)
-    secs = rng.integers(0, 184 * 86400, n_msgs)
-    silent = mg % 10 == 3
-    secs[silent] = secs[silent] % (70 * 86400)
-    base = np.datetime64("2026-05-01T00:00:00")
-    local = base + secs.astype("timedelta64[s]")
-    # sender: a member of the group (approximately: a random member slot)
-    sender = p_idx[first[mg] + (rng.integers(0, 1 << 30, n_msgs) % size[mg])]
-    kind_r = rng.random(n_msgs)
     texts = np.array(["请各村落实防汛工作", "收到", "今天天气不错", "请于今晚十点前报送材料", "请在应用3号打卡"])
-    ti = rng.choice(5, n_msgs, p=[0.35, 0.3, 0.15, 0.1, 0.1])
-    ids = np.char.add("m", np.arange(n_msgs).astype(str))
-    local_pa = pa.array(local.astype("datetime64[us]"), pa.timestamp("us"))
-    utc = pa.array((local - np.timedelta64(8, "h")).astype("datetime64[us]"), pa.timestamp("us", tz="UTC"))
-    msgs = pa.table({
-        "message_id": pa.array(ids), "source": pa.array(np.full(n_msgs, "bench")),
-        "group_id": pa.array(np.char.add("G", mg.astype(str))), "sender_id": pa.array(np.char.add("P", sender.astype(str))),
-        "sender_name": pa.nulls(n_msgs, pa.string()), "ts": utc, "local_ts": local_pa,
-        "kind": pa.array(np.where(kind_r < 0.01, "system", "text")), "text": pa.array(texts[ti]),
-        "reply_to": pa.nulls(n_msgs, pa.string()), "mentions": pa.nulls(n_msgs, pa.list_(pa.string())),
-        "at_all": pa.array(np.zeros(n_msgs, bool)), "forwarded": pa.array(np.zeros(n_msgs, bool)),
-        "batch_id": pa.array(np.full(n_msgs, "b")),
-    }, schema=MESSAGES)
-    lake.append_batch("messages", "b", msgs)
     lab_map = {1: "roll_call_reply", 3: "data_request", 4: "checkin_demand"}
-    sel = np.isin(ti, list(lab_map))
-    labels = pa.table({
-        "message_id": pa.array(ids[sel]), "label": pa.array(np.vectorize(lab_map.get)(ti[sel]).astype(str)),
-        "rule_id": pa.array(np.full(sel.sum(), "bench")), "span": pa.nulls(int(sel.sum()), pa.string()),
-    }, schema=SCHEMAS["message_labels"])
-    lake.replace("message_labels", labels)
-    # notice clusters: every "请各村落实防汛工作" sent the same day in groups of the same unit = one notice
-    nsel = np.flatnonzero(ti == 0)
-    day = secs[nsel] // 86400
-    cid = np.char.add(np.char.add("c", gu[mg[nsel]].astype(str)), np.char.add("-", day.astype(str)))
-    order = np.lexsort((secs[nsel], cid))
-    cs = cid[order]
-    hop = np.zeros(len(cs), np.int32)
-    same = np.concatenate([[False], cs[1:] == cs[:-1]])
-    hop[same] = 1
+    base = np.datetime64("2026-05-01T00:00:00")
+    stop = int((gone_at - base) / np.timedelta64(1, "s"))
+    labels, n_keys, n_secs, n_ids, n_grp = [], [], [], [], []
+    for lo in range(0, n_msgs, chunk):
+        n = min(chunk, n_msgs - lo)
+        mg = rng.choice(n_groups, n, p=weights)
+        secs = rng.integers(0, 184 * 86400, n)
+        silent = mg % 10 == 3
+        secs[silent] = secs[silent] % (70 * 86400)
+        gone = dissolved[mg]
+        secs[gone] = secs[gone] % stop
+        local = base + secs.astype("timedelta64[s]")
+        sender = p_idx[first[mg] + (rng.integers(0, 1 << 30, n) % size[mg])]
+        kind_r = rng.random(n)
+        ti = rng.choice(5, n, p=[0.35, 0.3, 0.15, 0.1, 0.1])
+        num = np.arange(lo, lo + n)
+        ids = _str_ids("m", num)
+        msgs = pa.table({
+            "message_id": ids, "source": pa.array(np.full(n, "bench")),
+            "group_id": _str_ids("G", mg), "sender_id": _str_ids("P", sender),
+            "sender_name": pa.nulls(n, pa.string()),
+            "ts": pa.array((local - np.timedelta64(8, "h")).astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "local_ts": pa.array(local.astype("datetime64[us]"), pa.timestamp("us")),
+            "kind": pa.array(np.where(kind_r < 0.01, "system", "text")), "text": pa.array(texts[ti]),
+            "reply_to": pa.nulls(n, pa.string()), "mentions": pa.nulls(n, pa.list_(pa.string())),
+            "at_all": pa.array(np.zeros(n, bool)), "forwarded": pa.array(np.zeros(n, bool)),
+            "batch_id": pa.array(np.full(n, f"b{lo // chunk}")),
+        }, schema=MESSAGES)
+        lake.append_batch("messages", f"b{lo // chunk}", msgs)
+        del msgs, local
+        sel = np.isin(ti, list(lab_map))
+        labels.append(pa.table({
+            "message_id": ids.filter(pa.array(sel)), "label": pa.array(np.array(list(lab_map.values()))[
+                np.searchsorted(np.array(list(lab_map)), ti[sel])]),
+            "rule_id": pa.array(np.full(int(sel.sum()), "bench")), "span": pa.nulls(int(sel.sum()), pa.string()),
+        }, schema=SCHEMAS["message_labels"]))
+        # notices: every "请各村落实防汛工作" sent the same day in groups of the same unit = one notice
+        nsel = np.flatnonzero(ti == 0)
+        n_keys.append(gu[mg[nsel]].astype(np.int64) * 1000 + secs[nsel] // 86400)
+        n_secs.append(secs[nsel])
+        n_ids.append(num[nsel])
+        n_grp.append(mg[nsel])
+    lake.replace("message_labels", pa.concat_tables(labels))
+    keys, nsecs, nids, ngrp = (np.concatenate(x) for x in (n_keys, n_secs, n_ids, n_grp))
+    order = np.lexsort((nsecs, keys))
+    ks = keys[order]
+    hop = np.zeros(len(ks), np.int32)
+    hop[1:][ks[1:] == ks[:-1]] = 1
     lake.replace("notice_clusters", pa.table({
-        "cluster_id": pa.array(cs), "message_id": pa.array(ids[nsel][order]),
-        "group_id": pa.array(np.char.add("G", mg[nsel][order].astype(str))), "sender_id": pa.nulls(len(cs), pa.string()),
-        "ts": pa.nulls(len(cs), pa.timestamp("us", tz="UTC")), "hop": pa.array(hop),
+        "cluster_id": _str_ids("c", ks), "message_id": _str_ids("m", nids[order]),
+        "group_id": _str_ids("G", ngrp[order]), "sender_id": pa.nulls(len(ks), pa.string()),
+        "ts": pa.nulls(len(ks), pa.timestamp("us", tz="UTC")), "hop": pa.array(hop),
     }, schema=SCHEMAS["notice_clusters"]))
     return ws
 
@@ -145,6 +171,9 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/zhijian-bench-screen")
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--keep", action="store_true", help="reuse the generated workspace if present")
+    ap.add_argument("--generate-only", action="store_true",
+                    help="only write the workspace (run the analysis in a second process with --keep, so that the "
+                         "peak RSS is the analysis's alone)")
     a = ap.parse_args()
     root = Path(a.dir)
     n_groups = a.groups or max(50, a.messages // 1000)
@@ -157,6 +186,10 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         ws = generate(root, a.messages, n_groups)
     gen = time.perf_counter() - t0
+    if a.generate_only:
+        print(f"generated messages={a.messages:,} groups={n_groups:,} in {gen:.1f}s; peak RSS "
+              f"{psutil.Process().memory_info().rss / 2**20:,.0f} MB (current)")
+        return
     from zhijian.analysis.pipeline import run_analysis
 
     with PeakRSS() as rss:
@@ -166,7 +199,8 @@ def main() -> None:
     print(f"messages={a.messages:,} groups={n_groups:,} engine={a.engine} generate={gen:.1f}s")
     for name, st in res.steps.items():
         print(f"  {name:10s} {st['seconds']:7.2f}s findings={st['findings']} datasets={st.get('datasets')}")
-    print(f"indicators + screening: wall {wall:.1f}s, peak RSS {rss.peak / 2**20:,.0f} MB")
+    print(f"indicators + screening: wall {wall:.1f}s, peak RSS {rss.peak / 2**20:,.0f} MB, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     print(f"findings by category: {res.findings.by_category}")
 
 

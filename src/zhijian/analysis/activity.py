@@ -17,6 +17,7 @@ Definitions (used by lifecycle, overlap, recommend, burden, whatif; all computed
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,12 @@ def work_message_expr(m):
     terms = screening_params()["work_lexicon"]
     pattern = "|".join(terms)
     text = m.text.fill_null("")
-    return (m.demand == 1) | m.cluster_id.notnull() | m.kind.isin(("file", "solitaire")) | text.re_search(pattern)
+    return (
+        (m.demand == 1)
+        | m.cluster_id.notnull()
+        | m.kind.isin(("file", "solitaire"))
+        | text.re_search(pattern)
+    )
 
 
 def index_drafts(ctx, drafts) -> None:
@@ -159,6 +165,63 @@ def inventory(ctx, name: str):
         path = _scratch_dir(ctx) / f"inv_{name}.parquet"
         pq.write_table(snapshot(ctx.ws.store, name), path)
         t = ctx.lake.con.read_parquet(str(path))
+    ctx.shared[key] = t
+    return t
+
+
+def group_state(ctx):
+    """Per inventory group: ``id``, ``gone`` (bool), ``gone_on`` (date or null) and ``gone_by``
+    ('inventory' | 'members' | null), in the engine.
+
+    A group is gone on ``ctx.as_of`` when the inventory says so (status dissolved / merged / removed,
+    date ``dissolved_on``) or when its membership list shows that nobody is left in it: it has
+    membership rows and every one of them has a ``left_at`` on or before ``as_of`` (the day the last
+    member left). Exports record a dissolution (every member leaves, "群主已解散该群聊") even when the
+    摸底表 has not been updated yet; a dissolved group is neither a zombie nor an expired temporary
+    group, and it left the inventory for 精简率 (:mod:`zhijian.analysis.campaign`)."""
+    import ibis
+
+    key = ("_inv", "_group_state")
+    if key in ctx.shared:
+        return ctx.shared[key]
+    inv = inventory(ctx, "groups")
+    mem = ctx.lake.table("memberships")
+    as_of = dt.datetime.combine(ctx.as_of, dt.time())
+    still = mem.left_at.isnull() | (mem.left_at > as_of)
+    ms = (
+        mem.group_by("group_id")
+        .aggregate(
+            n_rows=mem.count(),
+            n_open=ibis.ifelse(still, 1, 0).cast("int64").sum(),
+            last_left=mem.left_at.max(),
+        )
+        .rename(ms_gid="group_id")
+    )
+    # the store snapshot may not carry ``dissolved_on``; then the date of an inventory dissolution is unknown
+    d_on = inv.dissolved_on if "dissolved_on" in inv.columns else ibis.null("date")
+    st = inv.select("id", "status", dissolved_on=d_on)
+    st = st.left_join(ms, st.id == ms.ms_gid)
+    by_inv = st.status.fill_null("active") != "active"
+    by_mem = (st.n_rows.fill_null(0) > 0) & (st.n_open.fill_null(0) == 0)
+    st = st.select(
+        "id",
+        gone=by_inv | by_mem,
+        gone_on=ibis.cases((by_inv, st.dissolved_on), (by_mem, st.last_left.date()), else_=ibis.null("date")),
+        gone_by=ibis.cases((by_inv, "inventory"), (by_mem, "members"), else_=ibis.null("string")),
+    )
+    ctx.shared[key] = st
+    return st
+
+
+def live_groups(ctx):
+    """The inventory groups that are not gone on ``ctx.as_of`` (:func:`group_state`)."""
+    key = ("_inv", "_live_groups")
+    if key in ctx.shared:
+        return ctx.shared[key]
+    inv = inventory(ctx, "groups")
+    gone = group_state(ctx)
+    gone = gone.filter(gone.gone).select(gone_id="id")
+    t = inv.anti_join(gone, inv.id == gone.gone_id)
     ctx.shared[key] = t
     return t
 

@@ -3,7 +3,8 @@
 All per-message and per-group work runs in the engine (one aggregate over the messages, joins with
 the inventory snapshot); Python only turns the flagged rows into findings. Checks and their rule ids:
 
-Groups (status ``active``):
+Groups that are not gone (:func:`zhijian.analysis.activity.group_state`: dissolved / merged in the
+inventory, or every member has left by ``as_of``; a dissolved group is never a zombie or expired):
   - ``lifecycle.group_zombie`` (ZOMBIE): no substantive message for ``policy.groups.zombie_days``
     days before ``as_of`` (substantive: see :mod:`zhijian.analysis.activity`; roll-call replies,
     system and recall messages never count).
@@ -33,8 +34,10 @@ from typing import Any
 
 from zhijian.analysis.activity import (
     enriched_messages,
+    group_state,
     index_drafts,
     inventory,
+    live_groups,
     screening_params,
     work_message_expr,
 )
@@ -73,7 +76,7 @@ def _active(t):
 
 
 def group_stats(ctx: AnalysisContext):
-    """Per inventory group (active), computed in the engine: member count, last substantive message,
+    """Per inventory group that is not gone (:func:`live_groups`), computed in the engine: member count, last substantive message,
     substantive counts overall / in the off-topic window / in the merge-traffic window, chat share,
     substantive messages after the end date. Returns an Ibis table."""
     import ibis
@@ -83,7 +86,7 @@ def group_stats(ctx: AnalysisContext):
     win_lo = _midnight(ctx.as_of - dt.timedelta(days=int(p["off_topic_window_days"])))
     traffic_lo = _midnight(ctx.as_of - dt.timedelta(days=int(p["merge_traffic_window_days"])))
     m = enriched_messages(ctx, before=as_of)
-    groups = _active(inventory(ctx, "groups"))
+    groups = live_groups(ctx)
     gsel = groups.select(gid="id", g_end="end_date")
     m = m.inner_join(gsel, m.group_id == gsel.gid)
     sub = m.substantive == 1
@@ -314,7 +317,13 @@ def step(ctx: AnalysisContext) -> StepResult:
     by_rule: dict[str, int] = {}
     for d in drafts:
         by_rule[d.rule_id] = by_rule.get(d.rule_id, 0) + 1
-    return StepResult(findings=drafts, rules_run=set(RULES), metrics={"by_rule": by_rule, "groups_screened": len(rows)})
+    gone = group_state(ctx)
+    gone = gone.filter(gone.gone)
+    gone_by = {r["gone_by"]: r["n"] for r in ctx.lake.to_arrow(gone.group_by("gone_by").aggregate(n=gone.count())).to_pylist()}
+    return StepResult(findings=drafts, rules_run=set(RULES),
+                      metrics={"by_rule": by_rule, "groups_screened": len(rows),
+                               "groups_gone": {"inventory": gone_by.get("inventory", 0),
+                                               "members_only": gone_by.get("members", 0)}})
 
 
 def _accounts(ctx: AnalysisContext, fact) -> list[FindingDraft]:

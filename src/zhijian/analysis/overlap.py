@@ -1,8 +1,8 @@
 """Pipeline step: overlapping groups (DUPLICATE_GROUP) and apps / accounts with overlapping
 functions (DUPLICATE), computed in the engine without an all-pairs step.
 
-Member overlap. From the current memberships (``left_at`` null) of groups that are not dissolved
-in the inventory and have at least ``member_overlap_min_members`` members, candidate pairs are the
+Member overlap. From the current memberships (``left_at`` null) of groups that are not gone
+(:func:`zhijian.analysis.activity.group_state`: dissolved in the inventory or left by every member) and have at least ``member_overlap_min_members`` members, candidate pairs are the
 pairs of groups that share a member: a self-join of memberships on ``person_id``. A person in more
 than ``member_fanout_cap`` groups generates no candidates (cost per person is quadratic in their
 groups), so the join stays linear in memberships; their membership still counts in the exact
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zhijian.analysis.activity import index_drafts, inventory, screening_params
+from zhijian.analysis.activity import group_state, index_drafts, inventory, live_groups, screening_params
 from zhijian.analysis.findings import FindingDraft
 from zhijian.analysis.pipeline import AnalysisContext, StepResult
 
@@ -41,8 +41,7 @@ _STRIP = "[0-9 ()（）【】_·,，.。:：;；!！?？/-]"
 
 
 def _active_groups(ctx: AnalysisContext):
-    g = inventory(ctx, "groups")
-    return g.filter(g.status.fill_null("active") == "active")
+    return live_groups(ctx)
 
 
 def member_pairs(ctx: AnalysisContext):
@@ -50,8 +49,8 @@ def member_pairs(ctx: AnalysisContext):
     p = screening_params()
     mem = ctx.lake.table("memberships")
     cur = mem.filter(mem.left_at.isnull()).select("group_id", "person_id").distinct()
-    inv = inventory(ctx, "groups")
-    gone = inv.filter(inv.status.fill_null("active") != "active").select(gone_id="id")
+    st = group_state(ctx)
+    gone = st.filter(st.gone).select(gone_id="id")
     cur = cur.anti_join(gone, cur.group_id == gone.gone_id)
     size = cur.group_by("group_id").aggregate(n=cur.count()).rename(s_gid="group_id")
     size = size.filter(size.n >= int(p["member_overlap_min_members"]))
@@ -206,7 +205,8 @@ def _fmt(x: float) -> str:
 def step(ctx: AnalysisContext) -> StepResult:
     p = screening_params()
     n_pairs = ctx.lake.replace("group_overlap", group_overlap(ctx))
-    pairs = ctx.lake.to_arrow(ctx.lake.table("group_overlap")).to_pylist()
+    # engine row order differs (DuckDB / Spark): sort, so findings list their partners identically
+    pairs = sorted(ctx.lake.to_arrow(ctx.lake.table("group_overlap")).to_pylist(), key=lambda r: (r["group_a"], r["group_b"]))
     inv = {g["id"]: g for g in ctx.lake.to_arrow(_active_groups(ctx).select("id", "name", "unit_id", "member_count")).to_pylist()}
     cmin, jmin = float(p["member_overlap_containment"]), float(p["member_overlap_jaccard"])
     nmin, pmin = float(p["name_similarity_min"]), float(p["purpose_similarity_min"])
@@ -227,6 +227,7 @@ def step(ctx: AnalysisContext) -> StepResult:
         by_group.setdefault(("overlap.members" if mergeable else "overlap.name", small), []).append(e)
     drafts: list[FindingDraft] = []
     for (rule, gid), es in sorted(by_group.items()):
+        es.sort(key=lambda e: (-e["containment_small"], -e["jaccard"], e["big"]))  # strongest partner first
         g = inv.get(gid, {"name": gid, "unit_id": None})
         parts = []
         for e in es:
@@ -266,7 +267,7 @@ def step(ctx: AnalysisContext) -> StepResult:
 
 def _function_findings(ctx: AnalysisContext, kind: str) -> list[FindingDraft]:
     p = screening_params()
-    rows = ctx.lake.to_arrow(function_pairs(ctx, kind)).to_pylist()
+    rows = sorted(ctx.lake.to_arrow(function_pairs(ctx, kind)).to_pylist(), key=lambda r: (r["a_id"], r["b_id"]))
     t = inventory(ctx, "apps" if kind == "app" else "accounts")
     size_col = "users" if kind == "app" else "followers"
     inv = {r["id"]: r for r in ctx.lake.to_arrow(t.select("id", "name", "unit_id", size_col)).to_pylist()}

@@ -42,7 +42,11 @@ the rest with weekday and hour-of-day curves.
 
 Dates in the spreadsheets are real date cells. A dissolved group: every membership row has a 退群时间
 and its last message is the system message "群主已解散该群聊"; a merged group's members join the
-surviving group at the same time (system message "…等N人加入了群聊").
+surviving group at the same time (system message "…等N人加入了群聊"). The campaign (from 2026-08-01)
+dissolves or merges about 30% of the groups, and 30% of the temporary groups are dissolved within
+five days of their end date; the 摸底表 still lists them as registered (it has no status column): the
+dissolution is in 群成员.csv and in the messages, where the analysis reads it
+(``zhijian.analysis.activity.group_state``), so they are neither zombies nor expired and count in 精简率.
 
 Ground truth (``out_dir/.ground_truth/`` by default — dot-prefixed so that ``zhijian import out_dir``
 skips it — or ``truth_dir``; never read by analysis; message ids are the ``message_id`` column)::
