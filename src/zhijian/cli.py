@@ -649,6 +649,17 @@ def campaign_cmd(
             t.add_row(METRICS[m]["zh"], f"{v['before']:.2f}", f"{v['after']:.2f}", f"{v['change']:+.2f} {pct}",
                       f"[{v['ci'][0]:+.2f}, {v['ci'][1]:+.2f}]")
         console.print(t)
+    gen = res.get("generated", {}).get("metrics", {})
+    if gen:
+        t = Table(title="工作群产生的负担（各群每周合计）：整治前 → 整治后")
+        for col in ("指标", "整治前", "整治后", "变化", "95% 置信区间"):
+            t.add_column(col, justify="right")
+        for m, v in gen.items():
+            ci = v["ci_pct"]
+            t.add_row(METRICS[m]["zh"], f"{v['before']:.1f}", f"{v['after']:.1f}",
+                      f"{v['change_pct']:+.0%}" if v["change_pct"] is not None else "—",
+                      f"[{ci[0]:+.0%}, {ci[1]:+.0%}]" if ci[0] is not None else "—")
+        console.print(t)
 
 
 @app.command("whatif")
