@@ -91,7 +91,9 @@ def pr(truth: dict[str, object], pred: dict[str, object]) -> tuple[float, float]
     def c2(n: int) -> int:
         return n * (n - 1) // 2
 
-    cells = collections.Counter((truth.get(m, ("t", m)), pred.get(m, ("p", m))) for m in set(truth) | set(pred))
+    cells = collections.Counter(
+        (truth.get(m, ("t", m)), pred.get(m, ("p", m))) for m in set(truth) | set(pred)
+    )
     tp = sum(c2(n) for n in cells.values())
     tpairs = sum(c2(n) for n in collections.Counter(truth.values()).values())
     ppairs = sum(c2(n) for n in collections.Counter(pred.values()).values())
@@ -213,6 +215,12 @@ def main() -> None:
     ap.add_argument("--skip-datasketch", action="store_true")
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--notices", type=int, default=0, help="dedup only, on N synthetic notice texts")
+    ap.add_argument(
+        "--steps",
+        default=None,
+        help="comma-separated analysis steps to time (e.g. labels); "
+        "the dedup accuracy and datasketch comparison run only when dedup is among them",
+    )
     args = ap.parse_args()
     if args.notices:
         bench_notices(args.notices, args.engine, args.skip_datasketch)
@@ -230,6 +238,8 @@ def main() -> None:
         steps = ["labels", "signals", "dedup", "multireport"]
     except ImportError:
         steps = ["signals", "dedup", "multireport"]
+    if args.steps:
+        steps = [x.strip() for x in args.steps.split(",") if x.strip()]
     rows = []
     for step in steps:
         with PeakRSS() as rss:
@@ -240,6 +250,8 @@ def main() -> None:
     print(f"\n{'stage':<12} {'messages':>10} {'wall s':>8} {'msgs/s':>10} {'peak RSS MB':>12}")
     for step, wall, peak, _info in rows:
         print(f"{step:<12} {args.messages:>10,} {wall:>8.1f} {args.messages / wall:>10,.0f} {peak:>12,.0f}")
+    if "dedup" not in steps:
+        return
     dd = dict((r[0], r[3]) for r in rows)["dedup"]
     print(
         f"\ndedup: {dd['clusters']:,} clusters, {dd['messages']:,} messages in clusters, "

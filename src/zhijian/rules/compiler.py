@@ -3,19 +3,42 @@
 Everything here builds engine expressions; nothing loops over messages in Python. The same
 expressions run on DuckDB and on PySpark (tests/test_rules_engines.py compares them).
 
-Cost control (research/engines.md): DuckDB's ``translate`` costs O(size of the mapping) per row,
-so it only runs on rows that contain a character to map (a cheap character-class guard), and the
-traditional→simplified mapping is restricted to characters the rules use. For every label, one
-alternation of all its rules' patterns is searched first; the ordered ``CASE`` that picks the
-first firing rule, and the span extraction, only run on rows that pass that prefilter.
+Cost control (research/engines.md; profile in bench/detect_labels.py): a regex search costs one
+pass over the text whatever the pattern, so the work per row is counted in passes, and every
+shortcut below gives exactly the value of the full computation (tests/test_classify_fastpath.py
+compares with the ungated definition):
+
+- normalisation (``translate``, ``lower``, trailing white space) only runs on texts that contain a
+  character it can change — one character-class search (``_needs_normalising``);
+- a masked view is computed only where its gate (``view_gate``) lets a rule fire, and its masks only
+  where a literal that one of them needs occurs (``view_table``);
+- for every label, one alternation of the literals its rules need (``factors.gate_regex``) is
+  searched first, and only on non-empty views; the ordered ``CASE`` that picks the first firing
+  rule, and the span extraction, only run on rows that pass it; a rule's cheap context conditions
+  are tested before its patterns.
+
+DuckDB's ``translate`` costs O(size of the mapping) per row, so the traditional→simplified mapping
+is also restricted to characters the rules use.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from zhijian.rules.factors import gate_regex
+from zhijian.rules.factors import gate_regex as _gate_regex
 from zhijian.rules.pack import Pack, Rule, fullwidth_map
+
+
+@lru_cache(maxsize=4096)
+def _gate_cached(patterns: tuple[str, ...]) -> str | None:
+    return _gate_regex(list(patterns))
+
+
+def gate_regex(patterns: list[str]) -> str | None:
+    """``factors.gate_regex``, memoised: parsing the patterns took most of the time of building the
+    expressions (what a one-line ``zhijian check`` waits for)."""
+    return _gate_cached(tuple(patterns))
 
 
 def _class_of(chars: str) -> str:
@@ -24,6 +47,33 @@ def _class_of(chars: str) -> str:
     for ch in sorted(set(chars)):
         out.append("\\" + ch if ch in "\\]^-[" else ch)
     return "[" + "".join(out) + "]"
+
+
+@lru_cache(maxsize=1)
+def _cased_ranges() -> str:
+    """Character-class body (ranges of literal characters) covering every character whose lower
+    case differs from it, with gaps of up to 64 code points closed so that a newer Unicode table in
+    an engine (DuckDB's utf8proc, Java) still falls inside; a superset is harmless (it only routes a
+    row through the full normalisation). tests/test_classify_fastpath.py checks it against DuckDB."""
+    # Cased letters all lie in planes 0 and 1 (planes 2+ hold CJK ideographs and private use);
+    # the test scans all of Unicode.
+    cps = [c for c in range(0x20000) if not 0xD800 <= c <= 0xDFFF and chr(c).lower() != chr(c)]
+    ranges: list[list[int]] = []
+    for c in cps:
+        if ranges and c - ranges[-1][1] <= 64:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+
+
+def _needs_normalising(frm: str) -> str:
+    """Regex that finds every text the normalisation can change: a character to translate, a
+    character with a lower case, or trailing white space. Texts without one (most chat messages)
+    are their own normalised form, which spares ``translate``, ``lower`` and the trailing-space
+    ``re_replace`` — three full passes over the text — on those rows."""
+    body = _class_of(frm)[1:-1] if frm else ""
+    return f"[{body}{_cased_ranges()}]|[ \t\n]$"
 
 
 def base_text(t, pack: Pack):
@@ -35,11 +85,14 @@ def base_text(t, pack: Pack):
     if pack.fullwidth_alnum:
         f2, t2 = fullwidth_map()
         frm, to = frm + f2, to + t2
+    norm = text
     if frm:
-        text = ibis.ifelse(text.re_search(_class_of(frm)), text.translate(frm, to), text)
+        norm = ibis.ifelse(norm.re_search(_class_of(frm)), norm.translate(frm, to), norm)
     # Trailing white space removed: Java's and Python's ``$`` also match before a final newline,
     # RE2's does not; without one the three agree.
-    return text.lower().re_replace("[ \t\n]+$", "")
+    norm = norm.lower().re_replace("[ \t\n]+$", "")
+    # Exactly the same value on every row: rows the guard skips are unchanged by all three steps.
+    return ibis.ifelse(text.re_search(_needs_normalising(frm)), norm, text)
 
 
 #: A view whose rules all carry ``max_len`` (short replies) is only computed for messages whose
@@ -67,32 +120,38 @@ def view_gate(name: str, base, pack: Pack):
     return None if g is None else base.re_search(g)
 
 
-def view_table(t, pack: Pack, keep: list[str]):
-    """``t`` reduced to ``keep`` plus one column ``_v_<view>`` per view the pack uses.
+def view_table(t, pack: Pack, keep: list[str], views: list[str] | None = None):
+    """``t`` reduced to ``keep`` plus one column ``_v_<view>`` per view the pack uses (or per view
+    in ``views``; ``base`` always).
 
-    A masked view
-    is the empty string on rows where its gate (``view_gate``) is false: no rule on that view can
-    fire there, and searching an empty string costs nothing.
+    A masked view is the empty string on rows where its gate (``view_gate``) is false: no rule on
+    that view can fire there. The masks sit inside the gate's ``CASE``, so the engines run them
+    only on the rows that pass it (a regex call costs about as much on an empty string as on a
+    chat message).
     """
     import ibis
 
     base = base_text(t, pack)
-    names = [n for n in pack.views() if n != "base"]
+    names = [n for n in pack.views() if n != "base" and (views is None or n in views)]
     cur = t.select(*[t[c] for c in keep], _v_base=base)
-    gates = {}
+    cols = {}
     for name in names:
-        g = view_gate(name, cur._v_base, pack)
-        gates[name] = g
-        cur = cur.mutate(**{f"_v_{name}": cur._v_base if g is None else ibis.ifelse(g, cur._v_base, ibis.literal(""))})
-    # Each mask references its input once: DuckDB may inline the projections, and an expression
-    # that used its input twice would grow exponentially with the number of masks.
-    for name in names:
-        v = cur[f"_v_{name}"]
-        for m in pack.masks:
-            if m.view == name:
-                v = v.re_replace(m.compiled, m.replace)
-        cur = cur.mutate(**{f"_v_{name}": v})
-    return cur
+        base = cur._v_base
+        v = base
+        # Each mask references its input once: an expression that used its input twice would
+        # grow exponentially with the number of masks when projections are inlined.
+        masks = [m for m in pack.masks if m.view == name]
+        for m in masks:
+            v = v.re_replace(m.compiled, m.replace)
+        mg = gate_regex([m.compiled for m in masks]) if masks else None
+        if mg is not None:
+            # No literal that some mask needs occurs in the text: then the first mask cannot match,
+            # so it leaves the text as it is, and so on for each next one — the view is the base
+            # text (exactly). One literal search spares the masks on most rows.
+            v = ibis.ifelse(base.re_search(mg), v, base)
+        g = view_gate(name, base, pack)
+        cols[f"_v_{name}"] = v if g is None else ibis.ifelse(g, v, ibis.literal(""))
+    return cur.mutate(**cols) if cols else cur
 
 
 def _alternation(patterns: list[str]) -> str:
@@ -100,48 +159,65 @@ def _alternation(patterns: list[str]) -> str:
 
 
 def rule_condition(r: Rule, view, t, skip_kinds: tuple[str, ...]):
-    """Boolean expression: does rule ``r`` fire on the row?"""
-    cond = view.re_search(r.compiled)
-    for u in r.compiled_unless:
-        cond = cond & ~view.re_search(u)
+    """Boolean expression: does rule ``r`` fire on the row?
+
+    The cheap context conditions come first: AND is commutative (also with NULLs), and the
+    engines skip the regex searches on the rows an earlier conjunct already rejected."""
+    conds = []
     if "kind" in t.columns:
         if r.kinds is not None:
-            cond = cond & t.kind.isin(list(r.kinds))
+            conds.append(t.kind.isin(list(r.kinds)))
         elif skip_kinds:
-            cond = cond & ~t.kind.fill_null("text").isin(list(skip_kinds))
+            conds.append(~t.kind.fill_null("text").isin(list(skip_kinds)))
     if r.at_all is not None and "at_all" in t.columns:
-        cond = cond & (t.at_all.fill_null(False) == r.at_all)
+        conds.append(t.at_all.fill_null(False) == r.at_all)
     if r.max_len is not None:
-        cond = cond & (view.length() <= r.max_len)
+        conds.append(view.length() <= r.max_len)
+    conds.append(view.re_search(r.compiled))
+    conds += [~view.re_search(u) for u in r.compiled_unless]
+    cond = conds[0]
+    for c in conds[1:]:
+        cond = cond & c
     return cond
 
 
+def label_prefilter(rules: list[Rule], vw: dict[str, Any]):
+    """Boolean expression true on every row where one of ``rules`` may fire (per view: the view is
+    not empty — no pattern matches the empty string, pack.py checks — and one literal each match
+    needs occurs in it)."""
+    by_view: dict[str, list[str]] = {}
+    for r in rules:
+        by_view.setdefault(r.view, []).append(r.compiled)
+    pre = None
+    for vname, pats in by_view.items():
+        g = gate_regex(pats)
+        c = vw[vname] != ""
+        if g is not None:
+            c = c & vw[vname].re_search(g)
+        pre = c if pre is None else (pre | c)
+    return pre
+
+
 def label_columns(t, pack: Pack, labels: list[str], vw: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """For each label: (rule_id expr, span expr), both NULL when no rule of the label fires."""
+    """For each label: (rule_id expression, NULL when no rule of the label fires; None) — the span
+    is ``span_expr`` of that rule id."""
     import ibis
 
+    null = ibis.null().cast("string")
     out: dict[str, tuple[Any, Any]] = {}
     for label in labels:
         rules = pack.label_rules(label)
         if not rules:
-            null = ibis.null().cast("string")
             out[label] = (null, null)
             continue
-        by_view: dict[str, list[str]] = {}
-        for r in rules:
-            by_view.setdefault(r.view, []).append(r.compiled)
-        pre = None
-        for vname, pats in by_view.items():
-            g = gate_regex(pats)
-            c = vw[vname].re_search(g) if g is not None else ibis.literal(True)
-            pre = c if pre is None else (pre | c)
         branches = [(rule_condition(r, vw[r.view], t, pack.skip_kinds), ibis.literal(r.id)) for r in rules]
-        rid = ibis.ifelse(pre, ibis.cases(*branches, else_=ibis.null().cast("string")), ibis.null().cast("string"))
+        rid = ibis.ifelse(label_prefilter(rules, vw), ibis.cases(*branches, else_=null), null)
         out[label] = (rid, None)
     return out
 
 
 def span_expr(rid, rules: list[Rule], vw: dict[str, Any]):
+    """The matched text of the rule ``rid`` names (in that rule's view), NULL if none."""
     import ibis
 
     branches = [(rid == r.id, vw[r.view].re_extract(r.compiled, 0)) for r in rules]
