@@ -124,7 +124,9 @@ def test_inventory_files(demo):
 
     head, groups = read_xlsx(demo / "工作群摸底表.xlsx")
     assert head == ["群ID", "群名称", "平台", "群主", "所属单位", "建群目的", "群类型", "建群时间", "预计解散时间", "成员数",
-                    "是否备案", "标签"]
+                    "是否备案", "标签", "状态", "实际解散时间"]
+    assert {g[12] for g in groups} == {"在用", "已解散", "已合并"}  # the campaign dissolved and merged groups
+    assert all((g[12] == "在用") == (g[13] is None) for g in groups)
     assert {g[2] for g in groups} <= {"微信", "企业微信", "钉钉"}
     assert {g[6] for g in groups} == {"固定", "临时"}
     assert all(g[3] in pids and g[4] in names for g in groups)
@@ -133,12 +135,15 @@ def test_inventory_files(demo):
     assert {g[10] for g in groups} == {"是", "否"}
 
     head, apps = read_xlsx(demo / "政务应用摸底表.xlsx")
-    assert head == ["应用名称", "平台", "主办单位", "功能", "强制功能", "上线时间", "最近活跃时间", "用户数", "是否备案", "标签"]
+    assert head == ["应用名称", "平台", "主办单位", "功能", "强制功能", "上线时间", "最近活跃时间", "用户数", "是否备案", "标签",
+                    "状态", "关停时间"]
+    assert {a[10] for a in apps} == {"在用", "已关停"} and all((a[10] == "在用") == (a[11] is None) for a in apps)
     feats = {f for a in apps if a[4] for f in a[4].split(",")}
     assert feats <= {"打卡", "积分", "在线时长", "排名"} and {"打卡", "积分"} <= feats
     assert len(apps) >= 20
     head, accts = read_xlsx(demo / "政务公众号摸底表.xlsx")
-    assert head == ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能"]
+    assert head == ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能", "状态", "注销时间"]
+    assert {a[8] for a in accts} == {"在用", "已注销"}
     assert len(accts) >= 12
 
     mem = pacsv.read_csv(demo / "群成员.csv", convert_options=pacsv.ConvertOptions(

@@ -274,3 +274,39 @@ def test_membership_of_unknown_group_is_an_error(ws, tmp_path):
     with pytest.raises(DataError) as e:
         import_paths(ws, [folder])
     assert "G404" in e.value.zh and e.value.where == "第 5 行"
+
+
+def test_inventory_status_and_dissolution_columns(ws, tmp_path):
+    """A 摸底表 handed in after a campaign: 状态 + 实际解散（关停）时间 set the store status and date; a later
+    sheet without those columns keeps them; a contradictory row is refused with its line."""
+    folder = write_demo(tmp_path / "demo", messages=[])
+    for f in ("工作群摸底表.xlsx", "政务应用摸底表.xlsx", "群成员.csv"):
+        (folder / f).unlink()
+    g = ("群名称,所属单位,建群目的,群类型,状态,实际解散时间\n"
+         "东村防汛群,东村,防汛值守,临时,已解散,2026-08-20\n"
+         "东村工作群,东村,村务,固定,在用,\n"
+         "东村党建群,东村,党建,固定,已合并,2026-08-03\n")
+    (folder / "群摸底.csv").write_text(g, encoding="utf-8-sig")
+    a = "应用名称,主办单位,功能,关停时间\n村务通,东镇,通知,2026-09-01\n"
+    (folder / "应用清单.csv").write_text(a, encoding="utf-8-sig")
+    import_paths(ws, [folder])
+    with ws.store.session() as ses:
+        got = {x.name: (x.status, x.dissolved_on and x.dissolved_on.isoformat()) for x in ses.scalars(select(Group))}
+        assert got == {"东村防汛群": ("dissolved", "2026-08-20"), "东村工作群": ("active", None),
+                       "东村党建群": ("merged", "2026-08-03")}
+        app = ses.scalars(select(App)).one()
+        assert (app.status, app.dissolved_on.isoformat()) == ("dissolved", "2026-09-01")
+    # the same groups in a sheet without lifecycle columns: statuses stay as they are
+    (folder / "应用清单.csv").unlink()
+    (folder / "群摸底.csv").write_text("群名称,所属单位,建群目的,群类型\n东村防汛群,东村,防汛值守,临时\n", encoding="utf-8")
+    import_paths(ws, [folder])
+    with ws.store.session() as ses:
+        assert ses.scalars(select(Group).where(Group.name == "东村防汛群")).one().status == "dissolved"
+    (folder / "群摸底.csv").write_text("群名称,状态,实际解散时间\n东村防汛群,在用,2026-08-20\n", encoding="utf-8")
+    with pytest.raises(ImportFormatError) as e:
+        import_paths(ws, [folder])
+    assert e.value.where == "第 2 行" and "矛盾" in e.value.zh
+    (folder / "群摸底.csv").write_text("群名称,状态\n东村防汛群,不知道\n", encoding="utf-8")
+    with pytest.raises(ImportFormatError) as e:
+        import_paths(ws, [folder])
+    assert e.value.where == "第 2 行" and "状态" in e.value.zh

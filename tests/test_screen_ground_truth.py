@@ -114,10 +114,11 @@ def test_every_planted_group_problem_is_found(county):
 def test_every_planted_app_and_account_problem_is_found(county):
     apps = county["gt"]("apps.json")
     aid = county["apps"]
+    live = [a for a in apps["apps"] if not a["closed_on"]]  # closed in the campaign: not screened
     planted = {
-        "MANDATORY_CHECKIN_POINTS": {aid[a["name"]] for a in apps["apps"] if a["forbidden_features"]},
-        "lifecycle.app_below_level": {aid[a["name"]] for a in apps["apps"] if a["below_county"]},
-        "lifecycle.app_idle": {aid[a["name"]] for a in apps["apps"] if a["zombie"]},
+        "MANDATORY_CHECKIN_POINTS": {aid[a["name"]] for a in live if a["forbidden_features"]},
+        "lifecycle.app_below_level": {aid[a["name"]] for a in live if a["below_county"]},
+        "lifecycle.app_idle": {aid[a["name"]] for a in live if a["zombie"]},
     }
     found = {
         "MANDATORY_CHECKIN_POINTS": _flagged(county, category="MANDATORY_CHECKIN_POINTS", otype="app"),
@@ -147,6 +148,8 @@ def test_every_planted_app_and_account_problem_is_found(county):
     }
     for a in accts["accounts"]:
         want = next((rule for lv, rule in level.items() if a[lv]), None)  # only the highest level is reported
+        if a["closed_on"]:
+            want = None  # closed in the campaign: nothing to screen
         got = {
             rl
             for _c, rl, ot, oid, _ in county["findings"]
@@ -215,6 +218,13 @@ def test_campaign_reduction_rate_matches_the_planted_dissolutions(county):
     rr = reduction_rates(county["ws"], CAMPAIGN - dt.timedelta(days=1), DATA_END)
     assert (rr["group"]["before"], rr["group"]["after"]) == (real["before"], real["after"])
     assert rr["group"]["rate"] == pytest.approx(-real["change"], abs=1e-3)
+    # apps and accounts the 摸底表 lists as 已关停 / 已注销 after the campaign count in their 精简率 too
+    for kind, file, key in (("app", "apps.json", "apps"), ("account", "accounts.json", "accounts")):
+        objs = county["gt"](file)[key]
+        closed = sum(1 for a in objs if a["closed_on"] and a["closed_on"] > CAMPAIGN.isoformat())
+        assert closed >= 1
+        assert (rr[kind]["before"], rr[kind]["after"]) == (len(objs), len(objs) - closed), rr[kind]
+        assert rr[kind]["rate"] == pytest.approx(closed / len(objs), abs=1e-3)
 
 
 def test_campaign_effect_is_visible_with_the_planted_size_in_its_ci(county):

@@ -88,6 +88,7 @@ class App:
     tags: list[str]
     design: list[str] = field(default_factory=list)
     dup_key: str | None = None
+    closed: dt.date | None = None  # 关停 in the campaign (status + date in the 摸底表)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Account:
     functions: list[str]
     design: list[str] = field(default_factory=list)
     dup_key: str | None = None
+    closed: dt.date | None = None  # 注销 in the campaign
 
 
 @dataclass
@@ -543,7 +545,21 @@ def _build_apps_accounts(units, counties, organs, townships, rng):
             reg = rng.random() > 0.12
             accounts.append(Account(name, plat, ui, d(dt.date(2014, 1, 1), dt.date(2022, 12, 31)), last,
                                     int(rng.integers(80, 60_000)), reg, fn, design, dup))
+        _plant_closures(apps, accounts, cn, o)
     return apps, accounts
+
+
+def _plant_closures(apps: list[App], accounts: list[Account], cn: str, o) -> None:
+    """Apps and accounts the campaign closed (关停 / 注销), listed in the 摸底表 with their status and date, as
+    the reports on 精简率 count them (research/policy.md). Fixed dates and no draws from the generator's random
+    stream, so adding them changes nothing else in the demo."""
+    c1, c2 = CAMPAIGN + dt.timedelta(days=12), CAMPAIGN + dt.timedelta(days=27)
+    apps.append(App(f"{cn}扶贫帮扶打卡", "APP", o("农业农村局"), ["帮扶打卡", "走访记录"], ["打卡", "排名"],
+                    dt.date(2019, 3, 1), c1, 860, True, [], ["campaign_closed"], None, c1))
+    apps.append(App(f"{cn}干部在线学习", "APP", o("组织部"), ["在线学习", "学时统计"], ["在线时长", "积分"],
+                    dt.date(2020, 5, 1), c2, 1_450, True, [], ["campaign_closed"], None, c2))
+    accounts.append(Account(f"{cn}扶贫", "微信公众号", o("农业农村局"), dt.date(2016, 4, 1),
+                            c1 - dt.timedelta(days=40), 2_300, True, ["扶贫动态"], ["campaign_closed"], None, c1))
 
 
 def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:

@@ -331,6 +331,12 @@ def _bg_texts(gen: Generator, kind: np.ndarray, rng: np.random.Generator, p_disp
     return allv.take(pa.array(inv))
 
 
+def _group_status(g) -> str:
+    if g.dissolved is None:
+        return "在用"
+    return "已合并" if g.merged_into is not None else "已解散"
+
+
 def _write_inventory(out: Path, county, gen: Generator) -> None:
     units, people, groups = county.units, county.people, county.groups
     code = [u.code for u in units]
@@ -348,16 +354,20 @@ def _write_inventory(out: Path, county, gen: Generator) -> None:
             continue
         rows.append([g.gid, g.name, g.platform, people[g.owner].pid, uname[g.unit], g.purpose, g.gtype, g.created,
                      g.end_date if g.gtype == "临时" else None, len(g.members), "是" if g.registered else "否",
-                     ",".join(g.tags)])
+                     ",".join(g.tags), _group_status(g), g.dissolved])
+    # the 摸底表 as the units hand it in after the campaign: dissolved / merged groups are still listed,
+    # with their 状态 and 实际解散时间 (精简率 counts them from that date)
     _xlsx(out / "工作群摸底表.xlsx", ["群ID", "群名称", "平台", "群主", "所属单位", "建群目的", "群类型", "建群时间",
-                                  "预计解散时间", "成员数", "是否备案", "标签"], rows)
+                                  "预计解散时间", "成员数", "是否备案", "标签", "状态", "实际解散时间"], rows)
     _xlsx(out / "政务应用摸底表.xlsx", ["应用名称", "平台", "主办单位", "功能", "强制功能", "上线时间", "最近活跃时间", "用户数",
-                                   "是否备案", "标签"],
+                                   "是否备案", "标签", "状态", "关停时间"],
           [[a.name, a.platform, uname[a.unit], "、".join(a.functions), ",".join(a.features), a.launched, a.last_active,
-            a.users, "是" if a.registered else "否", ",".join(a.tags)] for a in county.apps])
-    _xlsx(out / "政务公众号摸底表.xlsx", ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能"],
+            a.users, "是" if a.registered else "否", ",".join(a.tags), "已关停" if a.closed else "在用", a.closed]
+           for a in county.apps])
+    _xlsx(out / "政务公众号摸底表.xlsx", ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能",
+                                    "状态", "注销时间"],
           [[a.name, a.platform, uname[a.unit], a.created, a.last_post, a.followers, "是" if a.registered else "否",
-            "、".join(a.functions)] for a in county.accounts])
+            "、".join(a.functions), "已注销" if a.closed else "在用", a.closed] for a in county.accounts])
     # memberships
     gid, wx, role, jt, lt = [], [], [], [], []
     for i, g in enumerate(groups):
@@ -495,7 +505,7 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
             "exempt": bool(set(a.tags) & {"应急", "安保"}) and bool(forbidden),
             "below_county": units[a.unit].kind in ("township", "village"),
             "duplicate_group": a.dup_key, "zombie": (DATA_END - a.last_active).days > 90,
-            "registered": a.registered,
+            "registered": a.registered, "closed_on": a.closed.isoformat() if a.closed else None,
         })
     dup_sets: dict[tuple[int, str], list[str]] = {}
     for a in county.apps:
@@ -507,7 +517,8 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
     for a in county.accounts:
         days = (DATA_END - a.last_post).days
         accts.append({"name": a.name, "platform": a.platform, "unit": units[a.unit].name, "days_since_post": days,
-                      "stale": days > 14, "zombie": days > 60, "cleanup": days > 90, "registered": a.registered})
+                      "stale": days > 14, "zombie": days > 60, "cleanup": days > 90, "registered": a.registered,
+                      "closed_on": a.closed.isoformat() if a.closed else None})
         if a.dup_key:
             acc_dups.setdefault((units[a.unit].county, a.dup_key), []).append(f"{a.name}（{a.platform}）")
     _dump(gt / "accounts.json", {"as_of": DATA_END.isoformat(), "accounts": accts,

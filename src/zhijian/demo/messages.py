@@ -246,9 +246,11 @@ class Generator:
         self.county_apps = {}
         self.county_accts = {}
         for a in c.apps:
-            self.county_apps.setdefault(c.units[a.unit].county, []).append(a.name)
+            if a.closed is None:  # closed in the campaign: nobody is asked to use it
+                self.county_apps.setdefault(c.units[a.unit].county, []).append(a.name)
         for a in c.accounts:
-            self.county_accts.setdefault(c.units[a.unit].county, []).append(a.name)
+            if a.closed is None:
+                self.county_accts.setdefault(c.units[a.unit].county, []).append(a.name)
 
     def _membership_events(self) -> None:
         gs = self.c.groups

@@ -271,6 +271,34 @@ def _roster(run, path: Path, rows) -> int:
     return n
 
 
+# ── lifecycle columns (状态, 实际解散时间) shared by groups, apps and accounts ──────────────────────────
+def _lifecycle(r: dict[str, str], *, path: Path, where: str) -> dict[str, Any]:
+    """The ``status`` / ``dissolved_on`` fields a row sets, or {} when the sheet has neither: then a
+    re-import keeps what the store has (a group dissolved through the web stays dissolved)."""
+    out: dict[str, Any] = {}
+    st_text = r.get("status", "").strip()
+    if st_text:
+        st = _value("object_status", st_text)
+        if st is None:
+            raise ImportFormatError(
+                f"状态“{st_text}”无法识别（应为 在用/已解散/已合并/已关停/已注销 等）",
+                f"unknown status {st_text!r}: expected 在用/已解散/已合并/已关停/已注销", path=str(path), where=where,
+            )
+        out["status"] = st
+    gone = _date(r.get("dissolved_on", ""), path=path, where=where, label="实际解散（关停）时间")
+    if gone is not None:
+        if out.get("status") == "active":
+            raise ImportFormatError(
+                f"状态为“{st_text}”却填写了实际解散（关停）时间 {gone}：二者矛盾",
+                f"status {st_text!r} contradicts the dissolution date {gone}", path=str(path), where=where,
+            )
+        out.setdefault("status", "dissolved")
+        out["dissolved_on"] = gone
+    elif out.get("status") == "active":
+        out["dissolved_on"] = None
+    return out
+
+
 # ── groups ────────────────────────────────────────────────────────────────────────────────────────
 def _platform(kind: str, text: str, default: str) -> str:
     t = text.strip()
@@ -321,9 +349,9 @@ def _groups(run, path: Path, rows) -> int:
             "end_date": end_date, "end_condition": end_cond,
             "member_count": _int(r.get("member_count", ""), path=path, where=where, label="成员数"),
             "registered": reg, "registered_on": created if reg else None, "tags": _list(r.get("tags", "")),
-            "source": run.batch_id, "status": "active",
+            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
         }
-    n = _upsert(run.session, Group, list(out.values()), keep=("status", "source", "registered_on"))
+    n = _upsert(run.session, Group, list(out.values()), keep=("source", "registered_on"))
     run.summary.inventory_groups += n
     return n
 
@@ -363,9 +391,9 @@ def _apps(run, path: Path, rows) -> int:
             "last_active_on": _date(r.get("last_active_on", ""), path=path, where=where, label="最近活跃时间"),
             "users": _int(r.get("users", ""), path=path, where=where, label="用户数"),
             "registered": _truthy(r.get("registered", "")), "tags": _list(r.get("tags", "")),
-            "source": run.batch_id,
+            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
         }
-    n = _upsert(run.session, App, list(out.values()), keep=("status", "source"))
+    n = _upsert(run.session, App, list(out.values()), keep=("source",))
     run.summary.apps += n
     return n
 
@@ -389,9 +417,9 @@ def _accounts(run, path: Path, rows) -> int:
             "last_post_on": _date(r.get("last_post_on", ""), path=path, where=where, label="最近更新时间"),
             "followers": _int(r.get("followers", ""), path=path, where=where, label="粉丝数"),
             "registered": _truthy(r.get("registered", "")), "tags": _list(r.get("tags", "")),
-            "source": run.batch_id,
+            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
         }
-    n = _upsert(run.session, Account, list(out.values()), keep=("status", "source"))
+    n = _upsert(run.session, Account, list(out.values()), keep=("source",))
     run.summary.accounts += n
     return n
 
