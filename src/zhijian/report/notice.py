@@ -266,7 +266,7 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
             rows.append([sc.unit_name(uid) or "（未确定单位）", len(fs),
                          "、".join(sorted({category_name(f["category"]) for f in fs})),
                          (max(dls) if dls else d.deadline).isoformat()])
-        official.table(doc, ["单位", "问题线索（条）", "问题类别", "整改时限"], rows, widths_mm=[40, 24, 60, 28])
+        official.table(doc, ["单位", "问题线索（条）", "问题类别", "整改时限"], rows, widths_mm=[38, 22, 58, 34])
 
     doc.add_paragraph()
     official.right(doc, issuer)
