@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -54,7 +55,14 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def run(url: str, rate: float, seconds: float, timeout: float, workers: int):
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): a figure other load on the machine
+    does not inflate, unlike latency and throughput."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(url: str, rate: float, seconds: float, timeout: float, workers: int, server_pid: int | None = None):
     """Open loop: request i is due at start + i/rate; ``workers`` threads (one keep-alive connection
     each) take the next due request. Latency is measured from the *scheduled* time, so time spent
     queued behind a slow server counts (no coordinated omission)."""
@@ -82,8 +90,13 @@ def run(url: str, rate: float, seconds: float, timeout: float, workers: int):
                 d = due - time.perf_counter()
                 if d > 0:
                     time.sleep(d)
-                body = {"category": CATS[i % len(CATS)], "object_type": "group", "object_name": f"压测工作群{i % 97}",
-                        "unit": "压测乡", "description": f"第 {i} 条压测线索：晚上十点后要求回复收到。"}
+                body = {
+                    "category": CATS[i % len(CATS)],
+                    "object_type": "group",
+                    "object_name": f"压测工作群{i % 97}",
+                    "unit": "压测乡",
+                    "description": f"第 {i} 条压测线索：晚上十点后要求回复收到。",
+                }
                 try:
                     r = cl.post("/api/v1/clues", json=body)
                 except httpx.HTTPError as e:
@@ -98,12 +111,15 @@ def run(url: str, rate: float, seconds: float, timeout: float, workers: int):
                     else:
                         errors[f"HTTP {r.status_code}"] = errors.get(f"HTTP {r.status_code}", 0) + 1
 
+    cpu0 = cpu_seconds(server_pid) if server_pid else None
     ts = [threading.Thread(target=worker) for _ in range(workers)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     total = time.perf_counter() - start
+    server_cpu = cpu_seconds(server_pid) - cpu0 if server_pid else None
+    load = os.getloadavg()[0]
 
     # every accepted receipt must resolve
     lost: list[str] = []
@@ -127,8 +143,18 @@ def run(url: str, rate: float, seconds: float, timeout: float, workers: int):
         t.start()
     for t in cs:
         t.join()
-    return {"sent": n, "sent_in_s": seconds, "total_s": total, "lat": lat, "receipts": receipts, "errors": errors,
-            "lost": lost, "verify_s": time.perf_counter() - t1}
+    return {
+        "server_cpu_s": server_cpu,
+        "loadavg_submit": load,
+        "sent": n,
+        "sent_in_s": seconds,
+        "total_s": total,
+        "lat": lat,
+        "receipts": receipts,
+        "errors": errors,
+        "lost": lost,
+        "verify_s": time.perf_counter() - t1,
+    }
 
 
 def argon2_ms() -> float:
@@ -174,7 +200,7 @@ def main() -> None:
             if time.time() > deadline or proc.poll() is not None:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
-        res = run(f"http://127.0.0.1:{port}", a.rate, a.seconds, a.timeout, a.workers)
+        res = run(f"http://127.0.0.1:{port}", a.rate, a.seconds, a.timeout, a.workers, proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -182,6 +208,7 @@ def main() -> None:
     with ws.store.session() as s:
         stored = s.execute(select(func.count()).select_from(Clue)).scalar_one()
     ws.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     acc = len(res["receipts"])
     pol = receipts.policy()["argon2"]
     out = {
@@ -202,7 +229,9 @@ def main() -> None:
         "lookup_verify_s": round(res["verify_s"], 1),
         "argon2": f"argon2id t={pol['time_cost']} m={pol['memory_kib']}KiB p={pol['parallelism']}",
         "argon2_ms_per_hash": round(argon2_ms(), 2),
+        "server_cpu_ms_per_clue": round(res["server_cpu_s"] * 1000 / max(1, acc), 2),
         "cpus": os.cpu_count(),
+        "loadavg_end_of_submissions": round(res["loadavg_submit"], 2),
         "loadavg_after": os.getloadavg()[0],
     }
     print(json.dumps(out, ensure_ascii=False, indent=2))

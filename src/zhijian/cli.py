@@ -357,13 +357,14 @@ def serve_cmd(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="工作进程数（会话保存在业务库中，各进程共享）")] = 1,
 ) -> None:
     """启动网页端（总览、目录清单、问题线索、负担指数、设置、审计日志）和 /api/v1 接口。"""
     from zhijian.web.app import serve
 
     ws = _ws(workspace)
     console.print(f"指尖网页端：http://{host}:{port}/ （按 Ctrl+C 停止）")
-    serve(ws, host=host, port=port)
+    serve(ws, host=host, port=port, workers=workers)
 
 
 @users_app.command("create")

@@ -25,7 +25,9 @@ class SubmitBatcher:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, nc: service.NewClue, images: list, receipt_hash: tuple[str, str, str], timeout: float = 120) -> str:
+    def submit(
+        self, nc: service.NewClue, images: list, receipt_hash: tuple[str, str, str], timeout: float = 120
+    ) -> str:
         self._ensure()
         fut: Future = Future()
         self._q.put((nc, images, receipt_hash, fut))
@@ -41,8 +43,12 @@ class SubmitBatcher:
     def _store(self, batch: list) -> list[str]:
         ws = self.ctx.ws
         with self.ctx.write() as s:
-            return [service.submit(s, ws.root, ws.attachments, nc, imgs, receipt_hash=rh)[0]
-                    for nc, imgs, rh, _f in batch]
+            return [
+                cid
+                for cid, _r in service.submit_many(
+                    s, ws.attachments, [(nc, imgs, rh) for nc, imgs, rh, _f in batch]
+                )
+            ]
 
     def _loop(self) -> None:
         while True:

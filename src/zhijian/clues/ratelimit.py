@@ -2,7 +2,9 @@
 
 Clients are keyed by HMAC-SHA256 of their address under a key that lives only in this process's
 memory, so not even the process memory holds a list of raw addresses; nothing is written to disk
-or logs, and a restart forgets everything.
+or logs, and a restart forgets everything. Under ``zhijian serve --workers N`` each process keeps its
+own counters (nothing about clients is shared or stored), so a client may get up to N times the
+per-client allowance; the per-system limit likewise applies per process.
 """
 
 from __future__ import annotations

@@ -60,7 +60,9 @@ def new_receipt(digits: int | None = None) -> str:
 def normalise(receipt: str) -> str | None:
     """Digits only (spaces and dashes the reporter typed are dropped); None when not a receipt."""
     d = "".join(c for c in (receipt or "") if c not in " -\u3000\t")
-    if len(d) < 16 or len(d) > 32 or not d.isascii() or not d.isdigit():  # policy.clues.receipt_digits: 16..32
+    if (
+        len(d) < 16 or len(d) > 32 or not d.isascii() or not d.isdigit()
+    ):  # policy.clues.receipt_digits: 16..32
         return None
     return d
 
@@ -69,8 +71,26 @@ def formatted(receipt: str) -> str:
     return " ".join(receipt[i : i + 4] for i in range(0, len(receipt), 4))
 
 
+_KEYS: dict[tuple, bytes] = {}
+
+
 def system_key(ws_root: Path) -> bytes:
+    """The workspace's lookup key (created on first use; read again only when the file changes)."""
     path = Path(ws_root) / KEY_FILE
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return _system_key(path)
+    sig = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    k = _KEYS.get(sig)
+    if k is None:
+        if len(_KEYS) > 64:
+            _KEYS.clear()
+        _KEYS[sig] = k = path.read_bytes()
+    return k
+
+
+def _system_key(path: Path) -> bytes:
     if path.exists():
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)

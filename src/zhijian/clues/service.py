@@ -15,6 +15,7 @@ entries carry exact timestamps); office actions are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -78,7 +79,10 @@ def validate(c: NewClue) -> NewClue:
     if c.category not in _category_ids():
         raise ClueError("请选择问题类别", f"unknown category {c.category!r}")
     if c.object_type not in OBJECT_TYPES:
-        raise ClueError("请选择对象类型（工作群组、政务应用程序、政务公众账号或其他）", f"bad object_type {c.object_type!r}")
+        raise ClueError(
+            "请选择对象类型（工作群组、政务应用程序、政务公众账号或其他）",
+            f"bad object_type {c.object_type!r}",
+        )
     desc = _clean(c.description, lim["description_chars"] + 1)
     if len(desc) < 5:
         raise ClueError("请描述具体情况（至少 5 个字）", "description too short")
@@ -102,49 +106,103 @@ def _norm_name(s: str | None) -> str:
     return _PUNCT.sub("", (s or "").lower())
 
 
+@functools.lru_cache(maxsize=65536)
+def _bigrams(name: str | None) -> tuple[str, frozenset[str]]:
+    """The normalised name and its character bigrams (cached: linking compares every new clue with
+    every known object name of its category)."""
+    a = _norm_name(name)
+    return a, frozenset(a[i : i + 2] for i in range(max(1, len(a) - 1)))
+
+
 def name_similarity(a: str | None, b: str | None) -> float:
-    a, b = _norm_name(a), _norm_name(b)
+    (a, ga), (b, gb) = _bigrams(a), _bigrams(b)
     if not a or not b:
         return 0.0
     if a == b:
         return 1.0
-    ga = {a[i : i + 2] for i in range(max(1, len(a) - 1))}
-    gb = {b[i : i + 2] for i in range(max(1, len(b) - 1))}
     return len(ga & gb) / len(ga | gb)
 
 
-def _matter_for(s: Session, clue: Clue) -> str:
-    """The matter of an earlier, not yet closed clue about the same object and category, or a new one."""
-    pol = receipts.policy()["linking"]
-    # one row per distinct (object id, object name), with one (the smallest) of its matter ids
-    q = select(func.min(Clue.matter_id), Clue.object_id, Clue.object_name).where(
-        Clue.category == clue.category, Clue.id != clue.id, Clue.matter_id.isnot(None)
-    )
-    if pol["open_only"]:
-        q = q.where(Clue.status != "closed")
-    q = q.group_by(Clue.object_id, Clue.object_name)
-    best, best_sim = None, 0.0
-    for mid, oid, oname in s.execute(q):
-        if clue.object_id and oid == clue.object_id:
-            return mid
-        sim = name_similarity(clue.object_name, oname)
-        if sim >= pol["name_similarity"] and sim > best_sim:
-            best, best_sim = mid, sim
-    return best or clue.id
+class _Matters:
+    """Same-matter linking for one write transaction: the earlier, not yet closed clues about the same
+    object (same category) — read once per category, then kept up to date as clues are added — so a
+    batch of submissions costs one query per category instead of one per clue."""
+
+    def __init__(self, s: Session):
+        self.s = s
+        self.pol = receipts.policy()["linking"]
+        self._by_cat: dict[str, dict[tuple[str | None, str | None], str]] = {}
+
+    def preload(self, categories: set[str]) -> None:
+        """Read the known objects of these categories in one query (Core, no ORM objects)."""
+        todo = sorted(c for c in categories if c not in self._by_cat)
+        if not todo:
+            return
+        # one row per distinct (category, object id, object name), with the smallest of its matter ids
+        q = select(Clue.category, func.min(Clue.matter_id), Clue.object_id, Clue.object_name).where(
+            Clue.category.in_(todo), Clue.matter_id.isnot(None)
+        )
+        if self.pol["open_only"]:
+            q = q.where(Clue.status != "closed")
+        q = q.group_by(Clue.category, Clue.object_id, Clue.object_name)
+        for c in todo:
+            self._by_cat[c] = {}
+        for cat, mid, oid, oname in self.s.connection().execute(q):
+            self._by_cat[cat][(oid, oname)] = mid
+
+    def _known(self, category: str) -> dict[tuple[str | None, str | None], str]:
+        self.preload({category})
+        return self._by_cat[category]
+
+    def assign(self, clue: Clue) -> str:
+        """The matter of ``clue`` (an earlier clue's, or its own id), remembered for later clues."""
+        known = self._known(clue.category)
+        mid = None
+        if clue.object_id:
+            mid = next((m for (oid, _n), m in known.items() if oid == clue.object_id), None)
+        if mid is None:
+            best, best_sim = None, 0.0
+            for (_oid, oname), m in known.items():
+                sim = name_similarity(clue.object_name, oname)
+                if sim >= self.pol["name_similarity"] and sim > best_sim:
+                    best, best_sim = m, sim
+            mid = best or clue.id
+        key = (clue.object_id, clue.object_name)
+        known[key] = min(known.get(key, mid), mid)
+        return mid
 
 
-def _resolve(s: Session, object_type: str, object_name: str, unit: str) -> tuple[str | None, str | None]:
-    oid = uid = None
-    model = _MODELS.get(object_type)
-    if model is not None and object_name:
-        row = s.execute(select(model.id, model.unit_id).where(model.name == object_name).limit(2)).all()
-        if len(row) == 1:
-            oid, uid = row[0]
-    if unit:
-        u = s.execute(select(Unit.id).where(Unit.name == unit).limit(2)).scalars().all()
-        if len(u) == 1:
+def _resolve_many(
+    s: Session, keys: list[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], tuple[str | None, str | None]]:
+    """(object type, object name, unit name) -> (object id, unit id): a name counts only when exactly
+    one object (unit) has it; the unit named by the reporter wins over the object's unit. One query per
+    object type and one for the units, whatever the number of names."""
+    conn = s.connection()
+    objs: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+    for otype, model in _MODELS.items():
+        names = sorted({n for t, n, _u in keys if t == otype and n})
+        for i in range(0, len(names), 500):
+            q = select(model.name, model.id, model.unit_id).where(model.name.in_(names[i : i + 500]))
+            for name, oid, uid in conn.execute(q):
+                objs.setdefault((otype, name), []).append((oid, uid))
+    units: dict[str, list[str]] = {}
+    unames = sorted({u for _t, _n, u in keys if u})
+    for i in range(0, len(unames), 500):
+        for name, uid in conn.execute(select(Unit.name, Unit.id).where(Unit.name.in_(unames[i : i + 500]))):
+            units.setdefault(name, []).append(uid)
+    out = {}
+    for key in keys:
+        otype, name, unit = key
+        oid = uid = None
+        hit = objs.get((otype, name)) if name else None
+        if hit is not None and len(hit) == 1:
+            oid, uid = hit[0]
+        u = units.get(unit) if unit else None
+        if u is not None and len(u) == 1:
             uid = u[0]
-    return oid, uid
+        out[key] = (oid, uid)
+    return out
 
 
 # ── reporter side ─────────────────────────────────────────────────────────────────────────────
@@ -176,40 +234,58 @@ def submit(
     (receipt, argon2 hash, lookup prefix) so the slow hash can run outside the write lock."""
     if receipt_hash is None:
         receipt_hash = make_receipt(ws_root)
-    receipt, h, prefix = receipt_hash
-    oid, uid = _resolve(s, c.object_type, c.object_name, c.unit)
-    clue = Clue(
-        id=secrets.token_hex(8),
-        receipt_hash=h,
-        receipt_lookup=prefix,
-        category=c.category,
-        object_type=c.object_type,
-        object_name=c.object_name or None,
-        object_id=oid,
-        unit_text=c.unit or None,
-        unit_id=uid,
-        description=c.description,
-        contact=c.contact,
-        received_on=today(),
-        status="received",
-    )
-    s.add(clue)
-    s.flush()
-    clue.matter_id = _matter_for(s, clue)
+    return submit_many(s, attachments_root, [(c, images or [], receipt_hash)])[0]
+
+
+def submit_many(
+    s: Session,
+    attachments_root: Path,
+    items: list[tuple[NewClue, list[tuple[bytes, str, str]], tuple[str, str, str]]],
+) -> list[tuple[str, str]]:
+    """Store validated clues in one transaction (the group commit of clues/batcher.py): each item is
+    (clue, re-encoded images, (receipt, argon2 hash, lookup prefix)); returns (clue id, receipt) each.
+    Object and unit names are resolved once per distinct name; linking sees the earlier clues of the
+    same batch exactly as if they had been stored one by one."""
+    matters = _Matters(s)
+    matters.preload({c.category for c, _i, _r in items})
+    resolved = _resolve_many(s, [(c.object_type, c.object_name, c.unit) for c, _i, _r in items])
+    out: list[tuple[str, str]] = []
+    clues: list[Clue] = []
     written: list[Path] = []
     try:
-        for data, media, ext in images or []:
-            aid = secrets.token_hex(8)
-            rel = f"clues/{clue.id}/{aid}.{ext}"
-            _write_file(attachments_root / rel, data)
-            written.append(attachments_root / rel)
-            s.add(ClueAttachment(id=aid, clue_id=clue.id, media_type=media, path=rel, size=len(data)))
+        for c, images, (receipt, h, prefix) in items:
+            oid, uid = resolved[(c.object_type, c.object_name, c.unit)]
+            clue = Clue(
+                id=secrets.token_hex(8),
+                receipt_hash=h,
+                receipt_lookup=prefix,
+                category=c.category,
+                object_type=c.object_type,
+                object_name=c.object_name or None,
+                object_id=oid,
+                unit_text=c.unit or None,
+                unit_id=uid,
+                description=c.description,
+                contact=c.contact,
+                received_on=today(),
+                status="received",
+            )
+            clue.matter_id = matters.assign(clue)
+            clues.append(clue)
+            for data, media, ext in images or []:
+                aid = secrets.token_hex(8)
+                rel = f"clues/{clue.id}/{aid}.{ext}"
+                _write_file(attachments_root / rel, data)
+                written.append(attachments_root / rel)
+                s.add(ClueAttachment(id=aid, clue_id=clue.id, media_type=media, path=rel, size=len(data)))
+            out.append((clue.id, receipt))
+        s.add_all(clues)
         s.flush()
     except Exception:
         for p in written:
             _shred(p)
         raise
-    return clue.id, receipt
+    return out
 
 
 def make_receipt(ws_root: Path, digits: int | None = None) -> tuple[str, str, str]:
@@ -231,7 +307,9 @@ def find(s: Session, ws_root: Path, receipt: str) -> Clue | None:
 
 
 def _messages(s: Session, clue_id: str) -> list[dict]:
-    rows = s.execute(select(ClueMessage).where(ClueMessage.clue_id == clue_id).order_by(ClueMessage.id)).scalars()
+    rows = s.execute(
+        select(ClueMessage).where(ClueMessage.clue_id == clue_id).order_by(ClueMessage.id)
+    ).scalars()
     return [{"on": m.on.isoformat(), "from_office": m.from_office, "body": m.body} for m in rows]
 
 
@@ -268,7 +346,9 @@ def add_reporter_message(s: Session, clue: Clue, body: str) -> None:
 
 
 # ── office side ───────────────────────────────────────────────────────────────────────────────
-def _office_row(c: Clue, matter_sizes: dict[str, int], n_att: dict[str, int], unit_names: dict[str, str]) -> dict:
+def _office_row(
+    c: Clue, matter_sizes: dict[str, int], n_att: dict[str, int], unit_names: dict[str, str]
+) -> dict:
     return {
         "id": c.id,
         "category": c.category,
@@ -296,7 +376,9 @@ def office_list(s: Session, status: str | None = None, category: str | None = No
         q = q.where(Clue.status == status)
     if category:
         q = q.where(Clue.category == category)
-    clues = s.execute(q.order_by(Clue.received_on.desc(), Clue.matter_id, Clue.id).limit(2000)).scalars().all()
+    clues = (
+        s.execute(q.order_by(Clue.received_on.desc(), Clue.matter_id, Clue.id).limit(2000)).scalars().all()
+    )
     sizes = dict(s.execute(select(Clue.matter_id, func.count()).group_by(Clue.matter_id)).all())
     att = dict(s.execute(select(ClueAttachment.clue_id, func.count()).group_by(ClueAttachment.clue_id)).all())
     names = dict(s.execute(select(Unit.id, Unit.name)).all()) if clues else {}
@@ -319,8 +401,12 @@ def office_detail(s: Session, clue_id: str) -> dict | None:
         messages=_messages(s, c.id),
         attachment_list=[{"id": a.id, "media_type": a.media_type, "size": a.size} for a in atts],
         related=[
-            {"id": o.id, "received_on": o.received_on.isoformat(), "status_zh": STATUS_ZH.get(o.status, o.status),
-             "object_name": o.object_name}
+            {
+                "id": o.id,
+                "received_on": o.received_on.isoformat(),
+                "status_zh": STATUS_ZH.get(o.status, o.status),
+                "object_name": o.object_name,
+            }
             for o in s.execute(
                 select(Clue).where(Clue.matter_id == c.matter_id, Clue.id != c.id).order_by(Clue.received_on)
             ).scalars()
@@ -367,7 +453,9 @@ def triage(
         raise ClueError("请填写问题标题", "title required")
     if severity not in ("low", "medium", "high"):
         raise ClueError("严重程度只能是 低/中/高", f"bad severity {severity!r}")
-    matter = s.execute(select(Clue).where(Clue.matter_id == c.matter_id, Clue.status != "closed")).scalars().all()
+    matter = (
+        s.execute(select(Clue).where(Clue.matter_id == c.matter_id, Clue.status != "closed")).scalars().all()
+    )
     known = next((m for m in [c, *matter] if m.object_id and m.object_type in _MODELS), None)
     unit_id = unit_id or c.unit_id or next((m.unit_id for m in matter if m.unit_id), None)
     if unit_id and s.get(Unit, unit_id) is None:
@@ -379,11 +467,23 @@ def triage(
     f = s.get(Finding, fid)
     if f is None:
         f = Finding(
-            id=fid, category=c.category, rule_id=CLUE_RULE_ID, object_type=otype, object_id=oid, unit_id=unit_id,
-            period=f"matter:{c.matter_id}", severity=severity, title=title, summary=_clean(summary, 5000),
+            id=fid,
+            category=c.category,
+            rule_id=CLUE_RULE_ID,
+            object_type=otype,
+            object_id=oid,
+            unit_id=unit_id,
+            period=f"matter:{c.matter_id}",
+            severity=severity,
+            title=title,
+            summary=_clean(summary, 5000),
             evidence={"clue_ids": [], "message_ids": [], "message_count": 0, "metrics": {}},
-            policy={"source": "线索征集（匿名举报）"}, status="open", first_seen_at=now, last_seen_at=now,
-            active=True, updated_at=now,
+            policy={"source": "线索征集（匿名举报）"},
+            status="open",
+            first_seen_at=now,
+            last_seen_at=now,
+            active=True,
+            updated_at=now,
         )
         s.add(f)
     ev = dict(f.evidence or {})
@@ -452,7 +552,9 @@ def _shred(path: Path) -> None:
         pass
 
 
-def purge_expired(s: Session, attachments_root: Path, retention_days: int, on: dt.date | None = None) -> dict[str, Any]:
+def purge_expired(
+    s: Session, attachments_root: Path, retention_days: int, on: dt.date | None = None
+) -> dict[str, Any]:
     """Delete clues closed more than ``retention_days`` ago, with their messages and attachments."""
     on = on or today()
     cutoff = on - dt.timedelta(days=retention_days)
@@ -477,5 +579,7 @@ def purge_expired(s: Session, attachments_root: Path, retention_days: int, on: d
         s.execute(delete(ClueMessage).where(ClueMessage.clue_id.in_(part)))
         s.execute(delete(Clue).where(Clue.id.in_(part)))
     if ids:
-        audit.record(s, "retention", "clue.purge", "clue", "*", None, {"count": len(ids), "cutoff": cutoff.isoformat()})
+        audit.record(
+            s, "retention", "clue.purge", "clue", "*", None, {"count": len(ids), "cutoff": cutoff.isoformat()}
+        )
     return {"clues": len(ids), "files": files, "cutoff": cutoff.isoformat()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -188,6 +188,19 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in (or, for the login form's CSRF token, anonymous) browser session of the web app
+    (web/sessions.py). Only the SHA-256 of the random cookie value is stored; no address, no user
+    agent. In the store, so every ``zhijian serve --workers N`` process sees the same sessions."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie value
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created: Mapped[float] = mapped_column(Float)  # epoch seconds
+    last_seen: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds, updated at most once a minute
 
 
 class AuditLog(Base):

@@ -8,7 +8,9 @@ app and, for cookie-less anonymous endpoints, entries to ``app.state.zj.csrf_exe
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,14 +18,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhijian.errors import ZhijianError
-from zhijian.web.auth import RateLimiter, SessionStore
+from zhijian.web.auth import RateLimiter
 from zhijian.web.common import STATIC, TEMPLATES, WebContext, csrf_guard, is_api, render
 from zhijian.web.lakeview import LakeView
 from zhijian.web.services import IndicatorCache
+from zhijian.web.sessions import StoreSessions
 
 log = logging.getLogger("zhijian.web")
 
@@ -40,6 +42,15 @@ SECURITY_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+
+
+_OUR_NAMES = {k.encode("latin-1") for k in SECURITY_HEADERS} | {b"cache-control"}
+_PAGE_HEADERS = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()] + [
+    (b"cache-control", b"no-store")
+]
+_STATIC_HEADERS = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()] + [
+    (b"cache-control", b"public, max-age=3600")
+]
 
 
 class SecurityHeaders:
@@ -61,15 +72,13 @@ class SecurityHeaders:
                 resp.headers[k] = v
             return await resp(scope, receive, send)
 
+        extra = _STATIC_HEADERS if static else _PAGE_HEADERS
+
         async def send2(message):
             if message["type"] == "http.response.start":
-                h = MutableHeaders(scope=message)
-                for k, v in SECURITY_HEADERS.items():
-                    h[k] = v
-                if static:
-                    h["cache-control"] = "public, max-age=3600"
-                else:
-                    h["cache-control"] = "no-store"
+                # replace any header of the same name, then append ours (raw, precomputed)
+                raw = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in _OUR_NAMES]
+                message["headers"] = raw + extra
             await send(message)
 
         await self.app(scope, receive, send2)
@@ -108,12 +117,13 @@ def create_app(
         dependencies=[Depends(csrf_guard)],
     )
     templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.auto_reload = False  # templates ship with the package: no stat() per render
     templates.env.globals["static_version"] = "1"
     #: Menu entries added by later features: (href, Chinese label, roles that see it).
     templates.env.globals["nav_extra"] = []
     app.state.zj = WebContext(
         ws=ws,
-        sessions=SessionStore(session_idle_seconds, session_max_age_seconds),
+        sessions=StoreSessions(ws.store, session_idle_seconds, session_max_age_seconds),
         limiter=RateLimiter(login_limit, login_window_seconds),
         templates=templates,
         indicators=IndicatorCache(ws),
@@ -134,14 +144,18 @@ def create_app(
             from urllib.parse import quote
 
             return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
-        return render(request, "error.html", status_code=exc.status_code, code=exc.status_code, message=exc.detail)
+        return render(
+            request, "error.html", status_code=exc.status_code, code=exc.status_code, message=exc.detail
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if is_api(request):
             errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
             return JSONResponse({"detail": errs}, status_code=422)
-        return render(request, "error.html", status_code=422, code=422, message="提交的内容不完整或格式不正确")
+        return render(
+            request, "error.html", status_code=422, code=422, message="提交的内容不完整或格式不正确"
+        )
 
     @app.exception_handler(OverflowError)
     async def overflow_error(request: Request, exc: OverflowError):
@@ -155,7 +169,9 @@ def create_app(
         log.warning("rejected input the database cannot store: %s", type(exc.orig).__name__)
         if is_api(request):
             return JSONResponse({"detail": "提交的内容含有无法保存的字符"}, status_code=400)
-        return render(request, "error.html", status_code=400, code=400, message="提交的内容含有无法保存的字符")
+        return render(
+            request, "error.html", status_code=400, code=400, message="提交的内容含有无法保存的字符"
+        )
 
     @app.exception_handler(ZhijianError)
     async def zhijian_error(request: Request, exc: ZhijianError):
@@ -167,18 +183,37 @@ def create_app(
     return app
 
 
-def serve(ws, host: str = "127.0.0.1", port: int = 8000, **app_kw) -> None:
-    """Run the app with uvicorn. The access log is off: it would record client addresses."""
+WORKSPACE_ENV = "ZHIJIAN_SERVE_WORKSPACE"
+APP_KW_ENV = "ZHIJIAN_SERVE_APP_KW"
+
+
+def app_from_env() -> FastAPI:
+    """The app of the workspace named in ``ZHIJIAN_SERVE_WORKSPACE``: what each uvicorn worker
+    process builds under ``zhijian serve --workers N``."""
+    from zhijian.workspace import open_workspace
+
+    return create_app(
+        open_workspace(os.environ[WORKSPACE_ENV]), **json.loads(os.environ.get(APP_KW_ENV) or "{}")
+    )
+
+
+def serve(ws, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **app_kw) -> None:
+    """Run the app with uvicorn. The access log is off: it would record client addresses.
+
+    ``workers`` > 1 runs that many processes. Sessions live in the store, so any process serves any
+    user; the page caches follow the store's data version (web/cache.py); the login and clue rate
+    limits stay in each process's memory (nothing about clients is written anywhere), so with N
+    workers a client may get up to N times the per-process allowance."""
     import uvicorn
 
-    app = create_app(ws, **app_kw)
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=True,
-        server_header=False,
-        log_level="warning",
+    common = dict(
+        host=host, port=port, access_log=False, proxy_headers=True, server_header=False, log_level="warning"
     )
-    uvicorn.Server(config).run()
+    if workers > 1:
+        os.environ[WORKSPACE_ENV] = str(ws.root)
+        os.environ[APP_KW_ENV] = json.dumps(app_kw)
+        ws.close()
+        uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, **common)
+        return
+    app = create_app(ws, **app_kw)
+    uvicorn.Server(uvicorn.Config(app, **common)).run()

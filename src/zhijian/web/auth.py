@@ -2,8 +2,9 @@
 
 - Passwords: Argon2id (argon2-cffi defaults), a strength rule like GlobaLeaks' "acceptable" level
   (≥ 10 characters, ≥ 3 character classes), never a default password in code.
-- Sessions: server-side, in memory; the cookie holds a random 256-bit id, the server keeps only its
-  SHA-256. Idle timeout 30 min (GlobaLeaks), absolute lifetime 12 h; the id is rotated at login.
+- Sessions: server-side, in the store (web/sessions.py, shared by every worker process); the cookie
+  holds a random 256-bit id, the server keeps only its SHA-256. Idle timeout 30 min (GlobaLeaks),
+  absolute lifetime 12 h; the id is rotated at login.
 - CSRF: synchronizer token per session, sent as the ``csrf_token`` form field or the
   ``X-CSRF-Token`` header on every state-changing request.
 - Login rate limiting: failures counted in memory per user name and per client (the client address
@@ -15,7 +16,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 import string
@@ -108,7 +108,9 @@ def create_user(
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AuthError("用户名不能为空、不能含空格、不超过 64 个字符", f"bad user name {username!r}")
     if role not in ROLES:
-        raise AuthError(f"未知角色 {role}（可选：{'、'.join(ROLES)}）", f"unknown role {role!r}; one of {ROLES}")
+        raise AuthError(
+            f"未知角色 {role}（可选：{'、'.join(ROLES)}）", f"unknown role {role!r}; one of {ROLES}"
+        )
     if role in ("liaison",) and not unit_id:
         raise AuthError("单位联络员必须指定所属单位（--unit）", "a liaison needs --unit")
     if role in ("owner", "cadre") and not person_id:
@@ -167,70 +169,6 @@ class WebSession:
     created: float
     last_seen: float
     data: dict = field(default_factory=dict)
-
-
-class SessionStore:
-    """In-memory sessions, keyed by the SHA-256 of the cookie value."""
-
-    def __init__(self, idle_seconds: float = 1800, max_age_seconds: float = 12 * 3600, max_anonymous: int = 5000):
-        self.idle = idle_seconds
-        self.max_age = max_age_seconds
-        self.max_anonymous = max_anonymous
-        self._s: dict[str, WebSession] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
-
-    def create(self, user_id: int | None) -> tuple[str, WebSession]:
-        token = secrets.token_urlsafe(32)
-        now = time.monotonic()
-        ws = WebSession(user_id=user_id, csrf=secrets.token_urlsafe(32), created=now, last_seen=now)
-        with self._lock:
-            self._prune(now)
-            self._s[self._key(token)] = ws
-        return token, ws
-
-    def get(self, token: str | None) -> WebSession | None:
-        if not token or len(token) > 100:
-            return None
-        now = time.monotonic()
-        k = self._key(token)
-        with self._lock:
-            ws = self._s.get(k)
-            if ws is None:
-                return None
-            if now - ws.last_seen > self.idle or now - ws.created > self.max_age:
-                del self._s[k]
-                return None
-            ws.last_seen = now
-            return ws
-
-    def delete(self, token: str | None) -> None:
-        if token:
-            with self._lock:
-                self._s.pop(self._key(token), None)
-
-    def drop_user(self, user_id: int) -> None:
-        with self._lock:
-            for k in [k for k, v in self._s.items() if v.user_id == user_id]:
-                del self._s[k]
-
-    def _prune(self, now: float) -> None:
-        if len(self._s) < 1000:
-            return
-        dead = [k for k, v in self._s.items() if now - v.last_seen > self.idle or now - v.created > self.max_age]
-        for k in dead:
-            del self._s[k]
-        anon = [k for k, v in self._s.items() if v.user_id is None]
-        if len(anon) > self.max_anonymous:
-            anon.sort(key=lambda k: self._s[k].last_seen)
-            for k in anon[: len(anon) - self.max_anonymous]:
-                del self._s[k]
-
-    def __len__(self) -> int:
-        return len(self._s)
 
 
 def csrf_ok(sess: WebSession | None, token: str | None) -> bool:

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from zhijian.store.workflow import STATUS_ZH
-from zhijian.web.auth import ROLE_ZH, Principal, RateLimiter, SessionStore, csrf_ok, load_principal
+from zhijian.web.auth import ROLE_ZH, Principal, RateLimiter, csrf_ok, load_principal
 
 COOKIE = "zhijian_session"
 CSRF_HEADER = "x-csrf-token"
@@ -37,7 +37,7 @@ DbId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 @dataclass
 class WebContext:
     ws: Any  # zhijian.workspace.Workspace
-    sessions: SessionStore
+    sessions: Any  # web.sessions.StoreSessions
     limiter: RateLimiter
     templates: Jinja2Templates
     indicators: Any  # services.IndicatorCache
@@ -46,6 +46,29 @@ class WebContext:
     #: (e.g. the clue channel) that never rely on a cookie.
     csrf_exempt: set[tuple[str, str]] = field(default_factory=set)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Store and lake versions and the page-data cache keyed by them (web/cache.py).
+    versions: Any = None
+    results: Any = None
+
+    def __post_init__(self) -> None:
+        from zhijian.web.cache import ResultCache, Versions
+
+        if self.versions is None:
+            self.versions = Versions(self.ws)
+        if self.results is None:
+            self.results = ResultCache()
+
+    def cached(self, key: tuple, compute, *, store: bool = True, lake: tuple[str, ...] = ()) -> Any:
+        """``compute()`` once per ``key`` and version of the store (when ``store``) and of the ``lake``
+        datasets it reads; the value is shared between requests and must not be mutated."""
+        from zhijian.web.cache import today_key
+
+        v = (
+            self.versions.store() if store else None,
+            self.versions.lake(*lake) if lake else None,
+            today_key(),
+        )
+        return self.results.get((key, v), compute)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -55,12 +78,34 @@ class WebContext:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction; one at a time per process so SQLite never sees two writers."""
-        with self.write_lock, self.ws.store.session() as s:
-            yield s
+        try:
+            with self.write_lock, self.ws.store.session() as s:
+                yield s
+        finally:
+            if getattr(self, "versions", None) is not None:
+                self.versions.bump()
 
     @property
     def min_group(self) -> int:
         return self.ws.config.policy.privacy.min_group_size
+
+
+def json_bytes(data: Any) -> bytes:
+    """What FastAPI's JSONResponse would send for ``data``."""
+    import json
+
+    from fastapi.encoders import jsonable_encoder
+
+    return json.dumps(
+        jsonable_encoder(data), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+
+
+def cached_json(request: Request, key: tuple, data, **versions: Any) -> Response:
+    """A JSON response whose encoding is cached like the data it encodes (``data()`` is the cached
+    data function; ``versions`` as for :meth:`WebContext.cached`)."""
+    body = ctx_of(request).cached(("json", *key), lambda: json_bytes(data()), **versions)
+    return Response(body, media_type="application/json")
 
 
 def ctx_of(request: Request) -> WebContext:
@@ -84,7 +129,7 @@ def principal_of(request: Request) -> Principal | None:
     p = None
     if sess is not None and sess.user_id is not None:
         # Cached in the server-side session for a short while; deactivating a user or resetting their
-        # password ends their sessions (SessionStore.drop_user), so the cache never outlives access.
+        # password ends their sessions (StoreSessions.drop_user), so the cache never outlives access.
         cached = sess.data.get("principal")
         if cached is not None and time.monotonic() - cached[0] < PRINCIPAL_TTL:
             p = cached[1]
@@ -94,6 +139,20 @@ def principal_of(request: Request) -> Principal | None:
             sess.data["principal"] = (time.monotonic(), p)
     request.state.principal = p
     return p
+
+
+def visible_units(request: Request, p: Principal) -> list[dict]:
+    """The units the principal may see (for filters and pickers), once per store version."""
+    from zhijian.web import services
+    from zhijian.web.cache import scope_key
+
+    c = ctx_of(request)
+
+    def compute() -> list[dict]:
+        with c.read() as s:
+            return services.visible_units(s, p)
+
+    return c.cached(("units", scope_key(p)), compute)
 
 
 def need(*roles: str):

@@ -17,9 +17,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-MAX_EVIDENCE = 10
-CONTEXT = 3  # messages before and after each evidence message
-NEAR = dt.timedelta(days=1)  # how far to look for them
+from zhijian.analysis import evidence_context as evidence_index
+from zhijian.analysis.evidence_context import CONTEXT, MAX_EVIDENCE, NEAR
+
+EVIDENCE_DATASET = evidence_index.DATASET
 CACHE_SIZE = 512
 MSG_COLS = ["message_id", "group_id", "sender_id", "sender_name", "ts", "local_ts", "kind", "text", "at_all"]
 
@@ -32,6 +33,7 @@ class LakeView:
         self._local = threading.local()
         self._db = None
         self._slots = threading.BoundedSemaphore(2)
+        self._context = evidence_index.ContextIndex()
 
     # -- plumbing -----------------------------------------------------------------------------------
     @property
@@ -91,14 +93,34 @@ class LakeView:
     # -- queries ------------------------------------------------------------------------------------
     def evidence(self, message_ids: list[str]) -> list[dict]:
         """Each evidence message (at most ten) with up to ``CONTEXT`` messages before and after it in
-        the same group (looked for within a day of it)."""
-        ids = [str(m) for m in message_ids[:MAX_EVIDENCE]]
+        the same group, among those within ``NEAR`` of it: from the analysis' precomputed
+        ``evidence_context`` (analysis/evidence_context.py) when it is current, else by scanning the messages."""
+        ids = list(dict.fromkeys(str(m) for m in message_ids[:MAX_EVIDENCE]))
         files = self._files("messages")
         if not ids or not files:
             return []
-        return self._cached(("evidence", tuple(ids)), files, lambda: self._evidence(ids, files))
+        pre = self._files(EVIDENCE_DATASET)  # a new analysis run changes it
+        return self._cached(("evidence", tuple(ids)), pre + files, lambda: self._evidence_any(ids, files))
 
-    def _evidence(self, ids: list[str], files: list[str]) -> list[dict]:
+    def _evidence_any(self, ids: list[str], files: list[str]) -> list[dict]:
+        items: dict[str, tuple] = {}
+        pre = evidence_index.fresh_file(self.ws.lake_root, files) if self._duckdb else None
+        if pre is not None:
+            for hid, rs in self._context.lookup(pre, ids).items():
+                ctx = [r for r in rs if r["k"] is not None]
+                if not ctx:
+                    items[hid] = ()  # not in the lake
+                    continue
+                hit = next(r for r in ctx if r["k"] == 0)
+                items[hid] = (hit["ts"], hit["group_id"], [_msg(r, r["k"] == 0) for r in ctx])
+        missing = [i for i in ids if i not in items]
+        if missing:
+            items.update(self._evidence(missing, files))
+        found = sorted(((v[0], hid, v) for hid, v in items.items() if v), key=lambda t: (t[0], t[1]))
+        return [{"message_id": hid, "group_id": v[1], "messages": v[2]} for _ts, hid, v in found]
+
+    def _evidence(self, ids: list[str], files: list[str]) -> dict[str, tuple]:
+        """Scan: evidence id -> (its ts, its group, context messages); ids not in the lake -> ()."""
         if self._duckdb:
             # Two scans with filters the Parquet reader can push down: the evidence rows (three columns),
             # then their groups' messages within a day of each. A join here would read every column of
@@ -110,7 +132,7 @@ class LakeView:
                 [files, *ids],
             )
             if not hits:
-                return []
+                return {i: () for i in ids}
             conds, params = [], [files]
             for h in hits:
                 conds.append("(group_id = ? AND ts BETWEEN ? AND ?)")
@@ -131,17 +153,22 @@ class LakeView:
                 h = t.filter(t.message_id.isin(ids)).select(hid=t.message_id, hgroup=t.group_id, hts=t.ts)
                 j = t.join(h, [t.group_id == h.hgroup, t.ts >= h.hts - NEAR, t.ts <= h.hts + NEAR])
                 rows = lake.to_arrow(j.select(*MSG_COLS, "hid", "hts")).to_pylist()
-        hits = {r["hid"]: (r["group_id"], r["hts"]) for r in rows}
-        by_group: dict[str, dict[str, dict]] = {}
+        # per evidence message: the messages of its group within NEAR of it, ordered; CONTEXT either side
+        per: dict[str, dict[str, dict]] = {}
         for r in rows:
-            by_group.setdefault(r["group_id"], {})[r["message_id"]] = r
-        ordered = {g: sorted(v.values(), key=lambda m: (m["ts"], m["message_id"])) for g, v in by_group.items()}
-        out = []
-        for hid, (gid, _ts) in sorted(hits.items(), key=lambda kv: kv[1][1]):
-            msgs = ordered[gid]
-            pos = next(i for i, m in enumerate(msgs) if m["message_id"] == hid)
-            ctx = msgs[max(0, pos - CONTEXT) : pos + CONTEXT + 1]
-            out.append({"message_id": hid, "group_id": gid, "messages": [_msg(m, m["message_id"] == hid) for m in ctx]})
+            per.setdefault(r["hid"], {})[r["message_id"]] = r
+        out: dict[str, tuple] = {i: () for i in ids}
+        for hid, msgs in per.items():
+            if hid not in msgs:
+                continue
+            ordered = sorted(msgs.values(), key=lambda m: (m["ts"], m["message_id"]))
+            pos = next(i for i, m in enumerate(ordered) if m["message_id"] == hid)
+            ctx = ordered[max(0, pos - CONTEXT) : pos + CONTEXT + 1]
+            out[hid] = (
+                msgs[hid]["ts"],
+                msgs[hid]["group_id"],
+                [_msg(m, m["message_id"] == hid) for m in ctx],
+            )
         return out
 
     def activity(self, group_id: str) -> list[tuple[str, int]]:
@@ -184,7 +211,9 @@ class LakeView:
             with self._lock:
                 lake, t = self._ibis("memberships")
                 m = t.filter((t.group_id == group_id) & t.left_at.isnull())
-                return lake.to_arrow(m.select("person_id", "role").distinct().order_by("person_id")).to_pylist()
+                return lake.to_arrow(
+                    m.select("person_id", "role").distinct().order_by("person_id")
+                ).to_pylist()
 
         return self._cached(("members", group_id), files, compute)
 

@@ -75,7 +75,13 @@ def _iso(v: Any) -> Any:
 def visible_units(s: Session, p: Principal) -> list[dict]:
     rows = s.execute(select(Unit).where(units_clause(p)).order_by(Unit.path)).scalars().all()
     return [
-        {"id": u.id, "name": u.name, "level": u.level, "parent_id": u.parent_id, "depth": u.path.count("/") - 2}
+        {
+            "id": u.id,
+            "name": u.name,
+            "level": u.level,
+            "parent_id": u.parent_id,
+            "depth": u.path.count("/") - 2,
+        }
         for u in rows
     ]
 
@@ -99,9 +105,19 @@ def _unit_filter(s: Session, col, unit_id: str | None):
 
 # ── inventory ─────────────────────────────────────────────────────────────────────────────────
 SORTS = {
-    "group": {"name": Group.name, "members": Group.member_count, "status": Group.status, "end": Group.end_date},
+    "group": {
+        "name": Group.name,
+        "members": Group.member_count,
+        "status": Group.status,
+        "end": Group.end_date,
+    },
     "app": {"name": App.name, "users": App.users, "status": App.status, "active": App.last_active_on},
-    "account": {"name": Account.name, "followers": Account.followers, "status": Account.status, "post": Account.last_post_on},
+    "account": {
+        "name": Account.name,
+        "followers": Account.followers,
+        "status": Account.status,
+        "post": Account.last_post_on,
+    },
 }
 
 
@@ -142,7 +158,9 @@ def inventory_query(
     return stmt.order_by(col.nulls_last() if order == "desc" else col, model.id)
 
 
-def _object_row(otype: str, o: Any, unit_name: str | None, rec_action: str | None, decision: str | None) -> dict:
+def _object_row(
+    otype: str, o: Any, unit_name: str | None, rec_action: str | None, decision: str | None
+) -> dict:
     d: dict[str, Any] = {
         "id": o.id,
         "name": o.name,
@@ -173,7 +191,9 @@ def _object_row(otype: str, o: Any, unit_name: str | None, rec_action: str | Non
     return d
 
 
-def list_inventory(s: Session, p: Principal, otype: str, page: int = 1, per_page: int = PER_PAGE, **filters) -> Page:
+def list_inventory(
+    s: Session, p: Principal, otype: str, page: int = 1, per_page: int = PER_PAGE, **filters
+) -> Page:
     stmt = inventory_query(s, p, otype, **filters)
     total = s.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     page = max(1, page)
@@ -195,7 +215,9 @@ def object_detail(s: Session, p: Principal, otype: str, oid: str) -> dict | None
         select(Recommendation).where(Recommendation.object_type == otype, Recommendation.object_id == oid)
     ).scalar_one_or_none()
     unit = s.get(Unit, o.unit_id) if o.unit_id else None
-    d = _object_row(otype, o, unit.name if unit else None, rec.action if rec else None, rec.decision if rec else None)
+    d = _object_row(
+        otype, o, unit.name if unit else None, rec.action if rec else None, rec.decision if rec else None
+    )
     d["type"] = otype
     d["type_zh"] = KIND_ZH[otype]
     if otype == "group":
@@ -232,7 +254,13 @@ def decide(s: Session, p: Principal, otype: str, oid: str, decision: str, reason
     before = None
     if rec is None:
         rec = Recommendation(
-            id=rid, object_type=otype, object_id=oid, unit_id=o.unit_id, action="review", reasons=[], evidence={},
+            id=rid,
+            object_type=otype,
+            object_id=oid,
+            unit_id=o.unit_id,
+            action="review",
+            reasons=[],
+            evidence={},
             updated_at=now,
         )
         s.add(rec)
@@ -307,7 +335,9 @@ def findings_query(
     if object_id:
         stmt = stmt.where(Finding.object_id == object_id)
     sev = case({"high": 0, "medium": 1, "low": 2}, value=Finding.severity, else_=3)
-    return stmt.order_by(Finding.deadline.is_(None), Finding.deadline, sev, Finding.last_seen_at.desc(), Finding.id)
+    return stmt.order_by(
+        Finding.deadline.is_(None), Finding.deadline, sev, Finding.last_seen_at.desc(), Finding.id
+    )
 
 
 def list_findings(s: Session, p: Principal, page: int = 1, per_page: int = PER_PAGE, **filters) -> Page:
@@ -339,14 +369,19 @@ def finding_detail(s: Session, p: Principal, f: Finding) -> dict:
         first_seen_at=_iso(f.first_seen_at),
         category_info=taxonomy.categories().get(f.category),
         rule=taxonomy.rule_info(f.rule_id),
-        actions=[{"action": t.action, "label": t.label, "note_required": t.note_required} for t in allowed_actions(f, p.role)],
+        actions=[
+            {"action": t.action, "label": t.label, "note_required": t.note_required}
+            for t in allowed_actions(f, p.role)
+        ],
     )
     model = MODELS.get(f.object_type)
     obj = s.get(model, f.object_id) if model is not None else None
     d["object_name"] = obj.name if obj is not None else None
-    d["object_visible"] = obj is not None and s.execute(
-        select(model.id).where(model.id == f.object_id, object_clause(p, model))
-    ).first() is not None
+    d["object_visible"] = (
+        obj is not None
+        and s.execute(select(model.id).where(model.id == f.object_id, object_clause(p, model))).first()
+        is not None
+    )
     evs = s.execute(
         select(FindingEvent, User.username, User.display_name)
         .outerjoin(User, User.id == FindingEvent.user_id)
@@ -382,7 +417,11 @@ def dashboard(s: Session, p: Principal, lake_reader=None, min_group: int = 5) ->
         total = sum(by.values())
         reduced = sum(n for st, n in by.items() if st in REDUCED)
         objects[otype] = {"total": total, "by_status": by, "active": by.get("active", 0)}
-        reduction[otype] = {"total": total, "reduced": reduced, "rate": round(reduced / total, 4) if total else None}
+        reduction[otype] = {
+            "total": total,
+            "reduced": reduced,
+            "rate": round(reduced / total, 4) if total else None,
+        }
     fc = finding_clause(p)
     by_cat = s.execute(
         select(Finding.category, func.count()).where(fc, Finding.active.is_(True)).group_by(Finding.category)
@@ -444,47 +483,101 @@ def metric_zh(metric: str) -> str:
 
 
 class IndicatorCache:
-    """The ``indicators`` dataset read once per file change (it is small: periods × scopes × metrics)."""
+    """The ``indicators`` dataset, read once per file change and indexed by (scope, scope id).
+
+    The person rows (most of the dataset: people × weeks × metrics) stay in one Arrow table sorted
+    by (scope, scope id) and are sliced per request; no request loops over the whole dataset."""
+
+    COLS = ["scope", "scope_id", "period", "metric", "value"]
 
     def __init__(self, ws):
         self.ws = ws
         self._lock = threading.Lock()
         self._sig: tuple | None = None
-        self._rows: list[dict] = []
-        self._by_scope: dict | None = None
+        self._tbl = None  # pyarrow.Table sorted by scope, scope_id
+        self._spans: dict[tuple[str, str], tuple[int, int]] = {}
+        self._scopes: dict[str, tuple[int, int]] = {}
+        self._slices: dict[tuple[str, str], list[dict]] = {}
 
-    def rows(self) -> list[dict]:
-        lake = self.ws.lake()
-        files = lake.files("indicators")
+    def _load(self) -> None:
+        files = self.ws.lake().files("indicators")
         sig = tuple((str(f), f.stat().st_mtime_ns) for f in files)
         with self._lock:
-            if sig != self._sig:
-                if files:
-                    import pyarrow.parquet as pq
+            if sig == self._sig:
+                return
+            import numpy as np
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
 
-                    tbl = pq.read_table([str(f) for f in files] if len(files) > 1 else str(files[0]))
-                    cols = ["scope", "scope_id", "period", "metric", "value"]
-                    self._rows = tbl.select(cols).to_pylist()
-                else:
-                    self._rows = []
-                self._sig = sig
-                self._by_scope = None
-            return self._rows
+            spans: dict[tuple[str, str], tuple[int, int]] = {}
+            scopes: dict[str, tuple[int, int]] = {}
+            tbl = None
+            if files:
+                tbl = pq.read_table(
+                    [str(f) for f in files] if len(files) > 1 else str(files[0]), columns=self.COLS
+                )
+                tbl = tbl.select(self.COLS).sort_by([("scope", "ascending"), ("scope_id", "ascending")])
+                tbl = tbl.combine_chunks() if tbl.num_rows else tbl
+                if tbl.num_rows:
+                    sc = tbl["scope"].to_numpy(zero_copy_only=False)
+                    sid = pc.fill_null(tbl["scope_id"].cast(pa.string()), "").to_numpy(zero_copy_only=False)
+                    brk = np.flatnonzero((sc[1:] != sc[:-1]) | (sid[1:] != sid[:-1])) + 1
+                    starts = np.concatenate(([0], brk))
+                    ends = np.concatenate((brk, [tbl.num_rows]))
+                    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                        spans[(sc[a], sid[a])] = (a, b)
+                        lo, hi = scopes.get(sc[a], (a, b))
+                        scopes[sc[a]] = (min(lo, a), max(hi, b))
+            self._tbl, self._spans, self._scopes, self._slices = tbl, spans, scopes, {}
+            self._sig = sig
+
+    def signature(self) -> tuple | None:
+        self._load()
+        return self._sig
 
     def for_scope(self, scope: str, scope_id: str) -> list[dict]:
-        """Rows of one scope id (indexed once per file change)."""
-        rows = self.rows()
+        """Rows of one scope id (``scope``, ``scope_id``, ``period``, ``metric``, ``value``)."""
+        self._load()
         with self._lock:
-            if self._by_scope is None:
-                idx: dict[tuple[str, str], list[dict]] = defaultdict(list)
-                for r in rows:
-                    idx[(r["scope"], r["scope_id"])].append(r)
-                self._by_scope = idx
-            return self._by_scope.get((scope, scope_id), [])
+            key = (scope, scope_id)
+            rows = self._slices.get(key)
+            if rows is None:
+                span = self._spans.get(key)
+                rows = self._tbl.slice(span[0], span[1] - span[0]).to_pylist() if span else []
+                if len(self._slices) > 5000:
+                    self._slices.clear()
+                self._slices[key] = rows
+            return rows
+
+    def scope_rows(self, scope: str) -> list[dict]:
+        """Every row of one scope (county, unit, group; a person's rows: :meth:`for_scope`)."""
+        self._load()
+        with self._lock:
+            key = (scope, "\x00all")
+            rows = self._slices.get(key)
+            if rows is None:
+                span = self._scopes.get(scope)
+                rows = self._tbl.slice(span[0], span[1] - span[0]).to_pylist() if span else []
+                self._slices[key] = rows
+            return rows
+
+    def rows(self) -> list[dict]:
+        """Every row except the person scope (kept for callers that filter themselves)."""
+        self._load()
+        out: list[dict] = []
+        for scope in sorted(self._scopes):
+            if scope != "person":
+                out += self.scope_rows(scope)
+        return out
 
     def group_weekly(self, group_id: str, metric: str = "messages") -> list[tuple[str, int]] | None:
         """A group's weekly series from the analysis (None when the analysis did not write it)."""
-        pts = sorted((r["period"], int(r["value"] or 0)) for r in self.for_scope("group", group_id) if r["metric"] == metric)
+        pts = sorted(
+            (r["period"], int(r["value"] or 0))
+            for r in self.for_scope("group", group_id)
+            if r["metric"] == metric
+        )
         return pts or None
 
 
@@ -503,22 +596,19 @@ def _headcounts(s: Session) -> dict[str, int]:
 
 def burden_trend(s: Session, p: Principal, cache: IndicatorCache, min_group: int = 5) -> list[dict]:
     """A trend line for the principal's own scope: county (whole tree), their unit, or themselves."""
-    rows = cache.rows()
-    if not rows:
-        return []
     if p.whole_tree:
-        scope, sid = "county", None
+        rows = cache.scope_rows("county")
     elif p.role == "liaison" and p.unit_id:
-        scope, sid = "unit", p.unit_id
         if _headcounts(s).get(p.unit_id, 0) < min_group:
             return []
+        rows = cache.for_scope("unit", p.unit_id)
     elif p.role == "cadre" and p.person_id:
-        scope, sid = "person", p.person_id
+        rows = cache.for_scope("person", p.person_id)
     else:
         return []
     series: dict[str, dict[str, float]] = defaultdict(dict)
     for r in rows:
-        if r["scope"] == scope and (sid is None or r["scope_id"] == sid) and r["value"] is not None:
+        if r["value"] is not None:
             if r["metric"] in HEADCOUNT_METRICS:
                 continue
             series[r["metric"]][r["period"]] = series[r["metric"]].get(r["period"], 0.0) + float(r["value"])
@@ -530,8 +620,8 @@ def burden_trend(s: Session, p: Principal, cache: IndicatorCache, min_group: int
 
 def burden_units(s: Session, p: Principal, cache: IndicatorCache, period: str | None, min_group: int) -> dict:
     """Unit figures of one period; units with fewer than ``min_group`` people are withheld."""
-    rows = cache.rows()
-    periods = sorted({r["period"] for r in rows if r["scope"] == "unit"})
+    rows = cache.scope_rows("unit")
+    periods = sorted({r["period"] for r in rows})
     if not periods:
         return {"periods": [], "period": None, "metrics": [], "units": [], "min_group": min_group}
     period = period if period in periods else periods[-1]
@@ -540,7 +630,7 @@ def burden_units(s: Session, p: Principal, cache: IndicatorCache, period: str | 
     data: dict[str, dict[str, float]] = defaultdict(dict)
     metrics: set[str] = set()
     for r in rows:
-        if r["scope"] == "unit" and r["period"] == period and r["scope_id"] in visible:
+        if r["period"] == period and r["scope_id"] in visible:
             if r["metric"] in HEADCOUNT_METRICS:
                 heads[r["scope_id"]] = int(r["value"] or 0)
                 continue
@@ -575,9 +665,8 @@ def burden_person(p: Principal, cache: IndicatorCache) -> dict:
     """A cadre's own figures (only ever their own person id)."""
     out: dict[str, dict[str, float]] = defaultdict(dict)
     if p.person_id:
-        for r in cache.rows():
-            if r["scope"] == "person" and r["scope_id"] == p.person_id:
-                out[r["period"]][r["metric"]] = r["value"]
+        for r in cache.for_scope("person", p.person_id):
+            out[r["period"]][r["metric"]] = r["value"]
     periods = sorted(out)
     metrics = sorted({m for v in out.values() for m in v})
     return {
@@ -595,7 +684,9 @@ def list_audit(s: Session, page: int = 1, per_page: int = 50, q: str = "") -> Pa
             or_(AuditLog.actor == q, AuditLog.object_id == q, AuditLog.action.contains(q, autoescape=True))
         )
     total = s.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = s.execute(stmt.order_by(AuditLog.id.desc()).limit(per_page).offset((max(1, page) - 1) * per_page)).scalars()
+    rows = s.execute(
+        stmt.order_by(AuditLog.id.desc()).limit(per_page).offset((max(1, page) - 1) * per_page)
+    ).scalars()
     return Page(
         [
             {
@@ -624,9 +715,7 @@ def verify_audit(s: Session) -> dict:
 
 # ── users ─────────────────────────────────────────────────────────────────────────────────────
 def list_users(s: Session) -> list[dict]:
-    rows = s.execute(
-        select(User, Unit.name).outerjoin(Unit, Unit.id == User.unit_id).order_by(User.id)
-    ).all()
+    rows = s.execute(select(User, Unit.name).outerjoin(Unit, Unit.id == User.unit_id).order_by(User.id)).all()
     return [
         {
             "id": u.id,

@@ -7,7 +7,8 @@ from fastapi.responses import RedirectResponse
 
 from zhijian.web import services
 from zhijian.web.auth import Principal
-from zhijian.web.common import ctx_of, need, principal_of, render
+from zhijian.web.cache import scope_key
+from zhijian.web.common import cached_json, ctx_of, need, principal_of, render
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["总览"])
@@ -15,8 +16,24 @@ api = APIRouter(prefix="/api/v1", tags=["总览"])
 
 def _data(request: Request, p: Principal) -> dict:
     c = ctx_of(request)
-    with c.read() as s:
-        return services.dashboard(s, p, c.indicators, c.min_group)
+
+    def compute() -> dict:
+        with c.read() as s:
+            return services.dashboard(s, p, c.indicators, c.min_group)
+
+    return c.cached(("dashboard", scope_key(p)), compute, lake=("indicators",))
+
+
+def _page_data(request: Request, p: Principal) -> tuple[dict, dict, dict | None]:
+    """The dashboard with its charts and (for a cadre) their own figures, once per data version."""
+    c = ctx_of(request)
+
+    def compute():
+        d = _data(request, p)
+        person = services.burden_person(p, c.indicators) if p.role == "cadre" else None
+        return d, _charts(d), person
+
+    return c.cached(("dashboard_page", scope_key(p)), compute, lake=("indicators",))
 
 
 @router.get("/", include_in_schema=False)
@@ -26,10 +43,11 @@ def root(request: Request):
 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard_page(request: Request, p: Principal = Depends(need())):
-    d = _data(request, p)
-    person = None
-    if p.role == "cadre":
-        person = services.burden_person(p, ctx_of(request).indicators)
+    d, ch, person = _page_data(request, p)
+    return render(request, "dashboard.html", d=d, ch=ch, person=person, KIND_ZH=services.KIND_ZH)
+
+
+def _charts(d: dict) -> dict:
     from zhijian.store.workflow import STATUS_ZH
     from zhijian.web import charts
 
@@ -50,10 +68,10 @@ def dashboard_page(request: Request, p: Principal = Depends(need())):
         if d["burden_trend"]
         else None,
     }
-    return render(request, "dashboard.html", d=d, ch=ch, person=person, KIND_ZH=services.KIND_ZH)
+    return ch
 
 
 @api.get("/dashboard", responses={401: {}})
 def dashboard_api(request: Request, p: Principal = Depends(need())):
     """KPIs of the caller's scope: objects by type and status, 精简率, findings by category, burden trend."""
-    return _data(request, p)
+    return cached_json(request, ("dashboard", scope_key(p)), lambda: _data(request, p), lake=("indicators",))

@@ -18,19 +18,54 @@ from zhijian.store.models import FINDING_STATUSES, FindingEvent, Unit
 from zhijian.store.workflow import TRANSITIONS, WorkflowError, apply
 from zhijian.web import services, taxonomy
 from zhijian.web.auth import Principal, units_clause
-from zhijian.web.common import DbId, ctx_of, need, not_found, parse_date, render, xlsx_response
+from zhijian.web.cache import scope_key
+from zhijian.web.common import (
+    DbId,
+    cached_json,
+    ctx_of,
+    need,
+    not_found,
+    parse_date,
+    render,
+    visible_units,
+    xlsx_response,
+)
+from zhijian.web.lakeview import EVIDENCE_DATASET
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["问题线索"])
 
 VIEWERS = ("admin", "supervisor", "liaison", "owner")
 MAX_ATTACHMENT = 10 * 1024 * 1024
-ALLOWED_EXT = {".png", ".jpg", ".jpeg", ".webp", ".pdf", ".docx", ".xlsx", ".doc", ".xls", ".txt", ".zip", ".ofd"}
+ALLOWED_EXT = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".webp",
+    ".pdf",
+    ".docx",
+    ".xlsx",
+    ".doc",
+    ".xls",
+    ".txt",
+    ".zip",
+    ".ofd",
+}
 
 COLUMNS = [
-    ("id", "编号"), ("title", "问题"), ("category_zh", "类别"), ("severity_zh", "严重程度"), ("unit_name", "涉及单位"),
-    ("status_zh", "状态"), ("assignee_unit_name", "承办单位"), ("deadline", "整改期限"), ("overdue", "已逾期"),
-    ("period", "期间"), ("rule_id", "规则"), ("object_type", "对象类型"), ("object_id", "对象编号"),
+    ("id", "编号"),
+    ("title", "问题"),
+    ("category_zh", "类别"),
+    ("severity_zh", "严重程度"),
+    ("unit_name", "涉及单位"),
+    ("status_zh", "状态"),
+    ("assignee_unit_name", "承办单位"),
+    ("deadline", "整改期限"),
+    ("overdue", "已逾期"),
+    ("period", "期间"),
+    ("rule_id", "规则"),
+    ("object_type", "对象类型"),
+    ("object_id", "对象编号"),
 ]
 
 
@@ -57,18 +92,45 @@ def findings_page(
     p: Principal = Depends(need(*VIEWERS)),
 ):
     f = _filters(category, unit, status, overdue, q)
-    with ctx_of(request).read() as s:
-        if format == "xlsx":
+    c = ctx_of(request)
+    if format == "xlsx":
+        with c.read() as s:
             return xlsx_response("问题线索", COLUMNS, services.export_findings(s, p, **f))
-        pg = services.list_findings(s, p, page=page, **f)
-        units = services.visible_units(s, p)
+    pg = _list(request, p, f, page, services.PER_PAGE)
+    units = visible_units(request, p)
     tpl = "_findings_table.html" if request.headers.get("hx-request") == "true" else "findings_list.html"
     return render(
-        request, tpl, pg=pg, f=f, units=units, categories=taxonomy.categories(), statuses=FINDING_STATUSES,
+        request,
+        tpl,
+        pg=pg,
+        f=f,
+        units=units,
+        categories=taxonomy.categories(),
+        statuses=FINDING_STATUSES,
     )
 
 
+def _list(request: Request, p: Principal, f: dict, page: int, per_page: int) -> services.Page:
+    c = ctx_of(request)
+
+    def compute() -> services.Page:
+        with c.read() as s:
+            return services.list_findings(s, p, page=page, per_page=per_page, **f)
+
+    return c.cached(("findings", scope_key(p), tuple(sorted(f.items())), page, per_page), compute)
+
+
 def _load(request: Request, p: Principal, fid: str, lake: bool = True) -> dict:
+    """A finding's detail, computed once per store and lake version for this role and scope."""
+    c = ctx_of(request)
+    return c.cached(
+        ("finding", fid, p.role, scope_key(p), lake),
+        lambda: _compute(request, p, fid, lake),
+        lake=("messages", EVIDENCE_DATASET) if lake else (),
+    )
+
+
+def _compute(request: Request, p: Principal, fid: str, lake: bool) -> dict:
     c = ctx_of(request)
     with c.read() as s:
         f = services.get_finding(s, p, fid)
@@ -82,7 +144,12 @@ def _load(request: Request, p: Principal, fid: str, lake: bool = True) -> dict:
         d["evidence_messages"] = c.lake.evidence(list((d["evidence"] or {}).get("message_ids") or []))
     tz = ZoneInfo(c.ws.config.workspace.timezone)
     for e in d["events"]:  # stored in UTC; shown in the workspace's zone
-        e["at_local"] = dt.datetime.fromisoformat(e["at"]).replace(tzinfo=dt.UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        e["at_local"] = (
+            dt.datetime.fromisoformat(e["at"])
+            .replace(tzinfo=dt.UTC)
+            .astimezone(tz)
+            .strftime("%Y-%m-%d %H:%M")
+        )
     return d
 
 
@@ -139,9 +206,10 @@ def _act(
         if p.role not in t.roles:
             raise HTTPException(403, f"当前角色无权执行“{t.label}”")
         if p.role == "liaison" and action in ("start", "submit"):
-            ok = f.assignee_unit_id and s.execute(
-                select(Unit.id).where(Unit.id == f.assignee_unit_id, units_clause(p))
-            ).first()
+            ok = (
+                f.assignee_unit_id
+                and s.execute(select(Unit.id).where(Unit.id == f.assignee_unit_id, units_clause(p))).first()
+            )
             if not ok:
                 raise HTTPException(403, "该问题未交办给本单位")
         if action == "assign" and assignee_unit_id:
@@ -150,8 +218,16 @@ def _act(
                 raise HTTPException(422, "承办单位不存在或不在权限范围内")
         try:
             ev = apply(
-                s, f, action, actor=p.username, role=p.role, user_id=p.user_id, note=note,
-                assignee_unit_id=assignee_unit_id, deadline=deadline, attachment=attachment,
+                s,
+                f,
+                action,
+                actor=p.username,
+                role=p.role,
+                user_id=p.user_id,
+                note=note,
+                assignee_unit_id=assignee_unit_id,
+                deadline=deadline,
+                attachment=attachment,
             )
         except WorkflowError as e:
             s.rollback()
@@ -229,14 +305,15 @@ def findings_api(
 ):
     """Findings in the caller's scope (by the finding's unit, the assignee unit, or the owner's groups)."""
     f = _filters(category, unit, status, overdue, q)
-    with ctx_of(request).read() as s:
-        return services.list_findings(s, p, page=page, per_page=per_page, **f).as_json()
+    key = ("findings", scope_key(p), tuple(sorted(f.items())), page, per_page)
+    return cached_json(request, key, lambda: _list(request, p, f, page, per_page).as_json())
 
 
 @api.get("/findings/{fid}", responses={401: {}, 403: {}, 404: {}})
 def finding_api(request: Request, fid: str, p: Principal = Depends(need(*VIEWERS))):
     """One finding: evidence (with the messages in context), rule, policy, history, allowed actions."""
-    return _load(request, p, fid)
+    key = ("finding", fid, p.role, scope_key(p))
+    return cached_json(request, key, lambda: _load(request, p, fid), lake=("messages", EVIDENCE_DATASET))
 
 
 @api.post("/findings/{fid}/actions", responses={401: {}, 403: {}, 404: {}, 409: {}, 422: {}})

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from zhijian.store.models import Person
 from zhijian.web import services
 from zhijian.web.auth import Principal
-from zhijian.web.common import ctx_of, need, not_found, render, xlsx_response
+from zhijian.web.cache import scope_key
+from zhijian.web.common import cached_json, ctx_of, need, not_found, render, visible_units, xlsx_response
 
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["目录清单"])
@@ -23,18 +24,40 @@ Kind = Literal["groups", "apps", "accounts"]
 
 COLUMNS = {
     "group": [
-        ("name", "群名称"), ("id", "编号"), ("platform", "平台"), ("unit_name", "所属单位"), ("group_type", "类型"),
-        ("member_count", "成员数"), ("status_zh", "状态"), ("registered", "已备案"), ("end_date", "预计解散"),
-        ("recommendation_zh", "研判建议"), ("purpose", "用途"),
+        ("name", "群名称"),
+        ("id", "编号"),
+        ("platform", "平台"),
+        ("unit_name", "所属单位"),
+        ("group_type", "类型"),
+        ("member_count", "成员数"),
+        ("status_zh", "状态"),
+        ("registered", "已备案"),
+        ("end_date", "预计解散"),
+        ("recommendation_zh", "研判建议"),
+        ("purpose", "用途"),
     ],
     "app": [
-        ("name", "应用名称"), ("id", "编号"), ("platform", "形态"), ("unit_name", "主办单位"), ("users", "用户数"),
-        ("features", "功能"), ("last_active_on", "最近活跃"), ("status_zh", "状态"), ("registered", "已备案"),
+        ("name", "应用名称"),
+        ("id", "编号"),
+        ("platform", "形态"),
+        ("unit_name", "主办单位"),
+        ("users", "用户数"),
+        ("features", "功能"),
+        ("last_active_on", "最近活跃"),
+        ("status_zh", "状态"),
+        ("registered", "已备案"),
         ("recommendation_zh", "研判建议"),
     ],
     "account": [
-        ("name", "账号名称"), ("id", "编号"), ("platform", "平台"), ("unit_name", "主办单位"), ("followers", "关注数"),
-        ("last_post_on", "最近更新"), ("status_zh", "状态"), ("registered", "已备案"), ("recommendation_zh", "研判建议"),
+        ("name", "账号名称"),
+        ("id", "编号"),
+        ("platform", "平台"),
+        ("unit_name", "主办单位"),
+        ("followers", "关注数"),
+        ("last_post_on", "最近更新"),
+        ("status_zh", "状态"),
+        ("registered", "已备案"),
+        ("recommendation_zh", "研判建议"),
     ],
 }
 
@@ -74,20 +97,47 @@ def inventory_page(
     otype = services.KINDS[kind]
     f = _filters(q, unit, status, registered, recommendation, sort, order)
     c = ctx_of(request)
-    with c.read() as s:
-        if format == "xlsx":
+    if format == "xlsx":
+        with c.read() as s:
             rows = services.export_inventory(s, p, otype, **f)
-            return xlsx_response(f"目录清单_{services.KIND_ZH[otype]}", COLUMNS[otype], rows)
-        pg = services.list_inventory(s, p, otype, page=page, **f)
-        units = services.visible_units(s, p)
+        return xlsx_response(f"目录清单_{services.KIND_ZH[otype]}", COLUMNS[otype], rows)
+    pg = _list(request, p, otype, f, page, services.PER_PAGE)
+    units = visible_units(request, p)
     tpl = "_inventory_table.html" if request.headers.get("hx-request") == "true" else "inventory_list.html"
     return render(
-        request, tpl, kind=kind, otype=otype, pg=pg, f=f, units=units, KIND_ZH=services.KIND_ZH,
-        OBJ_STATUS_ZH=services.OBJ_STATUS_ZH, REC_ZH=services.REC_ZH,
+        request,
+        tpl,
+        kind=kind,
+        otype=otype,
+        pg=pg,
+        f=f,
+        units=units,
+        KIND_ZH=services.KIND_ZH,
+        OBJ_STATUS_ZH=services.OBJ_STATUS_ZH,
+        REC_ZH=services.REC_ZH,
     )
 
 
+def _list(request: Request, p: Principal, otype: str, f: dict, page: int, per_page: int) -> services.Page:
+    c = ctx_of(request)
+
+    def compute() -> services.Page:
+        with c.read() as s:
+            return services.list_inventory(s, p, otype, page=page, per_page=per_page, **f)
+
+    return c.cached(("inventory", otype, scope_key(p), tuple(sorted(f.items())), page, per_page), compute)
+
+
 def _detail(request: Request, p: Principal, otype: str, oid: str) -> dict:
+    """An object's detail, computed once per store and lake version for this scope."""
+    return ctx_of(request).cached(
+        ("object", otype, oid, scope_key(p)),
+        lambda: _compute_detail(request, p, otype, oid),
+        lake=("memberships", "indicators", "messages") if otype == "group" else (),
+    )
+
+
+def _compute_detail(request: Request, p: Principal, otype: str, oid: str) -> dict:
     c = ctx_of(request)
     with c.read() as s:
         d = services.object_detail(s, p, otype, oid)
@@ -95,11 +145,23 @@ def _detail(request: Request, p: Principal, otype: str, oid: str) -> dict:
             raise not_found()
         if otype == "group":
             members = c.lake.members(oid)
-            names = dict(
-                s.execute(select(Person.id, Person.name).where(Person.id.in_([m["person_id"] for m in members[:500]]))).all()
-            ) if members else {}
+            names = (
+                dict(
+                    s.execute(
+                        select(Person.id, Person.name).where(
+                            Person.id.in_([m["person_id"] for m in members[:500]])
+                        )
+                    ).all()
+                )
+                if members
+                else {}
+            )
             d["members"] = [
-                {"person_id": m["person_id"], "name": names.get(m["person_id"], m["person_id"]), "role": m["role"]}
+                {
+                    "person_id": m["person_id"],
+                    "name": names.get(m["person_id"], m["person_id"]),
+                    "role": m["role"],
+                }
                 for m in members[:500]
             ]
             d["members_total"] = len(members)
@@ -117,8 +179,14 @@ def object_page(request: Request, kind: Kind, oid: str, p: Principal = Depends(n
     act = d.get("activity") or []
     activity_chart = charts.lines([{"name": "消息数", "points": act}], area=True) if act else None
     return render(
-        request, "inventory_detail.html", kind=kind, o=d, can_decide=p.role in DECIDERS, activity_chart=activity_chart,
-        DECISIONS=services.DECISIONS, REC_ZH=services.REC_ZH,
+        request,
+        "inventory_detail.html",
+        kind=kind,
+        o=d,
+        can_decide=p.role in DECIDERS,
+        activity_chart=activity_chart,
+        DECISIONS=services.DECISIONS,
+        REC_ZH=services.REC_ZH,
     )
 
 
@@ -170,17 +238,24 @@ def inventory_api(
 ):
     """Groups, apps or accounts in the caller's scope, filtered, sorted and paged."""
     f = _filters(q, unit, status, registered, recommendation, sort, order)
-    with ctx_of(request).read() as s:
-        return services.list_inventory(s, p, services.KINDS[kind], page=page, per_page=per_page, **f).as_json()
+    otype = services.KINDS[kind]
+    key = ("inventory", otype, scope_key(p), tuple(sorted(f.items())), page, per_page)
+    return cached_json(request, key, lambda: _list(request, p, otype, f, page, per_page).as_json())
 
 
 @api.get("/inventory/{kind}/{oid}", responses={401: {}, 403: {}, 404: {}})
 def object_api(request: Request, kind: Kind, oid: str, p: Principal = Depends(need(*VIEWERS))):
     """One object with members, weekly activity, screening results and the recommendation."""
-    return _detail(request, p, services.KINDS[kind], oid)
+    otype = services.KINDS[kind]
+    lake = ("memberships", "indicators", "messages") if otype == "group" else ()
+    return cached_json(
+        request, ("object", otype, oid, scope_key(p)), lambda: _detail(request, p, otype, oid), lake=lake
+    )
 
 
 @api.post("/inventory/{kind}/{oid}/decision", responses={401: {}, 403: {}, 404: {}})
-def decide_api(request: Request, kind: Kind, oid: str, body: DecisionIn, p: Principal = Depends(need(*DECIDERS))):
+def decide_api(
+    request: Request, kind: Kind, oid: str, body: DecisionIn, p: Principal = Depends(need(*DECIDERS))
+):
     """Record the office's decision (keep / merge / remove / exempt) with its reason; audited."""
     return _decide(request, p, services.KINDS[kind], oid, body.decision, body.reason)

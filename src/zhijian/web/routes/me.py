@@ -11,8 +11,13 @@ from zhijian.web.common import ctx_of, need, render
 router = APIRouter()
 api = APIRouter(prefix="/api/v1", tags=["我的负担"])
 ROLES = ("cadre", "owner")
-TREND = ("burden_index", "demands_received", "after_hours_demands_received", "roll_call_replies_sent",
-         "duplicate_notices_received")
+TREND = (
+    "burden_index",
+    "demands_received",
+    "after_hours_demands_received",
+    "roll_call_replies_sent",
+    "duplicate_notices_received",
+)
 
 
 def _names() -> dict[str, dict]:
@@ -27,8 +32,8 @@ def my_burden(request: Request, p: Principal) -> dict:
     if not p.person_id:
         raise HTTPException(403, "该账号未关联人员，无个人负担数据")
     weeks: dict[str, dict[str, float]] = {}
-    for r in ctx_of(request).indicators.rows():
-        if r["scope"] == "person" and r["scope_id"] == p.person_id and r["value"] is not None:
+    for r in ctx_of(request).indicators.for_scope("person", p.person_id):
+        if r["value"] is not None:
             weeks.setdefault(r["period"], {})[r["metric"]] = float(r["value"])
     periods = sorted(weeks)
     names = _names()
@@ -40,9 +45,16 @@ def my_burden(request: Request, p: Principal) -> dict:
         cur = weeks[latest].get(m, 0.0) if latest else None
         avg = sum(weeks[pp].get(m, 0.0) for pp in prev) / len(prev) if prev else None
         info = names.get(m, {})
-        rows.append({"metric": m, "metric_zh": info.get("zh", m), "definition": info.get("definition", ""),
-                     "latest": cur, "previous_avg": round(avg, 2) if avg is not None else None,
-                     "change": round(cur - avg, 2) if (cur is not None and avg is not None) else None})
+        rows.append(
+            {
+                "metric": m,
+                "metric_zh": info.get("zh", m),
+                "definition": info.get("definition", ""),
+                "latest": cur,
+                "previous_avg": round(avg, 2) if avg is not None else None,
+                "change": round(cur - avg, 2) if (cur is not None and avg is not None) else None,
+            }
+        )
     return {
         "person_id": p.person_id,
         "periods": periods,
@@ -59,7 +71,11 @@ def me_page(request: Request, p: Principal = Depends(need(*ROLES))):
     d = my_burden(request, p)
     trend = [m for m in TREND if m in d["series"]][:4]
     zh = {r["metric"]: r["metric_zh"] for r in d["metrics"]}
-    chart = charts.lines([{"name": zh[m], "points": [tuple(x) for x in d["series"][m]]} for m in trend]) if trend else None
+    chart = (
+        charts.lines([{"name": zh[m], "points": [tuple(x) for x in d["series"][m]]} for m in trend])
+        if trend
+        else None
+    )
     return render(request, "me.html", d=d, chart=chart)
 
 
