@@ -19,8 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from sqlalchemy import delete, func, inspect, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import delete, func, select, update
 
 from zhijian.store.models import WebSession as Row
 from zhijian.web.auth import WebSession
@@ -42,12 +41,6 @@ class StoreSessions:
         self._data: OrderedDict[str, dict] = OrderedDict()  # per-process extras per session
         self._lock = threading.Lock()
         self._creates = 0
-        # a workspace whose store predates the table (the single migration was regenerated)
-        try:
-            Row.__table__.create(store.engine, checkfirst=True)
-        except DBAPIError:  # another worker created it in between
-            if not inspect(store.engine).has_table(Row.__tablename__):
-                raise
 
     @staticmethod
     def _key(token: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 09:01:35.453515
+Create Date: 2026-11-29 04:55:53.483737
 """
 
 import sqlalchemy as sa
@@ -79,18 +79,6 @@ def upgrade() -> None:
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_units_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_units_path'), ['path'], unique=False)
-
-    op.create_table('web_sessions',
-    sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('csrf', sa.String(length=64), nullable=False),
-    sa.Column('created', sa.Float(), nullable=False),
-    sa.Column('last_seen', sa.Float(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_web_sessions_last_seen'), ['last_seen'], unique=False)
-        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('accounts',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -371,11 +359,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_accounts_name'))
 
     op.drop_table('accounts')
-    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_web_sessions_last_seen'))
-
-    op.drop_table('web_sessions')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_units_path'))
         batch_op.drop_index(batch_op.f('ix_units_parent_id'))
