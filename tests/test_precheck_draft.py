@@ -89,3 +89,10 @@ def test_api_scope_and_cli(county):
     data = json.loads(res.output)
     kinds = {p["kind"] for p in data["problems"]}
     assert {"label", "after_hours"} <= kinds
+    # `zhijian check --advise` is the same pre-send check as `zhijian precheck`
+    adv = CliRunner().invoke(app, ["check", "各位今晚8点前把活动照片发群里", "--advise", "-w", str(county.ws.root),
+                                   "-g", "gA", "--at", "2026-06-06T21:00", "--json"])
+    assert adv.exit_code == 0, adv.output
+    assert json.loads(adv.output) == data
+    assert CliRunner().invoke(app, ["check", "x", "--advise", "--jsonl", "f.jsonl"]).exit_code != 0
+    assert CliRunner().invoke(app, ["check", "x", "--group", "gA"]).exit_code != 0

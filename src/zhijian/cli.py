@@ -779,17 +779,24 @@ def precheck_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """消息体检：发送前检查草稿（要求回复收到、留痕、时限、非工作时间、重复通知），给出替代做法。"""
-    import datetime as dt
-
     from zhijian.analysis.precheck import precheck
 
-    send_at = None
-    if at:
-        try:
-            send_at = dt.datetime.fromisoformat(at.replace(" ", "T"))
-        except ValueError as e:
-            raise ZhijianError(f"--at 的值 {at!r} 不是时间（应为 YYYY-MM-DDTHH:MM）", f"--at {at!r} is not a time") from e
-    res = precheck(_ws(workspace), text, list(group or []), send_at)
+    res = precheck(_ws(workspace), text, list(group or []), _send_time(at))
+    _print_precheck(res, json_out)
+
+
+def _send_time(at: str | None):
+    import datetime as dt
+
+    if not at:
+        return None
+    try:
+        return dt.datetime.fromisoformat(at.replace(" ", "T"))
+    except ValueError as e:
+        raise ZhijianError(f"--at 的值 {at!r} 不是时间（应为 YYYY-MM-DDTHH:MM）", f"--at {at!r} is not a time") from e
+
+
+def _print_precheck(res: dict, json_out: bool) -> None:
     if json_out:
         _emit_json(res)
         return
@@ -812,14 +819,29 @@ def check_cmd(
     workspace: Annotated[
         Path | None, typer.Option("--workspace", "-w", help="使用该工作区的规则（rules/*.yaml）；默认内置规则")
     ] = None,
+    advise: Annotated[
+        bool, typer.Option("--advise", help="发送前体检：逐条给出问题、规则依据和替代做法（需要工作区，默认当前目录）")
+    ] = False,
+    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="--advise：目标群编号（可重复）")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="--advise：计划发送时间（本地，YYYY-MM-DDTHH:MM，默认现在）")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="--advise：以 JSON 输出")] = False,
 ) -> None:
-    """消息体检：给出消息标签（规则编号与命中文本），JSON 输出。"""
+    """消息体检：给出消息标签（规则编号与命中文本），JSON 输出；加 --advise 给出问题和替代做法（同 zhijian precheck）。"""
     import json
 
     from zhijian.rules.check import CheckInputError, check_jsonl, check_text
 
     if (text is None) == (jsonl is None):
         raise CheckInputError("请给出一段文本，或用 --jsonl 指定文件（二者选一）", "give TEXT or --jsonl FILE (exactly one)")
+    if advise:
+        if text is None:
+            raise CheckInputError("--advise 检查一段草稿，不能与 --jsonl 同用", "--advise checks one draft, not --jsonl")
+        from zhijian.analysis.precheck import precheck
+
+        _print_precheck(precheck(_ws(workspace), text, list(group or []), _send_time(at)), json_out)
+        return
+    if group or at or json_out:
+        raise CheckInputError("--group、--at、--json 只用于 --advise", "--group/--at/--json only go with --advise")
     if text is not None:
         print(json.dumps(check_text(text, workspace), ensure_ascii=False))
         return
