@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 
 from zhijian.errors import ImportFormatError
@@ -169,7 +170,11 @@ def parse_local(s: str) -> datetime | None:
     if not s:
         return None
     try:
-        return datetime.fromisoformat(s).replace(tzinfo=None) if "+" not in s[10:] and not s.endswith("Z") else None
+        return (
+            datetime.fromisoformat(s).replace(tzinfo=None)
+            if "+" not in s[10:] and not s.endswith("Z")
+            else None
+        )
     except ValueError:
         pass
     for fmt in _DT_FORMATS:
@@ -266,8 +271,22 @@ class RawSink:
 
     _NAMES = tuple(RAW.names)
     #: the fields :meth:`row` takes, in order (source, platform and seq are filled in)
-    ROW_FIELDS = ("message_id", "native_id", "chat_key", "chat_name", "sender_key", "sender_name", "ts", "kind",
-                  "text", "reply_native", "reply_to", "mentions", "at_all", "forwarded")
+    ROW_FIELDS = (
+        "message_id",
+        "native_id",
+        "chat_key",
+        "chat_name",
+        "sender_key",
+        "sender_name",
+        "ts",
+        "kind",
+        "text",
+        "reply_native",
+        "reply_to",
+        "mentions",
+        "at_all",
+        "forwarded",
+    )
 
     def __init__(self, emit, source: str, platform: str):
         self._emit = emit
@@ -302,10 +321,14 @@ class RawSink:
         n = len(rows)
         cols = list(zip(*rows, strict=True))
         f = RAW.field
-        arrays = [pa.array(cols[0], f("message_id").type), pa.array(cols[1], f("native_id").type),
-                  pa.repeat(self.source, n), pa.repeat(self.platform, n)]
+        arrays = [
+            pa.array(cols[0], f("message_id").type),
+            pa.array(cols[1], f("native_id").type),
+            pa.repeat(self.source, n),
+            pa.repeat(self.platform, n),
+        ]
         arrays += [pa.array(c, RAW.field(i + 4).type) for i, c in enumerate(cols[2:])]
-        arrays.append(pa.array(range(self._done, self._done + n), pa.int64()))
+        arrays.append(pa.array(np.arange(self._done, self._done + n, dtype=np.int64)))
         self._done += n
         self._emit(pa.Table.from_arrays(arrays, schema=RAW))
 
@@ -352,14 +375,23 @@ class ChatSink:
         source, platform, chat_key, chat_name = self.const
         none = pa.nulls(n, pa.string())
         cols = {
-            "message_id": none, "native_id": none, "source": pa.array([source] * n, pa.string()),
-            "platform": pa.array([platform] * n, pa.string()), "chat_key": pa.array([chat_key] * n, pa.string()),
-            "chat_name": pa.array([chat_name] * n, pa.string()), "sender_key": pa.array(self.sk, pa.string()),
-            "sender_name": pa.array(self.sn, pa.string()), "ts": pa.array(self.ts, RAW.field("ts").type),
-            "kind": pa.array(self.kind, pa.string()), "text": pa.array(self.text, pa.string()), "reply_native": none,
-            "reply_to": none, "mentions": pa.array(self.ment, RAW.field("mentions").type),
-            "at_all": pa.array(self.atall, pa.bool_()), "forwarded": pa.nulls(n, pa.bool_()),
-            "seq": pa.array(range(self.count, self.count + n), pa.int64()),
+            "message_id": none,
+            "native_id": none,
+            "source": pa.array([source] * n, pa.string()),
+            "platform": pa.array([platform] * n, pa.string()),
+            "chat_key": pa.array([chat_key] * n, pa.string()),
+            "chat_name": pa.array([chat_name] * n, pa.string()),
+            "sender_key": pa.array(self.sk, pa.string()),
+            "sender_name": pa.array(self.sn, pa.string()),
+            "ts": pa.array(self.ts, RAW.field("ts").type),
+            "kind": pa.array(self.kind, pa.string()),
+            "text": pa.array(self.text, pa.string()),
+            "reply_native": none,
+            "reply_to": none,
+            "mentions": pa.array(self.ment, RAW.field("mentions").type),
+            "at_all": pa.array(self.atall, pa.bool_()),
+            "forwarded": pa.nulls(n, pa.bool_()),
+            "seq": pa.array(np.arange(self.count, self.count + n, dtype=np.int64)),
         }
         self.count += n
         self._reset()

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import select
 
@@ -205,7 +206,9 @@ def _data_error(zh: str, en: str, path: str, where: str) -> ZhijianError:
 class ImportRun:
     """State of one ``import_paths`` call."""
 
-    def __init__(self, ws, *, tz: str | None, date_order: str | None, mapping: dict[str, str] | None, progress):
+    def __init__(
+        self, ws, *, tz: str | None, date_order: str | None, mapping: dict[str, str] | None, progress
+    ):
         self.ws = ws
         self.batch_id = new_batch_id()
         self.ws_tz = ws.config.workspace.timezone
@@ -259,11 +262,15 @@ class ImportRun:
         if not n:
             return
         table = table.set_column(
-            table.schema.get_field_index("seq"), "seq", pa.array(range(self.seq, self.seq + n), pa.int64())
+            table.schema.get_field_index("seq"),
+            "seq",
+            pa.array(np.arange(self.seq, self.seq + n, dtype=np.int64)),
         )
         self.seq += n
         self.db.register("_batch", table.cast(RAW))
-        self.db.execute(f"INSERT INTO raw ({', '.join(RAW.names)}, file_no) SELECT *, {self.file_no} FROM _batch")
+        self.db.execute(
+            f"INSERT INTO raw ({', '.join(RAW.names)}, file_no) SELECT *, {self.file_no} FROM _batch"
+        )
         self.db.unregister("_batch")
 
     def skip(self, path: Any, where: str, reason: str) -> None:
@@ -322,8 +329,11 @@ class ImportRun:
         s.flush()
         self.summary.new_groups = len(self.new_groups)
         return pa.table(
-            {"platform": pa.array(out_p, pa.string()), "chat_key": pa.array(out_k, pa.string()),
-             "group_id": pa.array(out_g, pa.string())}
+            {
+                "platform": pa.array(out_p, pa.string()),
+                "chat_key": pa.array(out_k, pa.string()),
+                "group_id": pa.array(out_g, pa.string()),
+            }
         )
 
     def _resolve_senders(self) -> tuple[pa.Table, pa.Table]:
@@ -352,8 +362,11 @@ class ImportRun:
             names.append(name)
             ids.append(sid)
         sm = pa.table(
-            {"sender_key": pa.array(keys, pa.string()), "sender_name": pa.array(names, pa.string()),
-             "sender_id": pa.array(ids, pa.string())}
+            {
+                "sender_key": pa.array(keys, pa.string()),
+                "sender_name": pa.array(names, pa.string()),
+                "sender_id": pa.array(ids, pa.string()),
+            }
         )
         self.summary.people_matched = len(matched)
         self.summary.people_unmatched = len(unmatched)
@@ -365,7 +378,9 @@ class ImportRun:
         by_alias, by_name = r.people()
         alias = dict(by_name)
         alias.update(by_alias)
-        am = pa.table({"alias": pa.array(list(alias), pa.string()), "pid": pa.array(list(alias.values()), pa.string())})
+        am = pa.table(
+            {"alias": pa.array(list(alias), pa.string()), "pid": pa.array(list(alias.values()), pa.string())}
+        )
         return sm, am
 
     def _existing(self, name: str) -> str | None:
@@ -389,32 +404,56 @@ class ImportRun:
         self.summary.groups = len(set(chatmap.column("group_id").to_pylist()))
         ws_tz = self.ws_tz.replace("'", "")
         existing = self._existing("messages")
-        anti = f"ANTI JOIN (SELECT message_id FROM read_parquet({existing})) e ON e.message_id = f.message_id" if existing else ""
+        anti = (
+            f"ANTI JOIN (SELECT message_id FROM read_parquet({existing})) e ON e.message_id = f.message_id"
+            if existing
+            else ""
+        )
         hid = "substr(md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), {})), 1, 24)"
         # content hash of a record without ids; identical records within one file get an ordinal
-        h0 = ("md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), CAST(epoch_us(ts) AS VARCHAR),"
-              " coalesce(sender_key, ''), coalesce(sender_name, ''), kind, coalesce(text, '')))")
-        need_hash = db.execute("SELECT count(*) FROM raw WHERE message_id IS NULL OR message_id = ''").fetchall()[0][0]
+        h0 = (
+            "md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), CAST(epoch_us(ts) AS VARCHAR),"
+            " coalesce(sender_key, ''), coalesce(sender_name, ''), kind, coalesce(text, '')))"
+        )
+        need_hash = db.execute(
+            "SELECT count(*) FROM raw WHERE message_id IS NULL OR message_id = ''"
+        ).fetchall()[0][0]
         if need_hash:
+            # ids in one pass; the ordinal of identical records within a file (rare) only for the
+            # records whose content hash occurs more than once (found by a grouping on a 64-bit hash
+            # of it, then exactly by the window function on those few rows)
             db.execute(
                 f"""
                 CREATE TEMP TABLE ids AS
-                SELECT seq, message_id AS mid FROM raw WHERE message_id IS NOT NULL AND message_id <> ''
+                SELECT seq, message_id AS mid, NULL::VARCHAR AS h0, file_no FROM raw
+                  WHERE message_id IS NOT NULL AND message_id <> ''
                 UNION ALL
-                SELECT seq, {hid.format("native_id")} FROM raw
+                SELECT seq, {hid.format("native_id")}, NULL, file_no FROM raw
                   WHERE (message_id IS NULL OR message_id = '') AND native_id IS NOT NULL
                 UNION ALL
-                SELECT seq, CASE WHEN n = 1 THEN substr(h0, 1, 24) ELSE substr(md5(h0 || '#' || n), 1, 24) END
-                FROM (SELECT seq, h0, row_number() OVER (PARTITION BY file_no, h0 ORDER BY seq) AS n
-                      FROM (SELECT seq, file_no, {h0} AS h0
-                            FROM raw WHERE (message_id IS NULL OR message_id = '') AND native_id IS NULL))
+                SELECT seq, NULL, {h0}, file_no FROM raw WHERE (message_id IS NULL OR message_id = '') AND native_id IS NULL
                 """
             )
-            mid, ids_join = "i.mid", "JOIN ids i USING (seq)"
-            dups = db.execute("SELECT count(*) - count(DISTINCT mid) FROM ids").fetchall()[0][0]
+            # identical records within a file share a content hash: they get ordinals (rare; skipped
+            # when the ids are already distinct)
+            if _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))"):
+                db.execute(
+                    """
+                UPDATE ids SET mid = n.mid
+                FROM (SELECT seq, substr(md5(h0 || '#' || n), 1, 24) AS mid
+                      FROM (SELECT seq, h0, row_number() OVER (PARTITION BY file_no, h0 ORDER BY seq) AS n
+                            FROM ids SEMI JOIN (SELECT file_no, hash(h0) AS hh FROM ids WHERE h0 IS NOT NULL
+                                                GROUP BY ALL HAVING count(*) > 1) d
+                                           ON d.file_no = ids.file_no AND d.hh = hash(ids.h0))
+                      WHERE n > 1) n
+                WHERE ids.seq = n.seq
+                """
+                )
+            mid, ids_join = "coalesce(i.mid, substr(i.h0, 1, 24))", "JOIN ids i USING (seq)"
+            dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
         else:
             mid, ids_join = "r.message_id", ""
-            dups = db.execute("SELECT count(*) - count(DISTINCT message_id) FROM raw").fetchall()[0][0]
+            dups = _dups(db, "raw", "message_id")
         dedup = "QUALIFY row_number() OVER (PARTITION BY f.message_id ORDER BY f.seq) = 1" if dups else ""
         db.execute(
             """
@@ -452,6 +491,7 @@ class ImportRun:
         self.staged.append(st)
         kinds_count: Counter[str] = Counter()
         reader = db.sql(q).to_arrow_reader(100_000)
+
         # the Parquet writer (GIL released) overlaps with DuckDB producing the next batch
         with ThreadPoolExecutor(1) as ex:
             fut = None
@@ -478,8 +518,14 @@ class ImportRun:
         for m in self.membership_rows:
             pid = r.person(m["person_key"], None) or "raw:" + m["person_key"]
             rows.append(
-                {"group_id": m["group_id"], "person_id": pid, "role": m["role"], "joined_at": m["joined_at"],
-                 "left_at": m["left_at"], "batch_id": self.batch_id}
+                {
+                    "group_id": m["group_id"],
+                    "person_id": pid,
+                    "role": m["role"],
+                    "joined_at": m["joined_at"],
+                    "left_at": m["left_at"],
+                    "batch_id": self.batch_id,
+                }
             )
         t = pa.Table.from_pylist(rows, schema=MEMBERSHIPS)
         self.db.register("mem_new", t)
@@ -504,6 +550,14 @@ class ImportRun:
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _dups(db, table: str, expr: str) -> int:
+    """Rows minus distinct ids: distinct 64-bit hashes first (cheap); only if they collide, exactly."""
+    n, distinct = db.execute(f"SELECT count(*), count(DISTINCT hash({expr})) FROM {table}").fetchall()[0]
+    if n == distinct:
+        return 0
+    return db.execute(f"SELECT count(*) - count(DISTINCT {expr}) FROM {table}").fetchall()[0][0]
 
 
 _PLATFORMS = {"wechat", "wecom", "dingtalk", "qq", "telegram", "whatsapp", "slack", "feishu"}

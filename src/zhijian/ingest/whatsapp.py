@@ -26,12 +26,12 @@ _HAS_INVIS = re.compile("[\u200e\u200f\u202a-\u202f\u2068\u2069\ufeff\u200b\u00a
 
 def _clean(line: str) -> str:
     return line.translate(_INVIS) if _HAS_INVIS.search(line) else line
+
+
 _AMPM = r"(?:[AaPp]\.? ?[Mm]\.?|上午|下午|晚上|凌晨|中午|早上)"
 _DATE = r"([0-9]{1,4})[./-]([0-9]{1,2})[./-]([0-9]{1,4})"
 _TIME = r"(" + _AMPM + r" ?)?([0-9]{1,2})[:.]([0-9]{2})(?:[:.]([0-9]{2}))?(?: ?(" + _AMPM + r"))?"
-HEADER = re.compile(
-    r"^(?:\[" + _DATE + r",? " + _TIME + r"\] |" + _DATE + r",? " + _TIME + r" [-–] )(.*)$"
-)
+HEADER = re.compile(r"^(?:\[" + _DATE + r",? " + _TIME + r"\] |" + _DATE + r",? " + _TIME + r" [-–] )(.*)$")
 # groups: iOS 1-3 date, 4 pre-ampm, 5 h, 6 m, 7 s, 8 post-ampm; Android 9-11 date, 12 pre, 13 h, 14 m, 15 s, 16 post; 17 rest
 
 SYSTEM_HINTS = re.compile(
@@ -45,16 +45,46 @@ SYSTEM_TEXT = re.compile(
     r"changed the group|added you|joined using this group|security code changed|disappearing messages"
 )
 MEDIA = {
-    "<media omitted>": "other", "<medien ausgeschlossen>": "other", "<multimédia omis>": "other", "<省略多媒体文件>": "other", "<忽略多媒體檔>": "other", "<媒体文件已省略>": "other",
-    "image omitted": "image", "video omitted": "video", "audio omitted": "voice", "sticker omitted": "other",
-    "document omitted": "file", "gif omitted": "video", "contact card omitted": "other", "图片已省略": "image",
-    "视频已省略": "video", "音频已省略": "voice",
+    "<media omitted>": "other",
+    "<medien ausgeschlossen>": "other",
+    "<multimédia omis>": "other",
+    "<省略多媒体文件>": "other",
+    "<忽略多媒體檔>": "other",
+    "<媒体文件已省略>": "other",
+    "image omitted": "image",
+    "video omitted": "video",
+    "audio omitted": "voice",
+    "sticker omitted": "other",
+    "document omitted": "file",
+    "gif omitted": "video",
+    "contact card omitted": "other",
+    "图片已省略": "image",
+    "视频已省略": "video",
+    "音频已省略": "voice",
 }
-DELETED = ("this message was deleted", "you deleted this message", "此消息已删除", "你删除了此消息", "消息已删除")
+DELETED = (
+    "this message was deleted",
+    "you deleted this message",
+    "此消息已删除",
+    "你删除了此消息",
+    "消息已删除",
+)
 _ATTACHED = re.compile(r"<attached: [^>]*\.([A-Za-z0-9]+)>|^(\S+\.([A-Za-z0-9]+)) \(file attached\)")
-_EXT_KIND = {"jpg": "image", "jpeg": "image", "png": "image", "webp": "other", "gif": "video", "mp4": "video",
-             "opus": "voice", "m4a": "voice", "mp3": "voice", "pdf": "file", "docx": "file", "xlsx": "file",
-             "vcf": "other"}
+_EXT_KIND = {
+    "jpg": "image",
+    "jpeg": "image",
+    "png": "image",
+    "webp": "other",
+    "gif": "video",
+    "mp4": "video",
+    "opus": "voice",
+    "m4a": "voice",
+    "mp3": "voice",
+    "pdf": "file",
+    "docx": "file",
+    "xlsx": "file",
+    "vcf": "other",
+}
 
 
 def _parts(m: re.Match) -> tuple[tuple[str, str, str], str | None, int, int, int, str]:
@@ -167,8 +197,12 @@ def whatsapp_txt_python(run, inp) -> tuple[int, str]:
         for t in set(DATES_M.findall(_clean_keep_lrm(chunk))):
             dates.add(t[0:3] if t[0] else t[3:6])
     if not dates:
-        raise ImportFormatError("没有找到 WhatsApp 消息行（“日期, 时间 - 姓名: 内容”）",
-                                "no WhatsApp message header lines found", path=str(path), where="第 1 行")
+        raise ImportFormatError(
+            "没有找到 WhatsApp 消息行（“日期, 时间 - 姓名: 内容”）",
+            "no WhatsApp message header lines found",
+            path=str(path),
+            where="第 1 行",
+        )
     guessed, certain = infer_order(dates)
     order = run.date_order or guessed
     date_cache: dict[tuple[str, str, str], date | None] = {}
@@ -216,8 +250,15 @@ def whatsapp_txt_python(run, inp) -> tuple[int, str]:
         if not sep and rest.endswith(":") and "\n" not in rest:
             sender, sep, text = rest[:-1], ":", ""
         # a group name may stand where the sender would ("Group: ‎Messages and calls are end-to-end encrypted")
-        if (not sep or "\n" in sender or len(sender) > 60 or (lrm and SYSTEM_TEXT.search(text))
-                or SYSTEM_HINTS.search(sender) or '"' in sender or "“" in sender):
+        if (
+            not sep
+            or "\n" in sender
+            or len(sender) > 60
+            or (lrm and SYSTEM_TEXT.search(text))
+            or SYSTEM_HINTS.search(sender)
+            or '"' in sender
+            or "“" in sender
+        ):
             add(None, None, ts, "system", rest)
             return
         kind = "text"
@@ -273,7 +314,9 @@ def whatsapp_txt_python(run, inp) -> tuple[int, str]:
     sink.flush()
     if not run.date_order and not certain:
         zh = {"dmy": "日/月/年", "mdy": "月/日/年"}[order]
-        run.warn(f"{inp.display}：日期的日、月顺序无法从数据判断，按地区习惯取“{zh}”；如有误请用 --date-order 指定")
+        run.warn(
+            f"{inp.display}：日期的日、月顺序无法从数据判断，按地区习惯取“{zh}”；如有误请用 --date-order 指定"
+        )
     return sink.count, enc
 
 
@@ -283,60 +326,155 @@ def whatsapp_txt_python(run, inp) -> tuple[int, str]:
 # it), times are built in SQL. Python only cleans invisible characters chunk by chunk and infers the
 # day/month order from the distinct dates.
 _ATT_RE2 = r"<attached: [^>]*\.([A-Za-z0-9]+)>|^(\S+\.([A-Za-z0-9]+)) \(file attached\)"
-_GROUPS = ["a1", "b1", "c1", "pre1", "h1", "m1", "s1", "post1", "a2", "b2", "c2", "pre2", "h2", "m2", "s2", "post2",
-           "rest"]
+_GROUPS = [
+    "a1",
+    "b1",
+    "c1",
+    "pre1",
+    "h1",
+    "m1",
+    "s1",
+    "post1",
+    "a2",
+    "b2",
+    "c2",
+    "pre2",
+    "h2",
+    "m2",
+    "s2",
+    "post2",
+    "rest",
+]
+
+
+#: the header prefix alone ("date, time - " / "[date, time] "): without capture groups RE2 finds its
+#: end with the DFA, an order of magnitude cheaper than extracting the groups on every line
+_PREFIX_RE2 = "^\u200e?(?:\\[" + _DATE + r",? " + _TIME_NC + r"\] |" + _DATE + r",? " + _TIME_NC + r" [-–] )"
+#: ... and with its groups (a1 … post2, as HEADER), applied once per distinct prefix
+_PREFIX_GROUPS_RE2 = "^\u200e?(?:\\[" + _DATE + r",? " + _TIME + r"\] |" + _DATE + r",? " + _TIME + r" [-–] )"
+_PREFIX_GROUPS = _GROUPS[:-1]
+#: invisible characters in UTF-8 bytes (as _INVIS_NO_LRM: U+200E stays, U+202F/U+00A0 become spaces)
+_INVIS_BYTES = tuple((chr(k).encode("utf-8"), (v or "").encode("utf-8")) for k, v in _INVIS_NO_LRM.items())
+
+
+def _clean_bytes(data: bytes) -> bytes:
+    """_clean_keep_lrm on UTF-8 bytes and newlines as text mode reads them; a substring test per
+    character (a fast C scan) instead of a regex pass. Removing whole characters cannot form new ones."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    for a, b in _INVIS_BYTES:
+        if a in data:
+            data = data.replace(a, b)
+    return data
+
+
+def _byte_chunks(path: Path, enc: str, size: int = 1 << 22):
+    """UTF-8 pieces of the file that end at a line end, newlines normalised like text mode does and
+    invisible characters cleaned like _clean_keep_lrm (UTF-8 files are not decoded at all)."""
+    if enc not in ("utf-8", "utf-8-sig"):
+        for chunk in _chunks(path, enc, size):
+            yield _clean_keep_lrm(chunk).encode("utf-8")
+        return
+    with open(path, "rb") as f:
+        rest = b""
+        while True:
+            block = f.read(size)
+            if not block:
+                if rest:
+                    yield _clean_bytes(rest)
+                return
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # old Mac line ends; a final \r may start a \r\n and waits for the next piece
+                cut = block.rfind(b"\r", 0, len(block) - 1) + 1
+            if cut == 0:
+                rest = block
+                continue
+            rest = block[cut:]
+            yield _clean_bytes(block[:cut])
+
+
+def _lines_array(data: bytes):
+    """The lines of a UTF-8 piece as an Arrow string array (zero-copy; each line keeps its "\\n")."""
+    import numpy as np
+    import pyarrow as pa
+
+    buf = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    if not len(ends) or ends[-1] != len(data):
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate(([0], ends)).astype(np.int32 if len(data) < 2**31 else np.int64)
+    typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
+    return pa.Array.from_buffers(typ, len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def whatsapp_txt(run, inp) -> tuple[int, str]:
     import duckdb
+    import numpy as np
     import pyarrow as pa
 
     path = inp.path
     enc = detect_encoding(path)
     db = run.db
     q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
-    head_re = "^\u200e?" + HEADER.pattern[1:]
-    db.execute("CREATE OR REPLACE TEMP TABLE wa_lines (ln BIGINT, line VARCHAR)")
+    # every line with its header prefix ('' on continuation lines) and its message number: a running
+    # count of header lines, carried from piece to piece (message 0 = lines before the first header)
+    db.execute("CREATE OR REPLACE TEMP TABLE wa_l (ln BIGINT, line VARCHAR, pfx VARCHAR, msg_no BIGINT)")
     ln = 0
-    for chunk in _chunks(path, enc):
-        lines = _clean_keep_lrm(chunk).split("\n")
-        if chunk.endswith("\n"):
-            lines.pop()
-        t = pa.table({"ln": pa.array(range(ln + 1, ln + 1 + len(lines)), pa.int64()), "line": pa.array(lines, pa.string())})
-        db.register("wa_chunk", t)
-        db.execute("INSERT INTO wa_lines SELECT * FROM wa_chunk")
-        db.unregister("wa_chunk")
-        ln += len(lines)
+    msgs = 0
     try:
+        for data in _byte_chunks(path, enc):
+            if not data:
+                continue
+            lines = _lines_array(data)
+            t = pa.table(
+                {"ln": pa.array(np.arange(ln + 1, ln + 1 + len(lines), dtype=np.int64)), "line": lines}
+            )
+            db.register("wa_chunk", t)
+            try:
+                db.execute(
+                    f"""
+                    INSERT INTO wa_l
+                    SELECT ln, line, pfx, {msgs} + sum((pfx <> '')::BIGINT) OVER (ORDER BY ln ROWS UNBOUNDED PRECEDING)
+                    FROM (SELECT ln, rtrim(line, chr(10)) AS line, regexp_extract(line, {q(_PREFIX_RE2)}) AS pfx
+                          FROM wa_chunk)
+                    """
+                )
+            finally:
+                db.unregister("wa_chunk")
+            msgs = db.execute(f"SELECT coalesce(max(msg_no), {msgs}) FROM wa_l WHERE ln > {ln}").fetchall()[
+                0
+            ][0]
+            ln += len(lines)
+        lead = db.execute("SELECT ln FROM wa_l WHERE msg_no = 0 AND trim(line) <> '' ORDER BY ln").fetchall()
+        # the date/time fields, parsed once per distinct header prefix (many messages share a minute)
         db.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE wa_msgs AS
-            WITH h AS (SELECT ln, line, regexp_matches(line, {q(head_re)}) AS is_h FROM wa_lines),
-            g AS (SELECT *, sum(is_h::INT) OVER (ORDER BY ln ROWS UNBOUNDED PRECEDING) AS msg_no FROM h)
-            SELECT msg_no, min(ln) AS first_ln, arg_min(line, ln) AS head,
-                   string_agg(line, chr(10) ORDER BY ln) FILTER (WHERE NOT is_h) AS body
-            FROM g WHERE msg_no > 0 GROUP BY msg_no
+            CREATE OR REPLACE TEMP TABLE wa_px AS
+            SELECT pfx, CASE WHEN x.a1 <> '' THEN x.a1 ELSE x.a2 END AS a, CASE WHEN x.a1 <> '' THEN x.b1 ELSE x.b2 END AS b,
+                   CASE WHEN x.a1 <> '' THEN x.c1 ELSE x.c2 END AS c,
+                   lower(replace(replace(trim(CASE WHEN x.a1 <> '' THEN coalesce(nullif(x.pre1, ''), x.post1)
+                                                   ELSE coalesce(nullif(x.pre2, ''), x.post2) END), '.', ''), ' ', '')) AS ap,
+                   CAST(CASE WHEN x.a1 <> '' THEN x.h1 ELSE x.h2 END AS INTEGER) AS hh,
+                   CAST(CASE WHEN x.a1 <> '' THEN x.m1 ELSE x.m2 END AS INTEGER) AS mi,
+                   CAST(coalesce(nullif(CASE WHEN x.a1 <> '' THEN x.s1 ELSE x.s2 END, ''), '0') AS INTEGER) AS ss
+            FROM (SELECT pfx, regexp_extract(pfx, {q(_PREFIX_GROUPS_RE2)}, {_PREFIX_GROUPS!r}) AS x
+                  FROM (SELECT DISTINCT pfx FROM wa_l WHERE pfx <> ''))
             """
         )
-        lead = db.execute(
-            "SELECT l.ln FROM wa_lines l WHERE l.ln < coalesce((SELECT min(first_ln) FROM wa_msgs), 9223372036854775807)"
-            " AND trim(l.line) <> '' ORDER BY l.ln"
-        ).fetchall()
-        db.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE wa_p AS
-            SELECT msg_no, first_ln, body, regexp_extract(head, {q(head_re)}, {_GROUPS!r}) AS x FROM wa_msgs
-            """
-        )
-        dates = {tuple(r) for r in db.execute(
-            "SELECT DISTINCT CASE WHEN x.a1 <> '' THEN x.a1 ELSE x.a2 END, CASE WHEN x.a1 <> '' THEN x.b1 ELSE x.b2 END,"
-            " CASE WHEN x.a1 <> '' THEN x.c1 ELSE x.c2 END FROM wa_p").fetchall()}
+        dates = {tuple(r) for r in db.execute("SELECT DISTINCT a, b, c FROM wa_px").fetchall()}
     except duckdb.Error as e:
         m = str(e).split("\n")[0][:300]
-        raise ImportFormatError(f"WhatsApp 文件无法读取：{m}", f"cannot read the WhatsApp file: {m}", path=str(path)) from None
+        raise ImportFormatError(
+            f"WhatsApp 文件无法读取：{m}", f"cannot read the WhatsApp file: {m}", path=str(path)
+        ) from None
     if not dates:
-        raise ImportFormatError("没有找到 WhatsApp 消息行（“日期, 时间 - 姓名: 内容”）",
-                                "no WhatsApp message header lines found", path=str(path), where="第 1 行")
+        raise ImportFormatError(
+            "没有找到 WhatsApp 消息行（“日期, 时间 - 姓名: 内容”）",
+            "no WhatsApp message header lines found",
+            path=str(path),
+            where="第 1 行",
+        )
     guessed, certain = infer_order(dates)
     order = run.date_order or guessed
     y, mo, d = {"ymd": ("a", "b", "c"), "dmy": ("c", "b", "a"), "mdy": ("c", "a", "b")}[order]
@@ -351,49 +489,53 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     base = run.seq
     sql = f"""
         INSERT INTO raw
-        WITH f AS (
-          SELECT msg_no, first_ln, body,
-                 CASE WHEN x.a1 <> '' THEN x.a1 ELSE x.a2 END AS a, CASE WHEN x.a1 <> '' THEN x.b1 ELSE x.b2 END AS b,
-                 CASE WHEN x.a1 <> '' THEN x.c1 ELSE x.c2 END AS c,
-                 lower(replace(replace(trim(CASE WHEN x.a1 <> '' THEN coalesce(nullif(x.pre1, ''), x.post1)
-                                                 ELSE coalesce(nullif(x.pre2, ''), x.post2) END), '.', ''), ' ', '')) AS ap,
-                 CAST(CASE WHEN x.a1 <> '' THEN x.h1 ELSE x.h2 END AS INTEGER) AS hh,
-                 CAST(CASE WHEN x.a1 <> '' THEN x.m1 ELSE x.m2 END AS INTEGER) AS mi,
-                 CAST(coalesce(nullif(CASE WHEN x.a1 <> '' THEN x.s1 ELSE x.s2 END, ''), '0') AS INTEGER) AS ss,
-                 contains(x.rest, '\u200e') AS lrm,
-                 replace(x.rest, '\u200e', '') || CASE WHEN body IS NULL THEN '' ELSE chr(10) || replace(body, '\u200e', '') END AS fulltext
-          FROM wa_p),
-        t AS (
-          SELECT *, timezone({q(run.tzname)}, try(make_timestamp(
+        WITH body AS (
+          SELECT msg_no, string_agg(line, chr(10) ORDER BY ln) AS body FROM wa_l WHERE pfx = '' AND msg_no > 0 GROUP BY msg_no),
+        wa_t AS (
+          SELECT pfx, timezone({q(run.tzname)}, try(make_timestamp(
                    CASE WHEN length({y}) <= 2 THEN CAST({y} AS BIGINT) + 2000 ELSE CAST({y} AS BIGINT) END,
                    CAST({mo} AS BIGINT), CAST({d} AS BIGINT),
                    CASE WHEN (ap IN ('pm', '下午', '晚上') OR (ap = '中午' AND hh < 11)) AND hh < 12 THEN hh + 12
                         WHEN ap IN ('am', '上午', '凌晨', '早上') AND hh = 12 THEN 0 ELSE hh END,
-                   mi, CAST(ss AS DOUBLE)))) AS ts,
-                 strpos(fulltext, ': ') AS pos
+                   mi, CAST(ss AS DOUBLE)))) AS ts
+          FROM wa_px),
+        f AS (
+          SELECT h.msg_no, h.ln AS first_ln, substr(h.line, length(h.pfx) + 1) AS rest, b.body, wa_t.ts
+          FROM wa_l h JOIN wa_t ON wa_t.pfx = h.pfx LEFT JOIN body b ON b.msg_no = h.msg_no
+          WHERE h.pfx <> ''),
+        t AS (
+          SELECT *, contains(rest, '\u200e') AS lrm,
+                 replace(rest, '\u200e', '') || CASE WHEN body IS NULL THEN '' ELSE chr(10) || replace(body, '\u200e', '') END AS fulltext
           FROM f),
+        t2 AS (
+          SELECT *, strpos(fulltext, ': ') AS pos
+          FROM t),
         s AS (
           SELECT *,
                  CASE WHEN pos > 0 THEN left(fulltext, pos - 1)
                       WHEN suffix(fulltext, ':') AND NOT contains(fulltext, chr(10)) THEN left(fulltext, length(fulltext) - 1) END AS snd,
                  CASE WHEN pos > 0 THEN substr(fulltext, pos + 2) ELSE '' END AS txt
-          FROM t),
+          FROM t2),
         k AS (
           SELECT *, (snd IS NULL OR contains(snd, chr(10)) OR length(snd) > 60 OR (lrm AND regexp_matches(txt, {q(SYSTEM_TEXT.pattern)}))
                      OR regexp_matches(snd, {q(SYSTEM_HINTS.pattern)}) OR contains(snd, '"') OR contains(snd, '“')) AS is_sys,
-                 lower(trim(txt, ' ' || chr(10) || chr(9))) AS low
+                 -- lower-cased only where a placeholder could match (lower/trim on every text is costly)
+                 CASE WHEN regexp_matches(txt, {q(_LOW_CANDIDATE)}) THEN lower(trim(txt, ' ' || chr(10) || chr(9))) END AS low,
+                 -- "attached" is a literal of _ATT_RE2, so this guard (on txt, not low) changes nothing
+                 CASE WHEN contains(txt, 'attached') AND regexp_matches(trim(txt), {q(_ATT_RE2)})
+                      THEN lower(coalesce(nullif(regexp_extract(trim(txt), {q(_ATT_RE2)}, 1), ''),
+                                          regexp_extract(trim(txt), {q(_ATT_RE2)}, 3))) END AS att
           FROM s),
         c AS (
           SELECT k.*, CASE
                    WHEN is_sys THEN 'system'
                    WHEN wm.kind IS NOT NULL THEN wm.kind
                    WHEN low IN ({deleted}) THEN 'recall'
-                   WHEN contains(low, 'attached') AND regexp_matches(trim(txt), {q(_ATT_RE2)}) THEN coalesce(
-                     (SELECT we.kind FROM wa_ext we WHERE we.e = lower(coalesce(nullif(regexp_extract(trim(txt), {q(_ATT_RE2)}, 1), ''),
-                                                                                 regexp_extract(trim(txt), {q(_ATT_RE2)}, 3)))), 'file')
+                   WHEN att IS NOT NULL THEN coalesce(we.kind, 'file')
                    ELSE 'text' END AS kind,
-                 regexp_replace(txt, '\\s*<This message was edited>$', '') AS txt2
-          FROM k LEFT JOIN wa_media wm ON wm.k = k.low)
+                 CASE WHEN contains(txt, '<This message was edited>')
+                      THEN regexp_replace(txt, '\\s*<This message was edited>$', '') ELSE txt END AS txt2
+          FROM k LEFT JOIN wa_media wm ON wm.k = k.low LEFT JOIN wa_ext we ON we.e = k.att)
         SELECT NULL, NULL, 'whatsapp_txt', 'whatsapp', {q(name)}, {q(name)},
                CASE WHEN is_sys THEN NULL ELSE trim(snd) END, CASE WHEN is_sys THEN NULL ELSE trim(snd) END, ts, kind,
                CASE WHEN is_sys THEN fulltext WHEN kind = 'text' THEN txt2 ELSE txt END, NULL, NULL,
@@ -412,11 +554,13 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq > {base}")
         m = str(e).split("\n")[0][:300]
-        raise ImportFormatError(f"WhatsApp 文件无法读取：{m}", f"cannot read the WhatsApp file: {m}", path=str(path)) from None
+        raise ImportFormatError(
+            f"WhatsApp 文件无法读取：{m}", f"cannot read the WhatsApp file: {m}", path=str(path)
+        ) from None
     finally:
         db.unregister("wa_media")
         db.unregister("wa_ext")
-        db.execute("DROP TABLE IF EXISTS wa_lines; DROP TABLE IF EXISTS wa_msgs; DROP TABLE IF EXISTS wa_p")
+        db.execute("DROP TABLE IF EXISTS wa_l; DROP TABLE IF EXISTS wa_px")
     _normalize_phone_senders(db, base)
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
     bad = db.execute(f"SELECT bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq").fetchall()
@@ -428,10 +572,25 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     run.seq = (max_seq or base) + 1
     if not run.date_order and not certain:
         zh = {"dmy": "日/月/年", "mdy": "月/日/年"}[order]
-        run.warn(f"{inp.display}：日期的日、月顺序无法从数据判断，按地区习惯取“{zh}”；如有误请用 --date-order 指定")
+        run.warn(
+            f"{inp.display}：日期的日、月顺序无法从数据判断，按地区习惯取“{zh}”；如有误请用 --date-order 指定"
+        )
     return n_rows - len(bad), enc
 
 
+def _low_candidate() -> str:
+    """A regex of the texts that can equal a media placeholder or a "deleted" text once trimmed and
+    lower-cased: their first character lower-cases to the first character of one of them."""
+    firsts = {k[0] for k in (*MEDIA, *DELETED)}
+    chars = {
+        c for c in map(chr, range(0x10000)) if 0xD800 > ord(c) or ord(c) > 0xDFFF if c.lower()[:1] in firsts
+    }
+    chars |= firsts | {"\u0130", "\u212a"}  # İ and the Kelvin sign lower-case to ASCII letters
+    cls = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
+    return "^[ \n\t]*[" + cls + "]"
+
+
+_LOW_CANDIDATE = _low_candidate()
 _MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
 
 
@@ -441,13 +600,17 @@ def _normalize_phone_senders(db, base: int) -> None:
     distinct senders (a few thousand at most), then applied with one UPDATE."""
     import pyarrow as pa
 
-    senders = db.execute(f"SELECT DISTINCT sender_key FROM raw WHERE seq > {base} AND sender_key IS NOT NULL").fetchall()
+    senders = db.execute(
+        f"SELECT DISTINCT sender_key FROM raw WHERE seq > {base} AND sender_key IS NOT NULL"
+    ).fetchall()
     phones = {s: p for (s,) in senders if (p := normalize_phone(s)) is not None and p != s}
     if not phones:
         return
     db.register("wa_phones", pa.table({"s": list(phones), "p": list(phones.values())}))
     try:
-        db.execute(f"UPDATE raw SET sender_key = w.p, sender_name = w.p FROM wa_phones w"
-                   f" WHERE raw.seq > {base} AND raw.sender_key = w.s")
+        db.execute(
+            f"UPDATE raw SET sender_key = w.p, sender_name = w.p FROM wa_phones w"
+            f" WHERE raw.seq > {base} AND raw.sender_key = w.s"
+        )
     finally:
         db.unregister("wa_phones")

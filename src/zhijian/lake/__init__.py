@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from zhijian.lake.schema import APPEND_ONLY, SCHEMAS
+from zhijian.lake.schema import APPEND_ONLY, DICTIONARY_COLUMNS, SCHEMAS
 
 __all__ = ["Lake", "SCHEMAS"]
 
@@ -184,7 +184,12 @@ class StagedBatch:
             return
         data = data.select(self.schema.names).cast(self.schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.dir / "part-0.parquet", self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                self.dir / "part-0.parquet",
+                self.schema,
+                compression="zstd",
+                use_dictionary=DICTIONARY_COLUMNS.get(self.name, True),
+            )
         self._writer.write_table(data)
         self.rows += data.num_rows
 

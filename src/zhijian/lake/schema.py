@@ -194,3 +194,22 @@ SCHEMAS: dict[str, pa.Schema] = {
 #: Datasets that imports append to (one sub-folder per import batch); the others are
 #: derived by analysis and replaced whole on each run.
 APPEND_ONLY = ("messages", "memberships")
+
+
+#: Parquet dictionary encoding per dataset, only for the columns whose values repeat: on the unique
+#: message_id and the timestamps the writer builds a dictionary per page and throws it away (1M messages,
+#: bench/ingest.py: 0.83 -> 0.46 CPU-s for the write, 22 -> 15 MB on disk; same schema, same values).
+#: Datasets not listed use pyarrow's default (dictionary for every column).
+DICTIONARY_COLUMNS: dict[str, list[str]] = {
+    "messages": [
+        "source",
+        "group_id",
+        "sender_id",
+        "sender_name",
+        "kind",
+        "text",
+        "reply_to",
+        "mentions",
+        "batch_id",
+    ],
+}
