@@ -76,11 +76,18 @@ def notice_copies(ctx):
     return nc.select("message_id", "cluster_id", hop=nc.hop.cast("int64"))
 
 
+#: columns of :func:`enriched_messages` taken from the messages table (the rest is derived). The
+#: message text is not carried (the widest column): its one use, the work lexicon, is the derived
+#: ``work`` column; steps that need the text (burden's app names) join it back by ``message_id``.
+ENRICHED_BASE = ("message_id", "group_id", "sender_id", "local_ts", "kind", "after_hours")
+
+
 def enriched_messages(ctx, *, before=None):
-    """``ctx.messages()`` (with ``after_hours``) plus int64 0/1 label columns, ``urgent``,
-    ``substantive``, ``demand``, ``ah_demand`` (after-hours non-urgent demand), ``dup_copy`` (a copy
-    of a notice seen earlier, hop > 0) and ``cluster_id``. ``before``: keep messages with
-    ``local_ts`` before this naive datetime."""
+    """``ctx.messages()`` (the columns :data:`ENRICHED_BASE`, with ``after_hours``) plus int64 0/1
+    label columns, ``urgent``, ``substantive``, ``demand``, ``ah_demand`` (after-hours non-urgent
+    demand), ``dup_copy`` (a copy of a notice seen earlier, hop > 0), ``cluster_id`` and ``work``
+    (bool, :func:`work_message_expr`). ``before``: keep messages with ``local_ts`` before this naive
+    datetime."""
     import ibis
 
     key = ("_enriched", before)
@@ -115,7 +122,22 @@ def enriched_messages(ctx, *, before=None):
         ah_message=ibis.ifelse(counted & m.after_hours & ~m.urgent, 1, 0).cast("int64"),
         dup_copy=ibis.ifelse(m.hop.fill_null(0) > 0, 1, 0).cast("int64"),
     )
-    m = m.drop("urgent_id", "nc_id", "is_demand", "mentions")
+    m = m.mutate(work=work_message_expr(m))
+    keep = [
+        *ENRICHED_BASE,
+        *fills,
+        "cluster_id",
+        "hop",
+        "demand",
+        "urgent",
+        "counted",
+        "substantive",
+        "ah_demand",
+        "ah_message",
+        "dup_copy",
+        "work",
+    ]
+    m = m.select(*keep)
     # computed once per analysis run: lifecycle, recommend and burden all read it
     m = materialize(ctx, m, "enriched")
     ctx.shared[key] = m
@@ -123,16 +145,17 @@ def enriched_messages(ctx, *, before=None):
 
 
 def work_message_expr(m):
-    """Boolean expression on an :func:`enriched_messages` table: the message is work content."""
+    """Boolean expression on a messages table with ``text``, ``kind``, ``demand`` and ``cluster_id``
+    (as built inside :func:`enriched_messages`, whose ``work`` column holds it): the message is work
+    content."""
     terms = screening_params()["work_lexicon"]
     pattern = "|".join(terms)
+    import ibis
+
     text = m.text.fill_null("")
-    return (
-        (m.demand == 1)
-        | m.cluster_id.notnull()
-        | m.kind.isin(("file", "solitaire"))
-        | text.re_search(pattern)
-    )
+    structural = (m.demand == 1) | m.cluster_id.notnull() | m.kind.isin(("file", "solitaire"))
+    # the regex only runs where the cheap part is not already true (same values as a plain OR)
+    return ibis.ifelse(structural.fill_null(False), True, structural | text.re_search(pattern))
 
 
 def index_drafts(ctx, drafts) -> None:

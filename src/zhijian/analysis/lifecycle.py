@@ -39,7 +39,6 @@ from zhijian.analysis.activity import (
     inventory,
     live_groups,
     screening_params,
-    work_message_expr,
 )
 from zhijian.analysis.findings import FindingDraft
 from zhijian.analysis.pipeline import AnalysisContext, StepResult
@@ -91,7 +90,7 @@ def group_stats(ctx: AnalysisContext):
     m = m.inner_join(gsel, m.group_id == gsel.gid)
     sub = m.substantive == 1
     in_win = sub & (m.local_ts >= win_lo)
-    work = in_win & work_message_expr(m)
+    work = in_win & m.work
     after_end = sub & m.g_end.notnull() & (m.local_ts.date() > m.g_end)
     agg = m.group_by("group_id").aggregate(
         n_counted=m.counted.sum(),
@@ -130,7 +129,7 @@ def _chat_samples(ctx: AnalysisContext, group_ids: list[str], per_group: int = 2
     win_lo = _midnight(ctx.as_of - dt.timedelta(days=int(p["off_topic_window_days"])))
     m = enriched_messages(ctx, before=as_of)
     m = m.filter(m.group_id.isin(group_ids), m.substantive == 1, m.local_ts >= win_lo)
-    m = m.filter(~work_message_expr(m))
+    m = m.filter(~m.work)
     m = m.mutate(rn=ibis.row_number().over(group_by=m.group_id, order_by=[m.local_ts.desc(), m.message_id]))
     rows = ctx.lake.to_arrow(m.filter(m.rn < per_group).select("group_id", "message_id")).to_pylist()
     out: dict[str, list[str]] = {}
@@ -198,11 +197,17 @@ def step(ctx: AnalysisContext) -> StepResult:
             f["flags"].add("zombie")
             drafts.append(
                 FindingDraft(
-                    "ZOMBIE", "lifecycle.group_zombie", "group", gid,
+                    "ZOMBIE",
+                    "lifecycle.group_zombie",
+                    "group",
+                    gid,
                     f"僵尸群：“{name}”已 {idle} 天没有实质性消息",
                     unit_id=unit,
                     summary=f"最后一条实质性消息在 {last}（不计“收到”类回复和系统消息），超过 {gp.zombie_days} 天。建议清理。",
-                    severity="high", message_ids=ev_ids, object_ids=[gid], metrics=base_metrics,
+                    severity="high",
+                    message_ids=ev_ids,
+                    object_ids=[gid],
+                    metrics=base_metrics,
                     policy={"groups.zombie_days": gp.zombie_days},
                 )
             )
@@ -210,11 +215,17 @@ def step(ctx: AnalysisContext) -> StepResult:
             f["flags"].add("inactive")
             drafts.append(
                 FindingDraft(
-                    "ZOMBIE", "lifecycle.group_inactive", "group", gid,
+                    "ZOMBIE",
+                    "lifecycle.group_inactive",
+                    "group",
+                    gid,
                     f"不活跃群：“{name}”已 {idle} 天没有实质性消息",
                     unit_id=unit,
                     summary=f"最后一条实质性消息在 {last}，超过 {gp.inactive_days} 天未达 {gp.zombie_days} 天。请群主确认是否仍需保留。",
-                    severity="low", message_ids=ev_ids, object_ids=[gid], metrics=base_metrics,
+                    severity="low",
+                    message_ids=ev_ids,
+                    object_ids=[gid],
+                    metrics=base_metrics,
                     policy={"groups.inactive_days": gp.inactive_days, "groups.zombie_days": gp.zombie_days},
                 )
             )
@@ -227,15 +238,25 @@ def step(ctx: AnalysisContext) -> StepResult:
             if few:
                 why.append(f"成员仅 {g['members']} 人（少于 {gp.empty_min_members} 人）")
             if silent:
-                why.append("从未有过实质性消息" + ("（数据中没有该群任何消息）" if g["n_counted"] == 0 else ""))
+                why.append(
+                    "从未有过实质性消息" + ("（数据中没有该群任何消息）" if g["n_counted"] == 0 else "")
+                )
             drafts.append(
                 FindingDraft(
-                    "ZOMBIE", "lifecycle.group_empty", "group", gid,
+                    "ZOMBIE",
+                    "lifecycle.group_empty",
+                    "group",
+                    gid,
                     f"空壳群：“{name}”" + "，".join(why),
                     unit_id=unit,
                     summary="；".join(why) + "。建议清理或说明用途。",
-                    severity="medium", object_ids=[gid], metrics={**base_metrics, "no_substantive": silent},
-                    policy={"groups.empty_min_members": gp.empty_min_members, "groups.inactive_days": gp.inactive_days},
+                    severity="medium",
+                    object_ids=[gid],
+                    metrics={**base_metrics, "no_substantive": silent},
+                    policy={
+                        "groups.empty_min_members": gp.empty_min_members,
+                        "groups.inactive_days": gp.inactive_days,
+                    },
                 )
             )
         if g["group_type"] == "temporary":
@@ -244,10 +265,17 @@ def step(ctx: AnalysisContext) -> StepResult:
                 f["flags"].add("temp_no_end")
                 drafts.append(
                     FindingDraft(
-                        "NONCOMPLIANT_BUILD", "lifecycle.temp_no_end", "group", gid,
+                        "NONCOMPLIANT_BUILD",
+                        "lifecycle.temp_no_end",
+                        "group",
+                        gid,
                         f"临时群未登记解散日期：“{name}”",
-                        unit_id=unit, summary="临时工作群应在登记时填写预计解散日期。", severity="low",
-                        object_ids=[gid], metrics=base_metrics, policy={"groups.temp_end_grace_days": gp.temp_end_grace_days},
+                        unit_id=unit,
+                        summary="临时工作群应在登记时填写预计解散日期。",
+                        severity="low",
+                        object_ids=[gid],
+                        metrics=base_metrics,
+                        policy={"groups.temp_end_grace_days": gp.temp_end_grace_days},
                     )
                 )
             elif end < grace_cut:
@@ -257,12 +285,22 @@ def step(ctx: AnalysisContext) -> StepResult:
                 f["metrics"]["substantive_after_end"] = g["n_after_end"]
                 drafts.append(
                     FindingDraft(
-                        "STALE_TEMP_GROUP", "lifecycle.temp_expired", "group", gid,
+                        "STALE_TEMP_GROUP",
+                        "lifecycle.temp_expired",
+                        "group",
+                        gid,
                         f"临时群逾期未解散：“{name}”已超过解散日期 {past} 天",
                         unit_id=unit,
                         summary=f"预计解散日期 {end}，宽限 {gp.temp_end_grace_days} 天后仍在使用；此后有 {g['n_after_end']} 条实质性消息。",
-                        severity="medium", message_ids=ev_ids, object_ids=[gid],
-                        metrics={**base_metrics, "end_date": end, "days_past_end": past, "substantive_after_end": g["n_after_end"]},
+                        severity="medium",
+                        message_ids=ev_ids,
+                        object_ids=[gid],
+                        metrics={
+                            **base_metrics,
+                            "end_date": end,
+                            "days_past_end": past,
+                            "substantive_after_end": g["n_after_end"],
+                        },
                         policy={"groups.temp_end_grace_days": gp.temp_end_grace_days},
                     )
                 )
@@ -270,20 +308,34 @@ def step(ctx: AnalysisContext) -> StepResult:
             f["flags"].add("unregistered")
             drafts.append(
                 FindingDraft(
-                    "NONCOMPLIANT_BUILD", "lifecycle.group_unregistered", "group", gid,
+                    "NONCOMPLIANT_BUILD",
+                    "lifecycle.group_unregistered",
+                    "group",
+                    gid,
                     f"未备案工作群：“{name}”",
-                    unit_id=unit, summary="该群未在目录清单中备案（若干意见 2023：工作群应“已经批准设立”）。",
-                    severity="low", object_ids=[gid], metrics=base_metrics, policy={},
+                    unit_id=unit,
+                    summary="该群未在目录清单中备案（若干意见 2023：工作群应“已经批准设立”）。",
+                    severity="low",
+                    object_ids=[gid],
+                    metrics=base_metrics,
+                    policy={},
                 )
             )
         if not (g["purpose"] or "").strip():
             f["flags"].add("no_purpose")
             drafts.append(
                 FindingDraft(
-                    "NONCOMPLIANT_BUILD", "lifecycle.group_no_purpose", "group", gid,
+                    "NONCOMPLIANT_BUILD",
+                    "lifecycle.group_no_purpose",
+                    "group",
+                    gid,
                     f"工作群未说明用途：“{name}”",
-                    unit_id=unit, summary="备案信息中没有建群用途（银川 2019：每个群应明确职能）。",
-                    severity="low", object_ids=[gid], metrics=base_metrics, policy={},
+                    unit_id=unit,
+                    summary="备案信息中没有建群用途（银川 2019：每个群应明确职能）。",
+                    severity="low",
+                    object_ids=[gid],
+                    metrics=base_metrics,
+                    policy={},
                 )
             )
         n_win = g["n_win_sub"]
@@ -299,13 +351,22 @@ def step(ctx: AnalysisContext) -> StepResult:
         gid = g["id"]
         drafts.append(
             FindingDraft(
-                "OFF_TOPIC_GROUP", "lifecycle.group_off_topic", "group", gid,
+                "OFF_TOPIC_GROUP",
+                "lifecycle.group_off_topic",
+                "group",
+                gid,
                 f"工作群变聊天群：“{g['name']}”近 {p['off_topic_window_days']} 天 {g['chat_share']:.0%} 的消息与工作无关",
                 unit_id=g["unit_id"],
                 summary=f"近 {p['off_topic_window_days']} 天 {g['n_win_sub']} 条实质性消息中，{g['n_win_sub'] - g['n_win_work']} 条不含工作要求、通知或工作词语。",
-                severity="medium", message_ids=samples.get(gid, []), object_ids=[gid],
-                metrics={"window_days": p["off_topic_window_days"], "messages": g["n_win_sub"],
-                         "work_messages": g["n_win_work"], "chat_share": round(g["chat_share"], 4)},
+                severity="medium",
+                message_ids=samples.get(gid, []),
+                object_ids=[gid],
+                metrics={
+                    "window_days": p["off_topic_window_days"],
+                    "messages": g["n_win_sub"],
+                    "work_messages": g["n_win_work"],
+                    "chat_share": round(g["chat_share"], 4),
+                },
                 policy={"groups.off_topic_share": gp.off_topic_share},
             )
         )
@@ -319,11 +380,22 @@ def step(ctx: AnalysisContext) -> StepResult:
         by_rule[d.rule_id] = by_rule.get(d.rule_id, 0) + 1
     gone = group_state(ctx)
     gone = gone.filter(gone.gone)
-    gone_by = {r["gone_by"]: r["n"] for r in ctx.lake.to_arrow(gone.group_by("gone_by").aggregate(n=gone.count())).to_pylist()}
-    return StepResult(findings=drafts, rules_run=set(RULES),
-                      metrics={"by_rule": by_rule, "groups_screened": len(rows),
-                               "groups_gone": {"inventory": gone_by.get("inventory", 0),
-                                               "members_only": gone_by.get("members", 0)}})
+    gone_by = {
+        r["gone_by"]: r["n"]
+        for r in ctx.lake.to_arrow(gone.group_by("gone_by").aggregate(n=gone.count())).to_pylist()
+    }
+    return StepResult(
+        findings=drafts,
+        rules_run=set(RULES),
+        metrics={
+            "by_rule": by_rule,
+            "groups_screened": len(rows),
+            "groups_gone": {
+                "inventory": gone_by.get("inventory", 0),
+                "members_only": gone_by.get("members", 0),
+            },
+        },
+    )
 
 
 def _accounts(ctx: AnalysisContext, fact) -> list[FindingDraft]:
@@ -331,30 +403,63 @@ def _accounts(ctx: AnalysisContext, fact) -> list[FindingDraft]:
     as_of = ctx.as_of
     acc = _active(inventory(ctx, "accounts"))
     last = acc.last_post_on.fill_null(acc.created_on)
-    acc = acc.mutate(last_day=last).filter(last.notnull() & (last <= as_of - dt.timedelta(days=acp.stale_days)))
+    acc = acc.mutate(last_day=last).filter(
+        last.notnull() & (last <= as_of - dt.timedelta(days=acp.stale_days))
+    )
     out = []
     for a in ctx.lake.to_arrow(acc).to_pylist():
         idle = _days(as_of, a["last_day"])
         never = a["last_post_on"] is None
         if idle >= acp.cleanup_days:
-            rule, sev, word, pol = "lifecycle.account_cleanup", "high", "应予清理", {"accounts.cleanup_days": acp.cleanup_days}
+            rule, sev, word, pol = (
+                "lifecycle.account_cleanup",
+                "high",
+                "应予清理",
+                {"accounts.cleanup_days": acp.cleanup_days},
+            )
         elif idle >= acp.zombie_days:
-            rule, sev, word, pol = "lifecycle.account_zombie", "medium", "僵尸账号", {"accounts.zombie_days": acp.zombie_days}
+            rule, sev, word, pol = (
+                "lifecycle.account_zombie",
+                "medium",
+                "僵尸账号",
+                {"accounts.zombie_days": acp.zombie_days},
+            )
         else:
-            rule, sev, word, pol = "lifecycle.account_stale", "low", "更新不及时", {"accounts.stale_days": acp.stale_days}
+            rule, sev, word, pol = (
+                "lifecycle.account_stale",
+                "low",
+                "更新不及时",
+                {"accounts.stale_days": acp.stale_days},
+            )
         level = rule.rsplit("_", 1)[-1]
         f = fact("account", a["id"])
         f["flags"].add(f"account_{level}")
-        f["metrics"].update(name=a["name"], unit_id=a["unit_id"], days_idle=idle, last_post_on=a["last_post_on"],
-                            followers=a["followers"], functions=list(a["functions"] or []))
+        f["metrics"].update(
+            name=a["name"],
+            unit_id=a["unit_id"],
+            days_idle=idle,
+            last_post_on=a["last_post_on"],
+            followers=a["followers"],
+            functions=list(a["functions"] or []),
+        )
         since = "开设以来从未发布" if never else f"最后发布于 {a['last_post_on']}"
         out.append(
             FindingDraft(
-                "ZOMBIE", rule, "account", a["id"],
+                "ZOMBIE",
+                rule,
+                "account",
+                a["id"],
                 f"政务公众账号{word}：“{a['name']}”已 {idle} 天未更新",
-                unit_id=a["unit_id"], summary=f"{since}，已 {idle} 天未更新。", severity=sev,
+                unit_id=a["unit_id"],
+                summary=f"{since}，已 {idle} 天未更新。",
+                severity=sev,
                 object_ids=[a["id"]],
-                metrics={"last_post_on": a["last_post_on"], "days_idle": idle, "never_posted": never, "followers": a["followers"]},
+                metrics={
+                    "last_post_on": a["last_post_on"],
+                    "days_idle": idle,
+                    "never_posted": never,
+                    "followers": a["followers"],
+                },
                 policy=pol,
             )
         )
@@ -381,31 +486,50 @@ def _apps(ctx: AnalysisContext, fact) -> list[FindingDraft]:
     idle_cut = as_of - dt.timedelta(days=ap.idle_days)
     for r in rows:
         f = fact("app", r["id"])
-        f["metrics"].update(name=r["name"], unit_id=r["unit_id"], users=r["users"], level=r["u_level"],
-                            functions=list(r["functions"] or []), last_active_on=r["last_active_on"])
+        f["metrics"].update(
+            name=r["name"],
+            unit_id=r["unit_id"],
+            users=r["users"],
+            level=r["u_level"],
+            functions=list(r["functions"] or []),
+            last_active_on=r["last_active_on"],
+        )
         if r["bad"]:
             bad = sorted(set(r["bad"]))
             f["flags"].add("forbidden_feature")
             zh = "、".join(FEATURE_ZH.get(x, x) for x in bad)
             out.append(
                 FindingDraft(
-                    "MANDATORY_CHECKIN_POINTS", "lifecycle.app_forbidden_feature", "app", r["id"],
+                    "MANDATORY_CHECKIN_POINTS",
+                    "lifecycle.app_forbidden_feature",
+                    "app",
+                    r["id"],
                     f"政务应用设置强制使用功能：“{r['name']}”含{zh}",
                     unit_id=r["unit_id"],
                     summary=f"除安保、应急等特殊规定外，政务应用程序不得设置{zh}等强制使用功能（若干意见 2023；国办函〔2026〕12号）。",
-                    severity="high", object_ids=[r["id"]], metrics={"features": bad},
-                    policy={"apps.forbidden_features": list(ap.forbidden_features), "apps.exempt_tags": list(ap.exempt_tags)},
+                    severity="high",
+                    object_ids=[r["id"]],
+                    metrics={"features": bad},
+                    policy={
+                        "apps.forbidden_features": list(ap.forbidden_features),
+                        "apps.exempt_tags": list(ap.exempt_tags),
+                    },
                 )
             )
         if r["u_level"] in below:
             f["flags"].add("below_level")
             out.append(
                 FindingDraft(
-                    "NONCOMPLIANT_BUILD", "lifecycle.app_below_level", "app", r["id"],
+                    "NONCOMPLIANT_BUILD",
+                    "lifecycle.app_below_level",
+                    "app",
+                    r["id"],
                     f"县以下违规建设政务应用：“{r['name']}”（{LEVEL_ZH.get(r['u_level'], r['u_level'])}单位{r['u_name'] or ''}主办）",
                     unit_id=r["unit_id"],
                     summary="县以下（不含县级）单位原则上不得开发建设政务应用程序（国办函〔2026〕12号）。",
-                    severity="high", object_ids=[r["id"]], metrics={"unit_level": r["u_level"]},
+                    severity="high",
+                    object_ids=[r["id"]],
+                    metrics={"unit_level": r["u_level"]},
                     policy={"apps.lowest_build_level": ap.lowest_build_level},
                 )
             )
@@ -414,10 +538,16 @@ def _apps(ctx: AnalysisContext, fact) -> list[FindingDraft]:
             f["flags"].add("idle")
             out.append(
                 FindingDraft(
-                    "ZOMBIE", "lifecycle.app_idle", "app", r["id"],
+                    "ZOMBIE",
+                    "lifecycle.app_idle",
+                    "app",
+                    r["id"],
                     f"僵尸应用：“{r['name']}”已 {idle} 天无人使用",
-                    unit_id=r["unit_id"], summary=f"最后使用于 {r['last_active_on']}，超过 {ap.idle_days} 天。",
-                    severity="medium", object_ids=[r["id"]], metrics={"last_active_on": r["last_active_on"], "days_idle": idle},
+                    unit_id=r["unit_id"],
+                    summary=f"最后使用于 {r['last_active_on']}，超过 {ap.idle_days} 天。",
+                    severity="medium",
+                    object_ids=[r["id"]],
+                    metrics={"last_active_on": r["last_active_on"], "days_idle": idle},
                     policy={"apps.idle_days": ap.idle_days},
                 )
             )
@@ -431,11 +561,16 @@ def _apps(ctx: AnalysisContext, fact) -> list[FindingDraft]:
             fact("app", i)["flags"].add("over_quota")
         out.append(
             FindingDraft(
-                "NONCOMPLIANT_BUILD", "lifecycle.app_over_quota", "unit", r["unit_id"],
+                "NONCOMPLIANT_BUILD",
+                "lifecycle.app_over_quota",
+                "unit",
+                r["unit_id"],
                 f"{r['u_name'] or r['unit_id']}面向基层的政务应用 {r['n']} 个，超过 {ap.max_per_unit} 个",
                 unit_id=r["unit_id"],
                 summary="省、市两级面向基层的政务应用程序原则上不超过 1 个（四川“四个一律”；国办函〔2026〕12号）。",
-                severity="medium", object_ids=ids, metrics={"apps": r["n"]},
+                severity="medium",
+                object_ids=ids,
+                metrics={"apps": r["n"]},
                 policy={"apps.max_per_unit": ap.max_per_unit},
             )
         )
