@@ -135,6 +135,17 @@ def normalise(text):
     return t
 
 
+def _never_lengthens() -> bool:
+    """True when no normalisation rule can make a text longer (then a raw-length prefilter is exact):
+    replacements of at most one character (a match is at least one), 1:1 translations, lower."""
+    for r in dedup_policy()["normalise"]:
+        if r["kind"] == "replace" and len(r.get("replacement", "")) > 1:
+            return False
+        if r["kind"] == "translate" and len(r["from"]) != len(r["to"]):
+            return False
+    return True
+
+
 def slot_sequence(norm):
     """'|' + the runs of slot characters (digits, dates, counts) of a normalised text, '|'-separated."""
     chars = dedup_policy()["slots"]["chars"]
@@ -323,6 +334,11 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
     p = p or Params.from_policy()
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
+    # Normalising never lengthens a text in kept characters (translate is 1:1, lower keeps one kept
+    # character per character, every replacement is shorter than its match, and keep_text drops the rest),
+    # so texts shorter than min_fragment_chars can be dropped before the regex passes: same result.
+    if _never_lengthens():
+        items = items.filter(items[text].length() >= p.min_fragment_chars)
     nt = items.select(key=items[key], norm=normalise(items[text]))
     nt = materialize(lake, nt.filter(nt.norm.length() >= p.min_fragment_chars), "nd_items")
     d = nt.select("norm").distinct()
