@@ -10,9 +10,12 @@
 Each import runs in its own process (fresh workspace) so peak RSS is per format; it is also sampled per
 phase ("parse": reading the file into the staging table, which streaming keeps flat; "finish": ids and
 the lake write). The staging DuckDB holds up to ``ZHIJIAN_IMPORT_MEMORY`` (default 256 MB) while
-reading and 1 GB while finishing before it spills to disk, so below those the RSS still grows with the
-staged rows; a smaller reading limit shows the readers' own footprint. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts
-are Chinese work-group messages of realistic length; 300 groups, 1,500 senders; ``telegram_account``
+reading and ``ZHIJIAN_IMPORT_FINISH_MEMORY`` (default 384 MB) while finishing before it spills to
+disk, so below those the RSS still grows with the staged rows; a smaller reading limit shows the
+readers' own footprint. "MB/cpu-s" is the file size over the process CPU time: on a shared machine
+(load average above the core count) wall-clock MB/s mostly measures the other work, CPU time much
+less so. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts are Chinese
+work-group messages of realistic length; 300 groups, 1,500 senders; ``telegram_account``
 is a whole-account export (20 chats), the other JSON files one array.
 """
 
@@ -254,7 +257,7 @@ def main() -> None:
     print(f"# zhijian import benchmark — {', '.join(f'{n:,}' for n in sizes)} messages per format, {os.cpu_count()} cores")
     print(f"(load average {os.getloadavg()[0]:.1f} at start: wall-clock figures suffer when other work shares the cores)")
     print(f"{'format':<17} {'messages':>9} {'MB':>7} {'s':>6} {'MB/s':>6} {'msgs/s':>9} {'peak RSS MB':>11} "
-          f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'load':>5}")
+          f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'MB/cpu-s':>8} {'load':>5}")
     for fmt in formats:
         name, gen = GENERATORS[fmt]
         parse_rss = []
@@ -270,12 +273,12 @@ def main() -> None:
             parse_rss.append(r["parse_rss_mb"])
             print(f"{fmt:<17} {n:>9,} {mb:>7.1f} {r['seconds']:>6.2f} {mb / r['seconds']:>6.1f} "
                   f"{n / r['seconds']:>9,.0f} {r['rss_mb']:>11.0f} {r['parse_rss_mb']:>6.0f} {r['finish_rss_mb']:>6.0f} "
-                  f"{r['cpu']:>6.2f} {os.getloadavg()[0]:>5.1f}", flush=True)
+                  f"{r['cpu']:>6.2f} {mb / r['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}", flush=True)
             if fmt == "whatsapp_txt" and not args.no_whatstk:
                 w = run([sys.executable, "-c", WHATSTK, str(path)])
                 print(f"{'  whatstk':<17} {n:>9,} {mb:>7.1f} {w['seconds']:>6.2f} {mb / w['seconds']:>6.1f} "
                       f"{w['messages'] / w['seconds']:>9,.0f} {w['rss_mb']:>11.0f} {'':>6} {'':>6} {w['cpu']:>6.2f} "
-                      f"{os.getloadavg()[0]:>5.1f}   (whatstk/zhijian: {w['seconds'] / r['seconds']:.1f}x wall, "
+                      f"{mb / w['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}   (whatstk/zhijian: {w['seconds'] / r['seconds']:.1f}x wall, "
                       f"{w['cpu'] / r['cpu']:.1f}x CPU; whatstk only parses, zhijian also writes the lake)", flush=True)
             shutil.rmtree(wsdir, ignore_errors=True)
         if len(sizes) > 1:

@@ -221,6 +221,71 @@ def test_bad_records_are_skipped_and_counted(ws, tmp_path):
         ("第 3 行", "ts 不是 ISO 8601 时间"), ("第 4 行", "group_id 为空"), ("第 5 行", "mentions 不是 JSON 数组")]
 
 
+@pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "gb18030"])
+def test_skipped_records_name_their_physical_line(ws, tmp_path, enc):
+    """A record may span lines (quoted newlines in CSV) and a JSON Lines file may hold blank lines: the
+    line named for a skipped record is the line it starts on in the file, not its ordinal."""
+    good = ["a1", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "第一行\n第二行\n第三行",
+            "false", "[]", "", "false"]
+    bad = ["b1", "G001", "群", "wx_li", "李四", "昨天", "text", "x", "false", "[]", "", "false"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerows([CANON_HEADER, good, ["a2", *good[1:]], bad, ["a3", *good[1:]], ["b2", *bad[1:]]])
+    p = tmp_path / "m.csv"
+    p.write_bytes(buf.getvalue().encode(enc))
+    s = import_paths(ws, [p])
+    assert s.messages == 3 and s.skipped_count == 2
+    # header 1, a1 2-4, a2 5-7, b1 8, a3 9-11, b2 12
+    assert [k["where"] for k in s.skipped] == ["第 8 行", "第 12 行"]
+
+    def obj(row):
+        return json.dumps(dict(zip(CANON_HEADER, row, strict=True)), ensure_ascii=False)
+
+    q = tmp_path / "m.jsonl"
+    q.write_bytes(("\n".join([obj(good), "", obj(bad), "  ", "", obj(["a9", *good[1:]]), obj(["b9", *bad[1:]])])
+                   + "\n").encode(enc))
+    s = import_paths(ws, [q])
+    assert s.messages == 1 and s.duplicates == 1 and s.skipped_count == 2
+    assert [k["where"] for k in s.skipped] == ["第 3 行", "第 7 行"]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_gbk_after_the_first_megabytes(ws, tmp_path, suffix):
+    """The encoding is decided on the first 4 MB; when GBK bytes come later, DuckDB's reader rejects
+    them and the whole file decides (the file is read as GB18030, not refused or garbled)."""
+    row = ["", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "", "false", "[]", "", "false"]
+    rows = [[f"a{i:06d}", *row[1:7], "x" * 80, *row[8:]] for i in range(45_000)]  # > 4 MB of ASCII
+    rows.append(["z1", *row[1:7], "最后一条：中文", *row[8:]])
+    p = tmp_path / f"m.{suffix}"
+    if suffix == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([CANON_HEADER, *rows])
+        text = buf.getvalue()
+    else:
+        text = "".join(json.dumps(dict(zip(CANON_HEADER, r, strict=True)), ensure_ascii=False) + "\n" for r in rows)
+    p.write_bytes(text.encode("gb18030"))
+    assert p.stat().st_size > 4 << 20
+    s = import_paths(ws, [p])
+    assert s.messages == 45_001 and s.files[0]["encoding"] == "GB18030/GBK"
+    m = _messages(ws)
+    assert m.loc[m.message_id == "z1", "text"].item() == "最后一条：中文"
+
+
+def test_many_bad_records_are_all_counted_and_the_first_listed(ws, tmp_path):
+    from zhijian.ingest.run import MAX_SKIPPED_LISTED
+
+    row = ["", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[]", "", "false"]
+    rows = [[f"a{i}", *row[1:]] for i in range(10)]
+    rows += [[f"b{i}", *row[1:5], "昨天", *row[6:]] for i in range(MAX_SKIPPED_LISTED + 40)]
+    rows += [[f"c{i}", "", *row[2:]] for i in range(7)]
+    write_demo(tmp_path / "d", messages=rows)
+    s = import_paths(ws, [tmp_path / "d" / "messages"])
+    assert s.messages == 10 and s.skipped_count == MAX_SKIPPED_LISTED + 47
+    assert s.skipped_reasons == {"ts 不是 ISO 8601 时间": MAX_SKIPPED_LISTED + 40, "group_id 为空": 7}
+    assert len(s.skipped) == MAX_SKIPPED_LISTED
+    assert [k["where"] for k in s.skipped[:2]] == ["第 12 行", "第 13 行"] and s.skipped[-1]["where"] == "第 211 行"
+
+
 def test_cli_import_json_and_export(tmp_path):
     from typer.testing import CliRunner
 

@@ -40,8 +40,12 @@ MAX_SKIPPED_LISTED = 200
 #: (bench/ingest.py measures it at two sizes). Env ZHIJIAN_IMPORT_MEMORY overrides it.
 STAGING_MEMORY = os.environ.get("ZHIJIAN_IMPORT_MEMORY", "256MB")
 #: ... and while ids are hashed and the lake batch is written: the window functions and the ordered
-#: streaming reader need more room (64 MB fails at 1M messages: "failed to pin block"); still a bound.
-FINISH_MEMORY = "1GB"
+#: streaming reader need more room (64 MB fails at 1M messages: "failed to pin block"). 384 MB keeps the
+#: peak RSS flat (bench/ingest.py, canonical CSV: 1M messages 583 MB, 4M 740 MB; with 1 GB it was
+#: 612 -> 1,210 MB) at no measurable CPU cost at 1M; checked at 2-4M messages on the heavy paths:
+#: content-hash ids with ordinals, duplicate ids in the input, re-import over 4M existing ids.
+#: Env ZHIJIAN_IMPORT_FINISH_MEMORY overrides it.
+FINISH_MEMORY = os.environ.get("ZHIJIAN_IMPORT_FINISH_MEMORY", "384MB")
 
 
 @dataclass
@@ -273,19 +277,27 @@ class ImportRun:
         )
         self.db.unregister("_batch")
 
-    def skip(self, path: Any, where: str, reason: str) -> None:
+    def skip(self, path: Any, where: str, reason: str, *, count: int = 1) -> None:
+        """A skipped record (``count`` records of one reason: only the first MAX_SKIPPED_LISTED are
+        listed with file and line, all are counted)."""
+        if count <= 0:
+            return
         s = self.summary
-        s.skipped_count += 1
-        s.skipped_reasons[reason] = s.skipped_reasons.get(reason, 0) + 1
+        s.skipped_count += count
+        s.skipped_reasons[reason] = s.skipped_reasons.get(reason, 0) + count
         if len(s.skipped) < MAX_SKIPPED_LISTED:
             s.skipped.append({"file": str(path), "where": where, "reason": reason})
+
+    def listing_room(self) -> int:
+        """How many more skipped records the summary lists one by one."""
+        return max(0, MAX_SKIPPED_LISTED - len(self.summary.skipped))
 
     def warn(self, msg: str) -> None:
         if msg not in self.summary.warnings:
             self.summary.warnings.append(msg)
 
     # ── finishing ─────────────────────────────────────────────────────────────────────────────
-    def _resolve_chats(self) -> pa.Table:
+    def _resolve_chats(self) -> dict[str, list]:
         rows = self.db.execute(
             "SELECT platform, chat_key, any_value(chat_name) FILTER (WHERE chat_name IS NOT NULL AND chat_name <> ''),"
             " any_value(source) FROM raw GROUP BY platform, chat_key"
@@ -328,15 +340,9 @@ class ImportRun:
             out_g.append(gid)
         s.flush()
         self.summary.new_groups = len(self.new_groups)
-        return pa.table(
-            {
-                "platform": pa.array(out_p, pa.string()),
-                "chat_key": pa.array(out_k, pa.string()),
-                "group_id": pa.array(out_g, pa.string()),
-            }
-        )
+        return {"platform": out_p, "chat_key": out_k, "group_id": out_g}
 
-    def _resolve_senders(self) -> tuple[pa.Table, pa.Table]:
+    def _resolve_senders(self) -> tuple[dict[str, list], dict[str, list]]:
         rows = self.db.execute(
             "SELECT sender_key, sender_name, count(*) FROM raw GROUP BY sender_key, sender_name"
         ).fetchall()
@@ -361,13 +367,7 @@ class ImportRun:
             keys.append(key)
             names.append(name)
             ids.append(sid)
-        sm = pa.table(
-            {
-                "sender_key": pa.array(keys, pa.string()),
-                "sender_name": pa.array(names, pa.string()),
-                "sender_id": pa.array(ids, pa.string()),
-            }
-        )
+        sm = {"sender_key": keys, "sender_name": names, "sender_id": ids}
         self.summary.people_matched = len(matched)
         self.summary.people_unmatched = len(unmatched)
         self.summary.senders = len(matched) + len(unmatched)
@@ -378,9 +378,7 @@ class ImportRun:
         by_alias, by_name = r.people()
         alias = dict(by_name)
         alias.update(by_alias)
-        am = pa.table(
-            {"alias": pa.array(list(alias), pa.string()), "pid": pa.array(list(alias.values()), pa.string())}
-        )
+        am = {"alias": list(alias), "pid": list(alias.values())}
         return sm, am
 
     def _existing(self, name: str) -> str | None:
@@ -398,10 +396,10 @@ class ImportRun:
             return
         chatmap = self._resolve_chats()
         sendermap, aliasmap = self._resolve_senders()
-        db.register("chatmap", chatmap)
-        db.register("sendermap", sendermap)
-        db.register("aliasmap", aliasmap)
-        self.summary.groups = len(set(chatmap.column("group_id").to_pylist()))
+        _temp_table(db, "chatmap", chatmap)
+        _temp_table(db, "sendermap", sendermap)
+        _temp_table(db, "aliasmap", aliasmap)
+        self.summary.groups = len(set(chatmap["group_id"]))
         ws_tz = self.ws_tz.replace("'", "")
         existing = self._existing("messages")
         anti = (
@@ -550,6 +548,17 @@ class ImportRun:
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _temp_table(db, name: str, columns: dict[str, list]) -> None:
+    """A small VARCHAR table from Python lists, passed as list parameters. (Not through pyarrow: its
+    conversion from Python objects imports pandas: 0.3-0.4 CPU-s the import does not need.)"""
+    cols = list(columns)
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
+        + ", ".join(f"unnest(${i + 1}::VARCHAR[]) AS {c}" for i, c in enumerate(cols)),
+        [columns[c] for c in cols],
+    )
 
 
 def _dups(db, table: str, expr: str) -> int:

@@ -5,6 +5,7 @@ stripped, multi-line messages, system lines (also those that contain ": ")."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -520,7 +521,7 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
           SELECT *, (snd IS NULL OR contains(snd, chr(10)) OR length(snd) > 60 OR (lrm AND regexp_matches(txt, {q(SYSTEM_TEXT.pattern)}))
                      OR regexp_matches(snd, {q(SYSTEM_HINTS.pattern)}) OR contains(snd, '"') OR contains(snd, '“')) AS is_sys,
                  -- lower-cased only where a placeholder could match (lower/trim on every text is costly)
-                 CASE WHEN regexp_matches(txt, {q(_LOW_CANDIDATE)}) THEN lower(trim(txt, ' ' || chr(10) || chr(9))) END AS low,
+                 CASE WHEN regexp_matches(txt, {q(_low_candidate())}) THEN lower(trim(txt, ' ' || chr(10) || chr(9))) END AS low,
                  -- "attached" is a literal of _ATT_RE2, so this guard (on txt, not low) changes nothing
                  CASE WHEN contains(txt, 'attached') AND regexp_matches(trim(txt), {q(_ATT_RE2)})
                       THEN lower(coalesce(nullif(regexp_extract(trim(txt), {q(_ATT_RE2)}, 1), ''),
@@ -578,6 +579,7 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     return n_rows - len(bad), enc
 
 
+@functools.cache
 def _low_candidate() -> str:
     """A regex of the texts that can equal a media placeholder or a "deleted" text once trimmed and
     lower-cased: their first character lower-cases to the first character of one of them."""
@@ -590,7 +592,6 @@ def _low_candidate() -> str:
     return "^[ \n\t]*[" + cls + "]"
 
 
-_LOW_CANDIDATE = _low_candidate()
 _MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
 
 
