@@ -5,10 +5,12 @@ each (message, gold, predicted) pair of the multi-label sets) and the lines that
 through the same engine path as the analysis (``classify`` on a DuckDB memtable).
 
     .venv/bin/python bench/accuracy.py [--data tests/data/labels_eval.jsonl] [--workspace DIR]
-                                       [--origin verbatim|reconstructed] [--added BATCH] [--errors]
+                                       [--origin verbatim|reconstructed] [--added BATCH] [--by-batch]
+                                       [--errors]
 
 Lines added after the rules were written carry ``"added": "<date><batch>"``; ``--added`` measures only
-those (the held-out figure of that batch, before any rule was tuned on it, is in the issue 9 notes).
+those (the held-out figure of that batch, before any rule was tuned on it, is in the issue 9 notes);
+``--by-batch`` adds the exact-match figure of every batch (lines without ``added`` form batch "-").
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ def main() -> None:
     ap.add_argument("--workspace", type=Path, default=None)
     ap.add_argument("--origin", choices=["verbatim", "reconstructed"], default=None)
     ap.add_argument("--added", default=None, help="only lines of this batch (their 'added' field)")
+    ap.add_argument("--by-batch", action="store_true", help="exact label-set match per 'added' batch")
     ap.add_argument("--errors", action="store_true", help="print every wrong line")
     a = ap.parse_args()
     rows = load_rows(a.data, a.origin, a.added)
@@ -116,6 +119,16 @@ def main() -> None:
     print(" " * 12 + "".join(f"{short[x]:>10s}" for x in labs))
     for g in labs:
         print(f"{short[g]:12s}" + "".join(f"{res['confusion'].get((g, q), 0):10d}" for q in labs))
+    if a.by_batch:
+        print("\nexact label-set match per batch ('added'):")
+        wrong = {e["text"] for e in res["errors"]}
+        batches: dict[str, list[int]] = {}
+        for r in rows:
+            n_ok = batches.setdefault(r.get("added", "-"), [0, 0])
+            n_ok[0] += 1
+            n_ok[1] += r["text"] not in wrong
+        for b, (n, ok) in sorted(batches.items()):
+            print(f"  {b:14s} {n:5d} lines  {ok / n:.3f}")
     if a.errors:
         print("\nwrong lines:")
         for e in res["errors"]:

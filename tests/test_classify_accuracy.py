@@ -13,17 +13,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "labels_eval.jsonl"
+HELDOUT = ROOT / "tests" / "data" / "labels_heldout.jsonl"
 sys.path.insert(0, str(ROOT / "bench"))
 
 from accuracy import evaluate, load_rows  # noqa: E402
 
 PRECISION_GOAL, RECALL_GOAL = 0.95, 0.90
 
-# label -> measured shortfall (bench/accuracy.py on the 405-line set, 2026-11-29)
-SHORT = {
-    "app_usage_demand": "precision 0.909 (2 FP: a policy list item “将…积分排名、在线时长等相关数据用于通报排名和考评”, "
-    "a news narration “…及时通报各单位注册和学习情况”)",
-}
+# label -> measured shortfall (bench/accuracy.py on the eval set); empty since 2026-11-29: app_usage_demand
+# reached precision 1.000 after the policy-register and nominal-use masks (issue 9 notes). A label that
+# falls short again goes back here with its figure.
+SHORT: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,19 @@ def test_no_label_collapses(result):
     for lab, m in result["per_label"].items():
         assert m["precision"] >= 0.8 and m["recall"] >= 0.85, (lab, m)
     assert result["exact_match"] >= 0.9
+
+
+def test_heldout_shape_and_floor():
+    """labels_heldout.jsonl: real lines gathered in batches (``added``), each measured before the rules were
+    changed for it (figures in the issue 9 notes). Later rule changes saw them, so this is a regression floor,
+    not the held-out figure: exact match 0.952 on 291 lines when it was set (2026-11-29)."""
+    from zhijian.rules.taxonomy import label_ids
+
+    rows = load_rows(HELDOUT)
+    assert len(rows) >= 250
+    known = set(label_ids())
+    for r in rows:
+        assert r["text"] and r["source"] and r["labels"] and set(r["labels"]) <= known
+        assert r.get("origin") in ("verbatim", "reconstructed")
+        assert "normal" not in r["labels"] or r["labels"] == ["normal"]
+    assert evaluate(rows)["exact_match"] >= 0.93
