@@ -176,15 +176,86 @@ def test_accuracy_on_labelled_near_duplicates():
     assert len({r["notice"] for r in rows}) >= 60
 
 
+TRICKY = [
+    "ＡＰＰ下载：请于３月５日前完成，QQ群 PDF 文件　见附件",
+    "「张三：收到」收到请回复\n\t谢谢 @所有人\u2005 关于召开会议的通知——县委办",
+    "转发：【重要】各乡镇：请认真落实！关于开展（试点）工作的通知（县应急局） 2026年3月2日",
+    "各位： 请知悉。特此通知 望周知 —— 镇党政办\r\n",
+    "Fw: ａｂｃ－－ＸＹＺ＠ｍａｉｌ 青山县卫健局",
+    "",
+]
+
+
 def test_engine_and_python_normalisation_agree(tmp_path):
+    """The gated table form (normalised), the expression form (normalise) and Python agree."""
     import pyarrow as pa
 
-    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()][:120]
+    from zhijian.analysis.neardup import normalised
+
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
+    texts = [r["text"] for r in rows] + TRICKY
     lake = Lake(tmp_path)
-    t = lake.register("x", pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}))
+    t = lake.register("x", pa.table({"id": list(range(len(texts))), "text": texts}))
     got = lake.to_arrow(t.select("id", norm=normalise(t.text)).order_by("id")).to_pylist()
-    want = {r["id"]: normalise_python(r["text"]) for r in rows}
-    assert {g["id"]: g["norm"] for g in got} == want
+    gated = lake.to_arrow(normalised(t, "text", "norm").select("id", "norm").order_by("id")).to_pylist()
+    want = [normalise_python(x) for x in texts]
+    assert [g["norm"] for g in got] == want
+    assert [g["norm"] for g in gated] == want
+    first = want[len(rows)]  # TRICKY[0]: full-width letters and digits, ASCII lower case
+    assert first.startswith("app下载") and "3月5日" in first and "qq群pdf" in first
+    lake.close()
+
+
+def test_gate_literals_are_required_by_every_match():
+    """A rule's gate may skip the regex only where it cannot match: every match contains a needle."""
+    import re
+
+    from zhijian.analysis.neardup import _required_literals, dedup_policy, normalise_steps
+
+    assert _required_literals("(a|b)+c") == {"c"}
+    assert _required_literals("ab|cd") == {"ab", "cd"}
+    assert _required_literals("(——|--|—)") == {"--", "—"}
+    assert _required_literals("x?") is None and _required_literals("[^a]+") is None
+    assert _required_literals("(?:abc){0,2}d") == {"d"}
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
+    texts = [r["text"] for r in rows] + TRICKY
+    gated = 0
+    for step in normalise_steps():
+        if step[0] != "replace" or not step[3]:
+            continue
+        gated += 1
+        rx = re.compile(step[1])
+        for x in texts:
+            for m in rx.finditer(x):
+                if m.group(0):
+                    assert any(n in m.group(0) for n in step[3]), (step[1], m.group(0))
+    assert gated >= 4
+    # lower is fused into the full-width translation (one pass)
+    kinds = [s[0] for s in normalise_steps()]
+    assert kinds.count("translate") == 1 and len(kinds) == len(dedup_policy()["normalise"]) - 1
+
+
+def test_code_point_shingles_match_python(tmp_path):
+    """Shingles from split('') + ascii() equal the Python code-point 3-grams (first max_shingles)."""
+    import pyarrow as pa
+
+    from zhijian.analysis.neardup import P, Params, shingles
+
+    p = Params.from_policy()
+    texts = ["关于召开2026年第一季度安全生产工作会议的通知", "abc", "x" * 300, "〇一二三䶿鿿㐀"]
+    lake = Lake(tmp_path)
+    docs = lake.register(
+        "d", pa.table({"doc": list(range(len(texts))), "norm": texts, "n": [len(x) for x in texts]})
+    )
+    got = collections.defaultdict(list)
+    for r in lake.to_arrow(shingles(docs, p)).to_pylist():
+        got[r["doc"]].append(r["x"])
+    for i, x in enumerate(texts):
+        want = [
+            (ord(x[j]) * 2**42 + ord(x[j + 1]) * 2**21 + ord(x[j + 2])) % P
+            for j in range(min(len(x) - 2, p.max_shingles))
+        ]
+        assert sorted(got[i]) == sorted(want), x
     lake.close()
 
 

@@ -2,16 +2,17 @@
 connected components. Shared by the dedup step (notices) and the multireport step (data requests).
 
 Everything per text runs in the engine through Ibis and is portable between DuckDB and PySpark
-(research/engines.md): the shingle integer packs three code points (``ascii_str`` of 1-character
-substrings; both engines return the Unicode code point), MinHash values are ``(a*x + b) mod P`` with
-P = 2^31 − 1 so every product stays below 2^63, no ``hash()``, no ``approx_*``.
+(research/engines.md): the shingle integer packs three code points (``ascii_str`` of the characters
+of ``split(norm, '')``; both engines return the Unicode code point), MinHash values are
+``(a*x + b) mod P`` with P = 2^31 − 1 so every product stays below 2^63, no ``hash()``, no ``approx_*``.
 
 Pipeline (output is clusters, never an all-pairs list):
 
-1. normalise the text (rules as data, ``dedup_policy.yaml``) and collapse exact duplicates of the
-   normalised text into one *doc*;
-2. MinHash signatures over character shingles (one GROUP BY doc with K ``min`` aggregates), LSH bands,
-   plus two extra buckets on the first and last characters (truncated copies);
+1. normalise each distinct raw text once (rules as data, ``dedup_policy.yaml``, compiled into gated
+   steps by :func:`normalise_steps`) and collapse exact duplicates of the normalised text into one *doc*;
+2. MinHash signatures over character shingles (the code-point array indexed per position, then one
+   GROUP BY doc with K ``min`` aggregates), LSH bands, plus two extra buckets on the first and last
+   characters (truncated copies);
 3. per bucket, *star* edges (each doc to the bucket's first doc) and *chain* edges (each doc to the
    previous one, ordered by its slot sequence): at most 2 × docs × buckets edges, linear in docs;
 4. exact verification of each edge (``verify="substring"``): the shorter text, with at most
@@ -114,30 +115,164 @@ def seeds(k: int) -> list[tuple[int, int]]:
     return [(rnd.randrange(1, P), rnd.randrange(0, P)) for _ in range(k)]
 
 
-# -- normalisation ------------------------------------------------------------------------------------
-def normalise(text):
-    """Ibis string expression: the normalised text (rules from ``dedup_policy.yaml``)."""
-    t = text
+# -- normalisation ---------------------------------------------------------------------------------
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MAX_NEEDLES = 7  # a gate of more needles costs about as much as the regex it would skip
+#                   (bench/detect.py --notices: 8 needles of common characters cost 2x the regex)
+
+
+def _required_literals(pattern: str) -> frozenset[str] | None:
+    """Literals of which every match of ``pattern`` contains at least one, or None when unknown.
+
+    Derived from Python's parse tree (the patterns are in the subset RE2, Java and Python read the
+    same way): a literal run, a small class of literal characters, a repeat with a minimum ≥ 1, a group,
+    or a branch whose every alternative requires one. A text that contains none of them cannot match,
+    so skipping the regex there gives the same result."""
+    try:
+        from re import _parser as sre  # Python ≥ 3.11
+    except ImportError:  # pragma: no cover
+        import sre_parse as sre  # type: ignore[no-redef]
+    try:
+        tree = sre.parse(pattern)
+    except Exception:
+        return None
+    if tree.state.flags & (sre.SRE_FLAG_IGNORECASE | sre.SRE_FLAG_VERBOSE):
+        return None
+    C = sre  # opcodes live in the parser module's namespace
+
+    def seq(items) -> frozenset[str] | None:
+        cands: list[frozenset[str]] = []
+        run = ""
+        for op, av in items:
+            if op is C.LITERAL:
+                run += chr(av)
+                continue
+            if run:
+                cands.append(frozenset([run]))
+                run = ""
+            r = node(op, av)
+            if r:
+                cands.append(r)
+        if run:
+            cands.append(frozenset([run]))
+        if not cands:
+            return None
+        # fewest alternatives first, then the longest shortest needle (the most selective)
+        return min(cands, key=lambda c: (len(c), -min(len(x) for x in c)))
+
+    def node(op, av) -> frozenset[str] | None:
+        if op is C.LITERAL:
+            return frozenset([chr(av)])
+        if op is C.IN:
+            if all(o is C.LITERAL for o, _ in av) and len(av) <= _MAX_NEEDLES:
+                return frozenset(chr(a) for _, a in av)
+            return None
+        if op is C.SUBPATTERN:
+            group, add_flags, del_flags, sub = av
+            return None if add_flags or del_flags else seq(sub)
+        if op is C.BRANCH:
+            alts = [seq(b) for b in av[1]]
+            if any(a is None for a in alts):
+                return None
+            u = frozenset().union(*alts)
+            # a needle that contains another needle adds nothing
+            return frozenset(x for x in u if not any(y != x and y in x for y in u))
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT) or op is getattr(C, "POSSESSIVE_REPEAT", None):
+            lo, _hi, sub = av
+            return seq(sub) if lo >= 1 else None
+        return None
+
+    req = seq(list(tree))
+    if req is None or "" in req or len(req) > _MAX_NEEDLES:
+        return None
+    return req
+
+
+def _class_of(chars: str) -> str:
+    """A regex character class matching exactly these characters (escaped for RE2, Java and Python)."""
+    return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in dict.fromkeys(chars)) + "]"
+
+
+@cache
+def normalise_steps() -> tuple[tuple[Any, ...], ...]:
+    """The YAML rules compiled into engine steps, same result as applying them one by one:
+
+    - ``lower`` is ASCII lower case (the rule's documented meaning; Unicode lower case differs between
+      DuckDB, Java and Python, e.g. 'İ' becomes one character or two), i.e. a translation A-Z → a-z;
+    - consecutive translations are fused into one (a character's image is the composition);
+    - each step is *gated*: a translation runs only on texts containing one of its characters, a
+      replacement only on texts containing one of the literals that every match contains
+      (:func:`_required_literals`); on other texts the step is the identity.
+
+    Steps: ("translate", from, to, gate_class) and ("replace", pattern, replacement, needles | None)."""
+    out: list[tuple[Any, ...]] = []
     for r in dedup_policy()["normalise"]:
         kind = r["kind"]
-        if kind == "translate":
-            t = t.translate(r["from"], r["to"])
-        elif kind == "lower":
-            t = t.lower()
+        if kind in ("translate", "lower"):
+            src, dst = (r["from"], r["to"]) if kind == "translate" else (_ASCII_UPPER, _ASCII_UPPER.lower())
+            if len(src) != len(dst):
+                raise ConfigError(
+                    f"dedup_policy.yaml：规则 {r['id']} 的 from 与 to 长度不同",
+                    f"rule {r['id']}: from and to differ in length",
+                    path="dedup_policy.yaml",
+                )
+            if out and out[-1][0] == "translate":  # fuse with the previous translation: f2(f1(c))
+                _, psrc, pdst, _ = out.pop()
+                first, second = dict(zip(psrc, pdst, strict=True)), dict(zip(src, dst, strict=True))
+                comp = {c: second.get(d, d) for c, d in first.items()}
+                for c, d in second.items():
+                    comp.setdefault(c, d)
+                comp = {c: d for c, d in comp.items() if c != d}
+                src, dst = "".join(comp), "".join(comp.values())
+            out.append(("translate", src, dst, _class_of(src)))
         elif kind == "replace":
-            t = t.re_replace(r["pattern"], r.get("replacement", ""))
+            out.append(("replace", r["pattern"], r.get("replacement", ""), _required_literals(r["pattern"])))
         else:
             raise ConfigError(
                 f"dedup_policy.yaml：未知的归一化类型 {kind!r}（规则 {r['id']}）",
                 f"unknown normalise kind {kind!r} in rule {r['id']}",
                 path="dedup_policy.yaml",
             )
+    return tuple(out)
+
+
+def normalise(text):
+    """Ibis string expression: the normalised text (rules from ``dedup_policy.yaml``, compiled by
+    :func:`normalise_steps`, without the gates: an expression cannot name an intermediate result, and
+    a gate refers to its input three times, so gated steps would nest exponentially). Same result as
+    :func:`normalised`, which is faster on a table."""
+    t = text
+    for step in normalise_steps():
+        t = t.translate(step[1], step[2]) if step[0] == "translate" else t.re_replace(step[1], step[2])
+    return t
+
+
+def normalised(table, text: str = "text", out: str = "norm"):
+    """``table`` with column ``out`` = the normalised ``text``, each gated step in its own projection
+    (the engine evaluates each step once and the gate skips the regex where it cannot match)."""
+    import ibis
+
+    t = table.mutate(**{out: table[text]})
+    for step in normalise_steps():
+        x = t[out]
+        if step[0] == "translate":
+            _, src, dst, gate = step
+            t = t.mutate(**{out: ibis.ifelse(x.re_search(gate), x.translate(src, dst), x)})
+            continue
+        _, pattern, repl, needles = step
+        done = x.re_replace(pattern, repl)
+        if needles:
+            found = None
+            for lit in sorted(needles):
+                found = x.contains(lit) if found is None else found | x.contains(lit)
+            done = ibis.ifelse(found, done, x)
+        t = t.mutate(**{out: done})
     return t
 
 
 def _never_lengthens() -> bool:
     """True when no normalisation rule can make a text longer (then a raw-length prefilter is exact):
-    replacements of at most one character (a match is at least one), 1:1 translations, lower."""
+    replacements of at most one character (a match is at least one), 1:1 translations, ASCII lower."""
     for r in dedup_policy()["normalise"]:
         if r["kind"] == "replace" and len(r.get("replacement", "")) > 1:
             return False
@@ -161,11 +296,14 @@ def normalise_python(text: str) -> str:
     for r in dedup_policy()["normalise"]:
         if r["kind"] == "translate":
             t = t.translate(str.maketrans(r["from"], r["to"]))
-        elif r["kind"] == "lower":
-            t = t.lower()
+        elif r["kind"] == "lower":  # ASCII lower case (see normalise_steps)
+            t = t.translate(_ASCII_LOWER)
         else:
             t = re.sub(r["pattern"], r.get("replacement", ""), t)
     return t
+
+
+_ASCII_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
 
 
 # -- the engine pipeline ------------------------------------------------------------------------------
@@ -185,33 +323,50 @@ def materialize(lake, expr, prefix: str = "zj"):
     return con.create_table(name, expr, temp=True)
 
 
-def _cp(norm, pos):
-    return norm.substr(pos, 1).ascii_str().cast("int64")
+def code_points(norm):
+    """Ibis array expression: the code points of a string (one ``split('')`` and one ``ascii`` per
+    character). DuckDB ``str_split(s, '')`` and Spark ``split(s, '')`` both give the characters
+    (Spark's may end with an empty string, never read here; Spark splits UTF-16 code units, and every
+    character kept by the normalisation is in the BMP), and both engines' ``ascii()`` return the code
+    point. Indexing this array replaces one ``substr(norm, pos, 1)`` per shingle character, which both
+    engines compute by scanning the UTF-8 string from its start (quadratic in the text length)."""
+    return norm.split("").map(lambda c: c.ascii_str().cast("int64"))
+
+
+def shingles(docs, p: Params):
+    """docs(doc, norm, n) -> (doc, x): the code-point 3-gram integers of the first ``max_shingles``
+    positions, ``(cp1*2^42 + cp2*2^21 + cp3) mod P`` (not de-duplicated: a minimum does not need it)."""
+    import ibis
+
+    k = p.shingle
+    t = docs.select(docs.doc, docs.n, cp=code_points(docs.norm))
+    # int32 positions: Spark's element_at takes an INT index (BIGINT is an analysis error)
+    last = ibis.least(t.n - (k - 1), ibis.literal(p.max_shingles, "int64")).cast("int32")
+    sh = t.select(t.doc, t.cp, pos=ibis.range(ibis.literal(0, "int32"), last).unnest())
+    x = (
+        sh.cp[sh.pos] * ibis.literal(1 << 42, "int64")
+        + sh.cp[sh.pos + 1] * ibis.literal(1 << 21, "int64")
+        + sh.cp[sh.pos + 2]
+    ) % P
+    return sh.select(sh.doc, x=x)
 
 
 def signatures(docs, p: Params):
     """docs(doc int64, norm, n) -> (doc, h0..h{K-1}) MinHash signatures over code-point 3-grams."""
-    import ibis
-
-    k = p.shingle
-    last = ibis.least(docs.n - (k - 1), ibis.literal(p.max_shingles, "int64"))
-    sh = docs.select(docs.doc, docs.norm, pos=ibis.range(0, last).unnest().cast("int64"))
-    x = (
-        _cp(sh.norm, sh.pos) * ibis.literal(1 << 42, "int64")
-        + _cp(sh.norm, sh.pos + 1) * ibis.literal(1 << 21, "int64")
-        + _cp(sh.norm, sh.pos + 2)
-    ) % P
-    sh = sh.select(sh.doc, x=x).distinct()
+    sh = shingles(docs, p)
     aggs = {f"h{i}": ((sh.x * a + b) % P).min() for i, (a, b) in enumerate(seeds(p.num_perm))}
     return sh.group_by("doc").aggregate(**aggs)
 
 
 def _bucket_edges(t, keys: list[str]):
-    """Star and chain edges within each bucket of ``t`` (doc, slots, *keys)."""
+    """Star and chain edges within each bucket of ``t`` (doc, srank, *keys). One window (partition
+    and order) for the three functions: the engine sorts each bucket once, on integers (``srank``
+    orders like the slot sequence, without comparing strings)."""
     import ibis
 
-    w_all = ibis.window(group_by=[t[c] for c in keys])
-    w_ord = ibis.window(group_by=[t[c] for c in keys], order_by=[t.slots, t.doc])
+    part, order = [t[c] for c in keys], [t.srank, t.doc]
+    w_all = ibis.window(group_by=part, order_by=order, rows=(None, None))
+    w_ord = ibis.window(group_by=part, order_by=order)
     e = t.mutate(star=t.doc.min().over(w_all), prev=t.doc.lag().over(w_ord), cnt=t.doc.count().over(w_all))
     e = e.filter(e.cnt > 1)
     star = e.filter(e.star != e.doc).select(a=e.star, b=e.doc)
@@ -224,7 +379,7 @@ def candidate_edges(docs, sig, p: Params):
     import ibis
 
     r = p.rows
-    ds = docs.select("doc", "slots")
+    ds = docs.select("doc", "srank")
     bands = []
     for j in range(p.bands):
         cols = [f"h{j * r + i}" for i in range(r)]
@@ -243,8 +398,8 @@ def candidate_edges(docs, sig, p: Params):
     edges = [_bucket_edges(b, key_cols)]
     e = p.edge_key_chars
     long_docs = docs.filter(docs.n >= e + p.min_core_chars)
-    head = long_docs.select(long_docs.doc, long_docs.slots, key=long_docs.norm.substr(0, e))
-    tail = long_docs.select(long_docs.doc, long_docs.slots, key=long_docs.norm.right(e))
+    head = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.substr(0, e))
+    tail = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.right(e))
     edges.append(_bucket_edges(head, ["key"]))
     edges.append(_bucket_edges(tail, ["key"]))
     u = edges[0]
@@ -317,7 +472,7 @@ def components(edges: pa.Table) -> pa.Table:
 @dataclass
 class ClusterRun:
     items: Any  # Ibis table: key, doc, comp — every item whose normalised text is long enough
-    docs: Any  # Ibis table: doc, norm, n, slots
+    docs: Any  # Ibis table: doc, norm, n, slots, srank
     metrics: dict[str, Any]
 
 
@@ -339,11 +494,15 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
     # so texts shorter than min_fragment_chars can be dropped before the regex passes: same result.
     if _never_lengthens():
         items = items.filter(items[text].length() >= p.min_fragment_chars)
-    nt = items.select(key=items[key], norm=normalise(items[text]))
-    nt = materialize(lake, nt.filter(nt.norm.length() >= p.min_fragment_chars), "nd_items")
-    d = nt.select("norm").distinct()
+    # Normalise each distinct raw text once (in the demo county 147k candidate messages carry 20k
+    # distinct texts). The table is materialised without a filter on ``norm``: DuckDB pushes such a
+    # filter below the projection and evaluates the whole normalisation twice.
+    raw = items.select(text=items[text]).distinct()
+    texts = materialize(lake, normalised(raw, "text", "norm"), "nd_texts")
+    d = texts.filter(texts.norm.length() >= p.min_fragment_chars).select("norm").distinct()
     d = d.mutate(doc=ibis.row_number().over(ibis.window(order_by=d.norm)).cast("int64"))
     d = d.mutate(n=d.norm.length().cast("int64"), slots=slot_sequence(d.norm))
+    d = d.mutate(srank=ibis.dense_rank().over(ibis.window(order_by=d.slots)).cast("int64"))
     docs = materialize(lake, d, "nd_docs")
     tm["normalise_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -362,7 +521,9 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
         cm = lake.register(f"_neardup_comp_{id(comp):x}", comp)
     else:  # nothing linked (an empty registered table does not read back on Spark: no Parquet row group)
         cm = docs.filter(docs.doc < 0).select("doc", comp=docs.doc)
-    j = nt.join(docs.select("doc", "norm", "n"), "norm").left_join(cm, "doc")
+    tmap = texts.join(docs.select("doc", "norm", "n"), "norm").select("text", "doc", "n")
+    it = items.select(key=items[key], text=items[text])
+    j = it.join(tmap, "text").left_join(cm, "doc")
     j = j.select(key=j.key, doc=j.doc, n=j.n, comp=j.comp.fill_null(j.doc))
     # a fragment (shorter than min_chars, e.g. a cut copy) counts only in a cluster with a full-length text
     j = j.mutate(longest=j.n.max().over(ibis.window(group_by=j.comp)))
