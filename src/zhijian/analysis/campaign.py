@@ -93,42 +93,70 @@ def reduction_rates(
     ws, before: dt.date, after: dt.date, unit: str | None = None
 ) -> dict[str, dict[str, Any]]:
     """精简率 per object type between two dates (optionally within a unit's subtree)."""
+    return reduction_rates_many(ws, before, after, [unit])[unit]
+
+
+def reduction_rates_many(
+    ws, before: dt.date, after: dt.date, units: list[str | None]
+) -> dict[str | None, dict[str, dict[str, Any]]]:
+    """:func:`reduction_rates` for several scopes (``None`` = the whole workspace) from one read of the
+    objects and of the membership lists (a report's per-unit table asks for dozens of units)."""
     if after < before:
         raise ZhijianError(
             f"结束日期 {after} 早于开始日期 {before}", f"end date {after} is before start date {before}"
         )
-    out: dict[str, dict[str, Any]] = {}
     observed = observed_dissolutions(ws)
     with ws.store.session() as s:
-        scope = None
-        if unit:
-            u = s.get(Unit, unit)
-            if u is None:
-                raise ZhijianError(f"未知单位编码 {unit!r}", f"unknown unit {unit!r}")
-            scope = {uid for (uid,) in s.execute(select(Unit.id).where(Unit.path.startswith(u.path)))}
-        for otype, (model, created_col) in OBJECTS.items():
-            rows = s.execute(
+        paths = dict(s.execute(select(Unit.id, Unit.path)).all())
+        objects = {
+            otype: s.execute(
                 select(model.id, getattr(model, created_col), model.dissolved_on, model.status, model.unit_id)
             ).all()
+            for otype, (model, created_col) in OBJECTS.items()
+        }
+    # each object's state on both dates, once
+    states: dict[str, list[tuple[str | None, bool, bool]]] = {}
+    for otype, rows in objects.items():
+        st = []
+        for oid, created, dissolved, status, uid in rows:
+            if otype == "group" and dissolved is None and (status or "active") == "active":
+                dissolved = observed.get(oid)
+            st.append(
+                (
+                    uid,
+                    _active_on(created, dissolved, status or "active", before, False),
+                    _active_on(created, dissolved, status or "active", after, True),
+                )
+            )
+        states[otype] = st
+    result: dict[str | None, dict[str, dict[str, Any]]] = {}
+    for unit in units:
+        scope = None
+        if unit:
+            if unit not in paths:
+                raise ZhijianError(f"未知单位编码 {unit!r}", f"unknown unit {unit!r}")
+            prefix = paths[unit]
+            scope = {uid for uid, path in paths.items() if path.startswith(prefix)}
+        out: dict[str, dict[str, Any]] = {}
+        for otype, st in states.items():
             n0 = n1 = 0
-            for oid, created, dissolved, status, uid in rows:
+            for uid, a0, a1 in st:
                 if scope is not None and uid not in scope:
                     continue
-                if otype == "group" and dissolved is None and (status or "active") == "active":
-                    dissolved = observed.get(oid)
-                n0 += _active_on(created, dissolved, status or "active", before, False)
-                n1 += _active_on(created, dissolved, status or "active", after, True)
+                n0 += a0
+                n1 += a1
             rate = round((n0 - n1) / n0, 4) if n0 else None
             out[otype] = {"before": n0, "after": n1, "reduced": n0 - n1, "rate": rate}
-    tot0 = sum(v["before"] for v in out.values())
-    tot1 = sum(v["after"] for v in out.values())
-    out["total"] = {
-        "before": tot0,
-        "after": tot1,
-        "reduced": tot0 - tot1,
-        "rate": round((tot0 - tot1) / tot0, 4) if tot0 else None,
-    }
-    return out
+        tot0 = sum(v["before"] for v in out.values())
+        tot1 = sum(v["after"] for v in out.values())
+        out["total"] = {
+            "before": tot0,
+            "after": tot1,
+            "reduced": tot0 - tot1,
+            "rate": round((tot0 - tot1) / tot0, 4) if tot0 else None,
+        }
+        result[unit] = out
+    return result
 
 
 def _windows(date: dt.date, before_days: int, after_days: int) -> tuple[str, str, str, str]:

@@ -83,7 +83,7 @@ class Reduction:
 def reductions(ws: Workspace, scope: Scope, campaign: dt.date, end: dt.date | None = None) -> list[Reduction]:
     """Per object type: the scope's total, then each unit (its subtree) with objects, in path order.
     The counts are :func:`zhijian.analysis.campaign.reduction_rates` (campaign date → ``end``)."""
-    from zhijian.analysis.campaign import reduction_rates
+    from zhijian.analysis.campaign import reduction_rates_many
 
     end = end or scope.end or dt.date.today()
     rows = catalog_rows(ws, scope)
@@ -99,9 +99,8 @@ def reductions(ws: Workspace, scope: Scope, campaign: dt.date, end: dt.date | No
              if u.id != scope.unit_id and any(scope.units[x].path.startswith(u.path) for x in with_objects)
              and not all(scope.units[x].path.startswith(u.path) for x in with_objects)]  # would repeat the total
     out: list[Reduction] = []
-    per_unit = {None: reduction_rates(ws, campaign, end, scope.unit_id)}
-    for u in units:
-        per_unit[u.id] = reduction_rates(ws, campaign, end, u.id)
+    rates = reduction_rates_many(ws, campaign, end, [scope.unit_id, *(u.id for u in units)])
+    per_unit = {None: rates[scope.unit_id], **{u.id: rates[u.id] for u in units}}
     for kind in OBJECT_KINDS:
         for uid, rr in per_unit.items():
             path = scope.units[uid].path if uid else None
