@@ -44,19 +44,6 @@ def screening_params() -> dict[str, Any]:
     return {k: v["value"] for k, v in data.items()}
 
 
-def labels_per_message(ctx):
-    """One row per labelled message: ``message_id`` and an int64 0/1 column per label of interest
-    (``roll_call_reply``, each demand label) plus ``is_demand``."""
-    import ibis
-
-    lab = ctx.lake.table("message_labels")
-    cols = {}
-    for name in (*DEMAND_LABELS, "roll_call_reply"):
-        cols[f"l_{name}"] = ibis.ifelse(lab.label == name, 1, 0).cast("int64").max()
-    cols["is_demand"] = ibis.ifelse(lab.label.isin(DEMAND_LABELS), 1, 0).cast("int64").max()
-    return lab.group_by("message_id").aggregate(**cols)
-
-
 def urgent_ids(ctx):
     """``message_id`` of messages flagged urgent (empty when ``message_flags`` is absent)."""
     import ibis
@@ -76,18 +63,80 @@ def notice_copies(ctx):
     return nc.select("message_id", "cluster_id", hop=nc.hop.cast("int64"))
 
 
+def message_side(ctx):
+    """One row per message that carries a label, a notice cluster or an urgent flag (``s_id``): an
+    int8 0/1 column ``l_<label>`` per label of interest (``roll_call_reply``, each demand label),
+    ``is_demand``, ``urgent_flag``, and the notice ``cluster_id`` / ``hop`` (the smallest, should a
+    message be listed twice). The three per-message sources are stacked and aggregated once, so the
+    messages are joined once (instead of once per source)."""
+    import ibis
+
+    names = (*DEMAND_LABELS, "roll_call_reply")
+    zero = ibis.literal(0).cast("int8")
+    no_cluster = {"cluster_id": ibis.null("string"), "hop": ibis.null("int64")}
+    lab = ctx.lake.table("message_labels")
+    labs = lab.select(
+        s_id=lab.message_id.cast("string"),
+        **{f"l_{n}": ibis.ifelse(lab.label == n, 1, 0).cast("int8") for n in names},
+        is_demand=ibis.ifelse(lab.label.isin(DEMAND_LABELS), 1, 0).cast("int8"),
+        urgent_flag=zero,
+        **no_cluster,
+    )
+    nc = notice_copies(ctx)
+    ncs = nc.select(
+        s_id=nc.message_id.cast("string"),
+        **{f"l_{n}": zero for n in names},
+        is_demand=zero,
+        urgent_flag=zero,
+        cluster_id=nc.cluster_id.cast("string"),
+        hop=nc.hop,
+    )
+    urg = urgent_ids(ctx)
+    urs = urg.select(
+        s_id=urg.message_id.cast("string"),
+        **{f"l_{n}": zero for n in names},
+        is_demand=zero,
+        urgent_flag=ibis.literal(1).cast("int8"),
+        **no_cluster,
+    )
+    u = labs.union(ncs).union(urs)
+    return u.group_by("s_id").aggregate(
+        **{f"l_{n}": u[f"l_{n}"].max() for n in names},
+        is_demand=u.is_demand.max(),
+        urgent_flag=u.urgent_flag.max(),
+        cluster_id=u.cluster_id.min(),
+        hop=u.hop.min(),
+    )
+
+
 #: columns of :func:`enriched_messages` taken from the messages table (the rest is derived). The
 #: message text is not carried (the widest column): its one use, the work lexicon, is the derived
-#: ``work`` column; steps that need the text (burden's app names) join it back by ``message_id``.
-ENRICHED_BASE = ("message_id", "group_id", "sender_id", "local_ts", "kind", "after_hours")
+#: ``work`` column; burden's app names read ``app_text``, the text of check-in / app-usage demands
+#: only (null elsewhere).
+ENRICHED_BASE = ("message_id", "group_id", "sender_id", "local_ts", "after_hours")
+#: int64 0/1 columns of :func:`enriched_messages`
+ENRICHED_FLAGS = (
+    *(f"l_{n}" for n in (*DEMAND_LABELS, "roll_call_reply")),
+    "demand",
+    "counted",
+    "substantive",
+    "ah_demand",
+    "ah_message",
+    "dup_copy",
+)
 
 
 def enriched_messages(ctx, *, before=None):
     """``ctx.messages()`` (the columns :data:`ENRICHED_BASE`, with ``after_hours``) plus int64 0/1
-    label columns, ``urgent``, ``substantive``, ``demand``, ``ah_demand`` (after-hours non-urgent
-    demand), ``dup_copy`` (a copy of a notice seen earlier, hop > 0), ``cluster_id`` and ``work``
-    (bool, :func:`work_message_expr`). ``before``: keep messages with ``local_ts`` before this naive
-    datetime."""
+    label columns, ``demand``, ``counted`` (not a system / recall message), ``substantive``,
+    ``ah_demand`` (after-hours non-urgent demand), ``ah_message``, ``dup_copy`` (a copy of a notice
+    seen earlier, hop > 0); ``urgent`` and ``work`` (bool, :func:`work_message_expr`),
+    ``cluster_id`` and ``app_text`` (the text of check-in / app-usage demands, else null).
+    ``before``: keep messages with ``local_ts`` before this naive datetime.
+
+    Materialised once per run (lifecycle, recommend, burden and what-if read it): the 0/1 columns and
+    the booleans are written packed in one int32 ``flags`` column and spread back into int64 / bool
+    columns when read (:func:`_unpack`); the other message columns are not carried."""
     import ibis
 
     key = ("_enriched", before)
@@ -98,50 +147,58 @@ def enriched_messages(ctx, *, before=None):
         m = m.filter(m.local_ts < before)
         ctx.shared[key] = m
         return m
-    m = ctx.messages()
-    labs = labels_per_message(ctx)
-    m = m.left_join(labs, m.message_id == labs.message_id).drop("message_id_right")
-    urg = urgent_ids(ctx).rename(urgent_id="message_id")
-    m = m.left_join(urg, m.message_id == urg.urgent_id)
-    nc = notice_copies(ctx).rename(nc_id="message_id")
-    # one cluster per message; guard against duplicates by taking the first hop
-    nc = nc.group_by("nc_id").aggregate(cluster_id=nc.cluster_id.min(), hop=nc.hop.min())
-    m = m.left_join(nc, m.message_id == nc.nc_id)
-    fills = {f"l_{n}": m[f"l_{n}"].fill_null(0) for n in (*DEMAND_LABELS, "roll_call_reply")}
-    urgent = m.urgent_id.notnull() if ctx.policy.after_hours.urgent_exempt else ibis.literal(False)
+    m = ctx.messages().select(*ENRICHED_BASE, "kind", "text")
+    side = message_side(ctx)
+    m = m.left_join(side, m.message_id == side.s_id)
+    names = (*DEMAND_LABELS, "roll_call_reply")
+    urgent = (
+        (m.urgent_flag.fill_null(0) == 1) if ctx.policy.after_hours.urgent_exempt else ibis.literal(False)
+    )
     m = m.mutate(
-        **fills,
-        demand=m.is_demand.fill_null(0).cast("int64"),
+        **{f"l_{n}": m[f"l_{n}"].fill_null(0).cast("int8") for n in names},
+        demand=m.is_demand.fill_null(0).cast("int8"),
         urgent=urgent,
     )
     counted = ~m.kind.isin(NON_ACTIVITY_KINDS)
+    one, nil = ibis.literal(1).cast("int8"), ibis.literal(0).cast("int8")
     m = m.mutate(
-        counted=ibis.ifelse(counted, 1, 0).cast("int64"),
-        substantive=ibis.ifelse(counted & (m.l_roll_call_reply == 0), 1, 0).cast("int64"),
-        ah_demand=ibis.ifelse((m.demand == 1) & m.after_hours & ~m.urgent, 1, 0).cast("int64"),
-        ah_message=ibis.ifelse(counted & m.after_hours & ~m.urgent, 1, 0).cast("int64"),
-        dup_copy=ibis.ifelse(m.hop.fill_null(0) > 0, 1, 0).cast("int64"),
+        counted=ibis.ifelse(counted, one, nil),
+        substantive=ibis.ifelse(counted & (m.l_roll_call_reply == 0), one, nil),
+        ah_demand=ibis.ifelse((m.demand == 1) & m.after_hours & ~m.urgent, one, nil),
+        ah_message=ibis.ifelse(counted & m.after_hours & ~m.urgent, one, nil),
+        dup_copy=ibis.ifelse(m.hop.fill_null(0) > 0, one, nil),
+        work=work_message_expr(m),
+        app_text=ibis.ifelse(
+            (m.l_checkin_demand == 1) | (m.l_app_usage_demand == 1), m.text, ibis.null("string")
+        ),
     )
-    m = m.mutate(work=work_message_expr(m))
-    keep = [
-        *ENRICHED_BASE,
-        *fills,
-        "cluster_id",
-        "hop",
-        "demand",
-        "urgent",
-        "counted",
-        "substantive",
-        "ah_demand",
-        "ah_message",
-        "dup_copy",
-        "work",
-    ]
-    m = m.select(*keep)
+    # the 0/1 columns and the booleans travel packed in one int32 (one column to write and read
+    # instead of seventeen); :func:`_unpack` restores them as int64 / bool columns on read
+    packed = _PACKED_INT + _PACKED_BOOL
+    flags = ibis.literal(0).cast("int32")
+    for i, c in enumerate(packed):
+        flags = flags + ibis.ifelse(m[c].cast("int32") == 1, 1 << i, 0).cast("int32")
+    m = m.select("message_id", "group_id", "sender_id", "local_ts", "cluster_id", "app_text", flags=flags)
     # computed once per analysis run: lifecycle, recommend and burden all read it
-    m = materialize(ctx, m, "enriched")
+    m = _unpack(materialize(ctx, m, "enriched"))
     ctx.shared[key] = m
     return m
+
+
+#: packed bit order of the enriched flags (:func:`enriched_messages`)
+_PACKED_INT = ENRICHED_FLAGS
+_PACKED_BOOL = ("after_hours", "urgent", "work")
+
+
+def _unpack(t):
+    """The materialised enriched messages with the packed ``flags`` spread back into columns."""
+    import ibis
+
+    cols = {}
+    for i, c in enumerate(_PACKED_INT + _PACKED_BOOL):
+        bit = (t.flags & (1 << i)) != 0
+        cols[c] = ibis.ifelse(bit, 1, 0).cast("int64") if c in _PACKED_INT else bit
+    return t.select("message_id", "group_id", "sender_id", "local_ts", "cluster_id", "app_text", **cols)
 
 
 def work_message_expr(m):

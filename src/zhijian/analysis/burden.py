@@ -246,12 +246,12 @@ def _matched_apps(ctx: AnalysisContext, m):
     apps = inventory(ctx, "apps").select(app_id="id", app_name="name")
     apps = apps.filter(apps.app_name.length() >= 2)
     d = m.filter((m.l_checkin_demand == 1) | (m.l_app_usage_demand == 1))
-    d = d.select("message_id", "group_id", "sender", "period", "local_ts")
-    # the enriched messages do not carry the text: join it back for these few demands only
-    txt = ctx.lake.table("messages").select(t_id="message_id", text="text")
-    d = d.inner_join(txt, d.message_id == txt.t_id).drop("t_id")
-    j = d.cross_join(apps)
-    j = j.filter(j.text.fill_null("").contains(j.app_name))
+    d = d.select("message_id", "group_id", "sender", "period", "local_ts", text=d.app_text.fill_null(""))
+    # names are matched once per distinct text (demands repeat templates), then joined back
+    texts = d.select(t_text="text").distinct()
+    hits = texts.cross_join(apps)
+    hits = hits.filter(hits.t_text.contains(hits.app_name)).select("t_text", "app_id")
+    j = d.inner_join(hits, d.text == hits.t_text)
     return j.select("message_id", "group_id", "sender", "period", "local_ts", item="app_id")
 
 
@@ -310,6 +310,7 @@ def compute(ctx: AnalysisContext, m=None, mem=None) -> dict[str, Any]:
         "l_checkin_demand",
         "l_app_usage_demand",
         "dup_copy",
+        "app_text",
         *cols,
     ]
     m = m.select(*dict.fromkeys(keep))  # enriched messages are materialised once per run (activity.py)
@@ -338,7 +339,13 @@ def compute(ctx: AnalysisContext, m=None, mem=None) -> dict[str, Any]:
         & (x.left_at.isnull() | (x.local_ts < x.left_at))
         & (x.sender != x.person_id)
     )
-    p = x.group_by("person_id", "period").aggregate(**{c: x[c].sum().cast("int64") for c in cols})
+    # the partial members' receipts per (person, group, week, sender), computed once: they give the
+    # partial members' figures and the partial part of each sender's recipient load
+    xs = x.group_by("person_id", "group_id", "period", "sender").aggregate(
+        **{c: x[c].sum().cast("int64") for c in cols}
+    )
+    xs = materialize(ctx, xs, "burden_px")
+    p = xs.group_by("person_id", "period").aggregate(**{c: xs[c].sum().cast("int64") for c in cols})
     recv = f.union(p.select("person_id", "period", *cols))
     recv = recv.group_by("person_id", "period").aggregate(**{c: recv[c].sum() for c in cols})
     # the per-person tables are joined on the period string (``ps``)
@@ -380,8 +387,8 @@ def compute(ctx: AnalysisContext, m=None, mem=None) -> dict[str, Any]:
         fcw.group_by("group_id", "period").aggregate(n_fc=fcw.count()).rename(n_g="group_id", n_per="period")
     )
     sfc = fcw.select(sf_g="group_id", sf_p="period", sf_person="person_id", sf=ibis.literal(1))
-    px = x.group_by(x_g=x.group_id, x_p=x.period, x_s=x.sender).aggregate(
-        x_counted=x.counted.sum(), x_demand=x.demand.sum(), x_ah=x.ah_demand.sum()
+    px = xs.group_by(x_g=xs.group_id, x_p=xs.period, x_s=xs.sender).aggregate(
+        x_counted=xs.counted.sum(), x_demand=xs.demand.sum(), x_ah=xs.ah_demand.sum()
     )
     r = gsw.left_join(nfc, (gsw.group_id == nfc.n_g) & (gsw.period == nfc.n_per))
     r = r.left_join(sfc, (r.group_id == sfc.sf_g) & (r.period == sfc.sf_p) & (r.sender == sfc.sf_person))
