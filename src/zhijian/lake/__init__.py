@@ -131,15 +131,24 @@ class Lake:
         """Replace a derived dataset whole, atomically. ``data`` is Arrow or an Ibis expression."""
         if name in APPEND_ONLY:
             raise ValueError(f"{name} is append-only; use append_batch")
-        if not isinstance(data, pa.Table):
-            data = self.to_arrow(data)
         schema = SCHEMAS.get(name)
-        if schema is not None:
-            data = data.select(schema.names).cast(schema)
         tmp = self._tmpdir()
         staged = tmp / name
         staged.mkdir()
-        pq.write_table(data, staged / "part-0.parquet", compression="zstd")
+        if not isinstance(data, pa.Table) and self.engine == "duckdb" and schema is not None:
+            # an Ibis expression on DuckDB streams into the file batch by batch, cast to the dataset's
+            # schema: a derived dataset of tens of millions of rows (indicators at 10M messages) is never
+            # held whole in Python. (ibis 12's to_pyarrow_batches calls fetch_record_batch, which DuckDB
+            # 2.0's connection no longer has; the relation's Arrow reader is what its to_pyarrow uses.)
+            reader = self.con._to_duckdb_relation(data).to_arrow_reader(1 << 20)
+            rows = self._write_batches(reader, schema, staged / "part-0.parquet")
+        else:
+            if not isinstance(data, pa.Table):
+                data = self.to_arrow(data)
+            if schema is not None:
+                data = data.select(schema.names).cast(schema)
+            pq.write_table(data, staged / "part-0.parquet", compression="zstd")
+            rows = data.num_rows
         target = self.path(name)
         old = None
         if target.exists():
@@ -148,7 +157,26 @@ class Lake:
         os.replace(staged, target)
         shutil.rmtree(tmp, ignore_errors=True)
         self.forget(name)
-        return data.num_rows
+        return rows
+
+    @staticmethod
+    def _write_batches(reader: pa.RecordBatchReader, schema: pa.Schema | None, path: Path) -> int:
+        """Write a record-batch stream to one Parquet file (cast to ``schema`` when given); fully
+        consumes the stream (DuckDB refuses a new statement while a result is unfinished)."""
+        target = schema if schema is not None else reader.schema
+        rows = 0
+        with pq.ParquetWriter(path, target, compression="zstd") as w:
+            for b in reader:
+                if b.num_rows == 0:
+                    continue
+                t = pa.Table.from_batches([b])
+                if schema is not None:
+                    t = t.select(schema.names).cast(schema)
+                w.write_table(t)
+                rows += b.num_rows
+            if rows == 0:
+                w.write_table(target.empty_table())
+        return rows
 
     def stage_batch(self, name: str, batch_id: str, schema: pa.Schema | None = None) -> StagedBatch:
         """Begin writing an import batch: write record batches, then ``commit()``; until then
