@@ -132,3 +132,33 @@ def test_normalisation_guard_on_trailing_space_and_case(text):
     t = ibis.memtable(pa.table({"text": [text]}))
     got = ibis.duckdb.connect().to_pyarrow(t.select(b=base_text(t, pack)))["b"][0].as_py()
     assert got == text.lower().rstrip(" \t\n")
+
+
+def test_mask_segments_cover_every_mask_in_order():
+    from zhijian.rules.compiler import SEGMENT_CHARS, mask_segments
+
+    pack = builtin_pack()
+    for view in pack.views()[1:]:
+        masks = [m for m in pack.masks if m.view == view]
+        segs = mask_segments(masks)
+        assert [m.id for s in segs for m in s] == [m.id for m in masks]
+        for s in segs:
+            assert len(s) == 1 or sum(len(m.compiled) for m in s) <= SEGMENT_CHARS
+    assert any(len(s) > 1 for s in mask_segments([m for m in pack.masks if m.view == "demand"]))
+
+
+@pytest.mark.parametrize("chars", [1, 10**9])
+def test_mask_segmentation_does_not_change_labels(monkeypatch, chars):
+    """Every cut of the masks into segments gives the same views: one mask per segment, and all
+    masks of a view in one segment (its first mask rewrites text that later ones search, e.g.
+    回覆 → 回复), label exactly as the default cut."""
+    import zhijian.rules.compiler as compiler
+
+    pack = builtin_pack()
+    data = _table()
+    con = ibis.duckdb.connect()
+    want = con.to_pyarrow(classify(ibis.memtable(data), pack)).to_pylist()
+    monkeypatch.setattr(compiler, "SEGMENT_CHARS", chars)
+    got = con.to_pyarrow(classify(ibis.memtable(data), pack)).to_pylist()
+    key = lambda r: (r["message_id"], r["label"], r["rule_id"], r["span"] or "")  # noqa: E731
+    assert sorted(got, key=key) == sorted(want, key=key)
