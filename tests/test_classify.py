@@ -155,3 +155,19 @@ def test_check_cli_bad_input(tmp_path):
     assert p.returncode == 2
     assert "第 2 行" in p.stderr and "Traceback" not in p.stderr
     assert main  # imported for the entry point
+
+
+def test_workspace_mask_that_deletes_text_is_not_gated_out(tmp_path):
+    """A mask that deletes text can join two pieces into a literal a rule needs ("打#卡" -> "打卡"), so
+    the literal gate of the view must not skip such rows (compiler.view_gate)."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "county.yaml").write_text(
+        "masks:\n"
+        "  - id: county.strip_hash\n    view: demand\n    pattern: '#'\n    replace: ''\n"
+        "    source: a county's exports that put a hash sign inside words (test)\n",
+        encoding="utf-8",
+    )
+    pack = load_pack(tmp_path)
+    text = "大家一键#三连"  # the rule's only literal (一键三连) appears only once the mask has run
+    assert {x["label"] for x in label_texts([{"text": text}], pack)[0]} == {"forward_like_demand"}
+    assert {x["label"] for x in label_texts([{"text": text}], builtin_pack())[0]} == {"normal"}
