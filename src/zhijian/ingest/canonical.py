@@ -16,8 +16,6 @@ import duckdb
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import detect_encoding, open_text, transcode_to_utf8
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long message is one field
-
 COLUMNS = (
     "message_id",
     "group_id",
@@ -202,6 +200,8 @@ def record_lines(path: Path, enc: str, ordinals: list[int], *, csv_file: bool) -
     out: dict[int, int] = {}
     try:
         if csv_file:
+            # a long message is one field (raised here, where it is needed, not for every importer)
+            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
             with open_text(path, enc, newline="") as f:
                 r = csv.reader(f)
                 next(r, None)  # header
