@@ -225,6 +225,11 @@ def test_campaign_reduction_rate_matches_the_planted_dissolutions(county):
         assert closed >= 1
         assert (rr[kind]["before"], rr[kind]["after"]) == (len(objs), len(objs) - closed), rr[kind]
         assert rr[kind]["rate"] == pytest.approx(closed / len(objs), abs=1e-3)
+        assert len(rr[kind]["removed_ids"]) == closed and rr[kind]["new_ids"] == []
+    # the objects listed behind the counts add up to them
+    for kind, v in rr.items():
+        if kind != "total":
+            assert v["before"] - v["after"] == len(v["removed_ids"]) - len(v["new_ids"]), kind
 
 
 def test_campaign_effect_is_visible_with_the_planted_size_in_its_ci(county):

@@ -115,7 +115,7 @@ def reduction_rates_many(
             for otype, (model, created_col) in OBJECTS.items()
         }
     # each object's state on both dates, once
-    states: dict[str, list[tuple[str | None, bool, bool]]] = {}
+    states: dict[str, list[tuple[str, str | None, bool, bool]]] = {}
     for otype, rows in objects.items():
         st = []
         for oid, created, dissolved, status, uid in rows:
@@ -123,6 +123,7 @@ def reduction_rates_many(
                 dissolved = observed.get(oid)
             st.append(
                 (
+                    oid,
                     uid,
                     _active_on(created, dissolved, status or "active", before, False),
                     _active_on(created, dissolved, status or "active", after, True),
@@ -140,13 +141,24 @@ def reduction_rates_many(
         out: dict[str, dict[str, Any]] = {}
         for otype, st in states.items():
             n0 = n1 = 0
-            for uid, a0, a1 in st:
+            removed, new = [], []
+            for oid, uid, a0, a1 in st:
                 if scope is not None and uid not in scope:
                     continue
                 n0 += a0
                 n1 += a1
+                if a0 != a1:
+                    (removed if a0 else new).append(oid)
             rate = round((n0 - n1) / n0, 4) if n0 else None
-            out[otype] = {"before": n0, "after": n1, "reduced": n0 - n1, "rate": rate}
+            out[otype] = {
+                "before": n0,
+                "after": n1,
+                "reduced": n0 - n1,
+                "rate": rate,
+                # the objects behind the counts: before - after == len(removed_ids) - len(new_ids)
+                "removed_ids": sorted(removed),
+                "new_ids": sorted(new),
+            }
         tot0 = sum(v["before"] for v in out.values())
         tot1 = sum(v["after"] for v in out.values())
         out["total"] = {

@@ -68,8 +68,9 @@ class Reduction:
     before: int
     after: int
     planned: int  # in use now and planned for merge or removal
-    removed_ids: list[str] = field(default_factory=list)  # existed before, no longer in use
-    new_ids: list[str] = field(default_factory=list)  # created after the campaign date
+    # the objects behind the counts (the same definition of "in use on a day" as before / after):
+    removed_ids: list[str] = field(default_factory=list)  # in use on the campaign date, not at the end
+    new_ids: list[str] = field(default_factory=list)  # not in use on the campaign date, in use at the end
 
     @property
     def rate(self) -> float | None:
@@ -103,20 +104,15 @@ def reductions(ws: Workspace, scope: Scope, campaign: dt.date, end: dt.date | No
     per_unit = {None: rates[scope.unit_id], **{u.id: rates[u.id] for u in units}}
     for kind in OBJECT_KINDS:
         for uid, rr in per_unit.items():
-            path = scope.units[uid].path if uid else None
-            sub = [o for o in objs[kind] if path is None or (o.unit_id in scope.units
-                                                             and scope.units[o.unit_id].path.startswith(path))]
-            created = [getattr(o, CREATED[kind]) for o in sub]
-            gone = [o.id for o, c in zip(sub, created, strict=True)
-                    if (c is None or c <= campaign) and (o.status != "active" or (
-                        getattr(o, "dissolved_on", None) is not None and o.dissolved_on <= end))]
-            new = [o.id for o, c in zip(sub, created, strict=True) if c is not None and campaign < c <= end]
-            active = [o for o in sub if o.status == "active"]
             r = rr[kind]
-            if uid is not None and not (r["before"] or r["after"] or gone or new):
+            if uid is not None and not (r["before"] or r["after"] or r["removed_ids"] or r["new_ids"]):
                 continue
+            path = scope.units[uid].path if uid else None
+            active = [o for o in objs[kind] if o.status == "active" and (path is None or (
+                o.unit_id in scope.units and scope.units[o.unit_id].path.startswith(path)))]
             out.append(Reduction(kind, uid, r["before"], r["after"],
-                                 sum(1 for o in active if f"{kind}:{o.id}" in planned), sorted(gone), sorted(new)))
+                                 sum(1 for o in active if f"{kind}:{o.id}" in planned),
+                                 r["removed_ids"], r["new_ids"]))
     return out
 
 
