@@ -223,7 +223,14 @@ def test_campaign_effect_and_reduction(tmp_path):
         res = evaluate(ws, dt.date(2026, 8, 3), before_days=56, after_days=56)
         red = res["reduction"]
         # active 2026-06-08: G1 G2 G3 G5 (G5 gone without a date) -> 2026-09-28: G1 G2 G4
-        assert red["group"] == {"before": 4, "after": 3, "reduced": 1, "rate": 0.25}
+        assert red["group"] == {
+            "before": 4,
+            "after": 3,
+            "reduced": 1,
+            "rate": 0.25,
+            "removed_ids": ["G3", "G5"],
+            "new_ids": ["G4"],
+        }
         county = next(s for s in res["indicators"]["scopes"] if s["scope_id"] == "county")
         d = county["metrics"]["demands_received"]
         # before: 2 groups × 3 days × 2 demands = 12 a week minus own; after: 6 a week minus own
