@@ -3,15 +3,16 @@ connected components. Shared by the dedup step (notices) and the multireport ste
 
 Everything per text runs in the engine through Ibis and is portable between DuckDB and PySpark
 (research/engines.md): the shingle integer packs three code points (``ascii_str`` of the characters
-of ``split(norm, '')``; both engines return the Unicode code point), MinHash values are
-``(a*x + b) mod P`` with P = 2^31 − 1 so every product stays below 2^63, no ``hash()``, no ``approx_*``.
+of ``split(norm, '')``; both engines return the Unicode code point), the base hash of a shingle is
+``(a*x + b) mod P`` with P = 2^31 − 1 and the K MinHash values are ``(h * m_i) mod 2^31`` (a bitwise
+and), so every product stays below 2^63; no ``hash()``, no ``approx_*``.
 
 Pipeline (output is clusters, never an all-pairs list):
 
 1. normalise each distinct raw text once (rules as data, ``dedup_policy.yaml``, compiled into gated
    steps by :func:`normalise_steps`) and collapse exact duplicates of the normalised text into one *doc*;
-2. MinHash signatures over character shingles (the code-point array indexed per position, then one
-   GROUP BY doc with K ``min`` aggregates), LSH bands, plus two extra buckets on the first and last
+2. MinHash signatures over character shingles (the code-point array indexed per position, one base
+   hash per shingle, then one GROUP BY doc with K ``min`` aggregates of cheap permutations), LSH bands, plus two extra buckets on the first and last
    characters (truncated copies);
 3. per bucket, *star* edges (each doc to the bucket's first doc) and *chain* edges (each doc to the
    previous one, ordered by its slot sequence): at most 2 × docs × buckets edges, linear in docs;
@@ -22,7 +23,7 @@ Pipeline (output is clusters, never an all-pairs list):
    keeps only its edge to its longest verified partner (``contained_ratio``): the edges form a forest,
    so a truncated copy cannot bridge two siblings. ``verify="signature"`` instead accepts
    an edge when the share of equal MinHash values reaches ``min_agreement`` (similar wording);
-5. connected components of the accepted edges (scipy, on the bounded edge list).
+5. connected components of the accepted edges (numpy union-find, on the bounded edge list).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import yaml
 from zhijian.errors import ConfigError
 
 P = 2147483647  # 2^31 - 1
+_MASK31 = (1 << 31) - 1
 _SEED = 20261129
 
 
@@ -333,9 +335,11 @@ def code_points(norm):
     return norm.split("").map(lambda c: c.ascii_str().cast("int64"))
 
 
-def shingles(docs, p: Params):
+def shingles(docs, p: Params, a: int = 1, b: int = 0):
     """docs(doc, norm, n) -> (doc, x): the code-point 3-gram integers of the first ``max_shingles``
-    positions, ``(cp1*2^42 + cp2*2^21 + cp3) mod P`` (not de-duplicated: a minimum does not need it)."""
+    positions, ``x = (a * (cp1*2^42 + cp2*2^21 + cp3) + b) mod P`` (not de-duplicated: a minimum does
+    not need it). ``a = 1, b = 0`` gives the 3-gram itself; other values give the hashed 3-gram in the
+    same single ``mod`` (``a * 2^42 mod P`` etc. are constants: every product stays below 2^52)."""
     import ibis
 
     k = p.shingle
@@ -343,18 +347,36 @@ def shingles(docs, p: Params):
     # int32 positions: Spark's element_at takes an INT index (BIGINT is an analysis error)
     last = ibis.least(t.n - (k - 1), ibis.literal(p.max_shingles, "int64")).cast("int32")
     sh = t.select(t.doc, t.cp, pos=ibis.range(ibis.literal(0, "int32"), last).unnest())
+    c1, c2, c3 = (a * (1 << 42)) % P, (a * (1 << 21)) % P, a % P
     x = (
-        sh.cp[sh.pos] * ibis.literal(1 << 42, "int64")
-        + sh.cp[sh.pos + 1] * ibis.literal(1 << 21, "int64")
-        + sh.cp[sh.pos + 2]
+        sh.cp[sh.pos] * ibis.literal(c1, "int64")
+        + sh.cp[sh.pos + 1] * ibis.literal(c2, "int64")
+        + sh.cp[sh.pos + 2] * ibis.literal(c3, "int64")
+        + ibis.literal(b, "int64")
     ) % P
     return sh.select(sh.doc, x=x)
 
 
-def signatures(docs, p: Params):
-    """docs(doc int64, norm, n) -> (doc, h0..h{K-1}) MinHash signatures over code-point 3-grams."""
-    sh = shingles(docs, p)
-    aggs = {f"h{i}": ((sh.x * a + b) % P).min() for i, (a, b) in enumerate(seeds(p.num_perm))}
+def signatures(docs, p: Params, shards: int = 1):
+    """docs(doc int64, norm, n) -> (doc, h0..h{K-1}) MinHash signatures over code-point 3-grams.
+
+    One base hash per shingle, ``h = (a0 * x + b0) mod P`` (computed by :func:`shingles` in one
+    ``mod``), then K cheap permutations ``h_i = (h * m_i) mod 2^31`` with odd multipliers ``m_i``
+    (multiplication modulo a power of two is a bijection; its high bits mix all the bits of ``h``):
+    a multiply and a bitwise and per value instead of a multiply, an add and a ``mod`` — the ``mod``
+    was most of the cost. Products stay below 2^63 (h < 2^31, m_i < 2^32) on both engines.
+
+    ``shards > 1`` reads the docs as the union of their ``doc mod shards`` parts (the same rows):
+    DuckDB scans a table with one thread per row group, and the docs table usually fits in one, so
+    the union's parts are what lets the shingle pipeline use more than one thread."""
+    if shards > 1:
+        parts = [docs.filter(docs.doc % shards == s) for s in range(shards)]
+        docs = parts[0]
+        for x in parts[1:]:
+            docs = docs.union(x, distinct=False)
+    (a0, b0), *mult = seeds(p.num_perm + 1)
+    sh = shingles(docs, p, a0, b0)
+    aggs = {f"h{i}": ((sh.x * ((a << 1) | 1)) & _MASK31).min() for i, (a, _b) in enumerate(mult)}
     return sh.group_by("doc").aggregate(**aggs)
 
 
@@ -449,24 +471,42 @@ def verified_edges(docs, edges, p: Params, sig=None):
 
 
 def components(edges: pa.Table) -> pa.Table:
-    """Connected components of an edge list (a, b int64) -> (doc, comp) with comp = smallest doc."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """Connected components of an edge list (a, b int64) -> (doc, comp) with comp = smallest doc.
 
+    Union-find in numpy (hook each edge's larger root under its smaller one, then jump pointers
+    until every node points at its root; repeat until no edge joins two roots): the smallest node
+    of a component can never point anywhere smaller, so it ends as the root."""
     a = edges.column("a").to_numpy(zero_copy_only=False).astype(np.int64)
     b = edges.column("b").to_numpy(zero_copy_only=False).astype(np.int64)
     if len(a) == 0:
         return pa.table({"doc": pa.array([], pa.int64()), "comp": pa.array([], pa.int64())})
     nodes, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    n = len(nodes)
     ia, ib = inv[: len(a)], inv[len(a) :]
-    g = coo_matrix((np.ones(len(ia), dtype=np.int8), (ia, ib)), shape=(n, n))
-    _, lab = connected_components(g, directed=False)
-    # nodes are sorted, so the first node of each label is its smallest doc
-    first = np.full(lab.max() + 1, -1, dtype=np.int64)
-    order = np.arange(n)[::-1]
-    first[lab[order]] = nodes[order]
-    return pa.table({"doc": pa.array(nodes, pa.int64()), "comp": pa.array(first[lab], pa.int64())})
+    parent = np.arange(len(nodes))
+    while True:
+        ra, rb = parent[ia], parent[ib]
+        split = ra != rb
+        if not split.any():
+            break
+        lo, hi = np.minimum(ra[split], rb[split]), np.maximum(ra[split], rb[split])
+        np.minimum.at(parent, hi, lo)
+        while True:  # pointer jumping: every node to its root
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+    # nodes are sorted, so the root (the smallest index of its component) is its smallest doc
+    return pa.table({"doc": pa.array(nodes, pa.int64()), "comp": pa.array(nodes[parent], pa.int64())})
+
+
+def _engine_threads(lake) -> int:
+    """DuckDB's worker threads (1 on other engines: Spark partitions the work itself)."""
+    if lake.engine != "duckdb":
+        return 1
+    try:
+        return max(1, int(lake.con.raw_sql("SELECT current_setting('threads')").fetchone()[0]))
+    except Exception:  # pragma: no cover - an older DuckDB without the setting
+        return 1
 
 
 @dataclass
@@ -506,7 +546,7 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
     docs = materialize(lake, d, "nd_docs")
     tm["normalise_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sig = materialize(lake, signatures(docs, p), "nd_sig")
+    sig = materialize(lake, signatures(docs, p, shards=_engine_threads(lake)), "nd_sig")
     tm["signatures_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     cand = materialize(lake, candidate_edges(docs, sig, p), "nd_cand")
