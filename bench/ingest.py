@@ -7,6 +7,8 @@
     .venv/bin/python bench/ingest.py --messages 200000,1000000   # peak RSS at two sizes
     ZHIJIAN_IMPORT_MEMORY=64MB .venv/bin/python bench/ingest.py --messages 200000,1000000
 
+    .venv/bin/python bench/ingest.py --formats canonical_csv,canonical_jsonl --cli   # + end-to-end CLI
+
 Each import runs in its own process (fresh workspace) so peak RSS is per format; it is also sampled per
 phase ("parse": reading the file into the staging table, which streaming keeps flat; "finish": ids and
 the lake write). The staging DuckDB holds up to ``ZHIJIAN_IMPORT_MEMORY`` (default 256 MB) while
@@ -14,7 +16,8 @@ reading and ``ZHIJIAN_IMPORT_FINISH_MEMORY`` (default 384 MB) while finishing be
 disk, so below those the RSS still grows with the staged rows; a smaller reading limit shows the
 readers' own footprint. "MB/cpu-s" is the file size over the process CPU time: on a shared machine
 (load average above the core count) wall-clock MB/s mostly measures the other work, CPU time much
-less so. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts are Chinese
+less so. ``--cli`` also times ``zhijian import --json`` end to end in a fresh workspace (interpreter start,
+module imports, the import itself, the summary): the figure a user sees. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts are Chinese
 work-group messages of realistic length; 300 groups, 1,500 senders; ``telegram_account``
 is a whole-account export (20 chats), the other JSON files one array.
 """
@@ -62,21 +65,64 @@ def gen_canonical_csv(path: Path, n: int) -> None:
 
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["message_id", "group_id", "group_name", "sender_id", "sender_name", "ts", "kind", "text", "at_all",
-                    "mentions", "reply_to", "forwarded"])
+        w.writerow(
+            [
+                "message_id",
+                "group_id",
+                "group_name",
+                "sender_id",
+                "sender_name",
+                "ts",
+                "kind",
+                "text",
+                "at_all",
+                "mentions",
+                "reply_to",
+                "forwarded",
+            ]
+        )
         for i, g, u, ts, text in _rows(n):
-            w.writerow([f"m{i:09d}", f"G{g:04d}", f"工作群{g}", f"wx{u:05d}", f"干部{u}", ts.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
-                        "text", text, "true" if text.startswith("@所有人") else "false", "[]", "", "false"])
+            w.writerow(
+                [
+                    f"m{i:09d}",
+                    f"G{g:04d}",
+                    f"工作群{g}",
+                    f"wx{u:05d}",
+                    f"干部{u}",
+                    ts.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+                    "text",
+                    text,
+                    "true" if text.startswith("@所有人") else "false",
+                    "[]",
+                    "",
+                    "false",
+                ]
+            )
 
 
 def gen_canonical_jsonl(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for i, g, u, ts, text in _rows(n):
-            f.write(json.dumps({"message_id": f"m{i:09d}", "group_id": f"G{g:04d}", "group_name": f"工作群{g}",
-                                "sender_id": f"wx{u:05d}", "sender_name": f"干部{u}",
-                                "ts": ts.strftime("%Y-%m-%dT%H:%M:%S+08:00"), "kind": "text", "text": text,
-                                "at_all": text.startswith("@所有人"), "mentions": [], "reply_to": None,
-                                "forwarded": False}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "message_id": f"m{i:09d}",
+                        "group_id": f"G{g:04d}",
+                        "group_name": f"工作群{g}",
+                        "sender_id": f"wx{u:05d}",
+                        "sender_name": f"干部{u}",
+                        "ts": ts.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+                        "kind": "text",
+                        "text": text,
+                        "at_all": text.startswith("@所有人"),
+                        "mentions": [],
+                        "reply_to": None,
+                        "forwarded": False,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def gen_pywxdump_csv(path: Path, n: int) -> None:
@@ -84,19 +130,44 @@ def gen_pywxdump_csv(path: Path, n: int) -> None:
 
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime"])
+        w.writerow(
+            ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime"]
+        )
         for i, g, u, ts, text in _rows(n):
-            w.writerow([i + 1, 7437267147299592543 + i, "文本", 0, f"wxid_{u:05d}", f"{10000000 + g}@chatroom", text, "",
-                        ts.strftime("%Y-%m-%d %H:%M:%S")])
+            w.writerow(
+                [
+                    i + 1,
+                    7437267147299592543 + i,
+                    "文本",
+                    0,
+                    f"wxid_{u:05d}",
+                    f"{10000000 + g}@chatroom",
+                    text,
+                    "",
+                    ts.strftime("%Y-%m-%d %H:%M:%S"),
+                ]
+            )
 
 
 def gen_wecom_jsonl(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for i, g, u, ts, text in _rows(n):
-            f.write(json.dumps({"msgid": f"{17955920891003447432 + i}_{int(ts.timestamp())}", "action": "send",
-                                "from": f"user{u:05d}", "tolist": ["a", "b"], "roomid": f"wr{g:08d}",
-                                "msgtime": int(ts.timestamp() * 1000), "msgtype": "text", "text": {"content": text}},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "msgid": f"{17955920891003447432 + i}_{int(ts.timestamp())}",
+                        "action": "send",
+                        "from": f"user{u:05d}",
+                        "tolist": ["a", "b"],
+                        "roomid": f"wr{g:08d}",
+                        "msgtime": int(ts.timestamp() * 1000),
+                        "msgtype": "text",
+                        "text": {"content": text},
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def gen_whatsapp_txt(path: Path, n: int) -> None:
@@ -109,10 +180,23 @@ def gen_telegram_json(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write('{"name": "工作群", "type": "private_supergroup", "id": 1700000001, "messages": [\n')
         for i, _g, u, ts, text in _rows(n):
-            f.write(("," if i else "") + json.dumps({
-                "id": i + 1, "type": "message", "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
-                "date_unixtime": str(int(ts.timestamp())), "from": f"干部{u}", "from_id": f"user{u}",
-                "text": text, "text_entities": [{"type": "plain", "text": text}]}, ensure_ascii=False) + "\n")
+            f.write(
+                ("," if i else "")
+                + json.dumps(
+                    {
+                        "id": i + 1,
+                        "type": "message",
+                        "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
+                        "date_unixtime": str(int(ts.timestamp())),
+                        "from": f"干部{u}",
+                        "from_id": f"user{u}",
+                        "text": text,
+                        "text_entities": [{"type": "plain", "text": text}],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
         f.write("]}\n")
 
 
@@ -120,22 +204,43 @@ def gen_telegram_account(path: Path, n: int, chats: int = 20) -> None:
     """A whole-account export (``chats.list``): the shape that used to be loaded whole."""
     per = -(-n // chats)
     with open(path, "w", encoding="utf-8") as f:
-        f.write('{"about": "Here is the data you requested.", "personal_information": {"user_id": 1, "first_name": "王"},\n'
-                ' "contacts": {"about": "", "list": [{"first_name": "李", "phone_number": "+86 138 0000 0000"}]},\n'
-                ' "chats": {"about": "", "list": [\n')
+        f.write(
+            '{"about": "Here is the data you requested.", "personal_information": {"user_id": 1, "first_name": "王"},\n'
+            ' "contacts": {"about": "", "list": [{"first_name": "李", "phone_number": "+86 138 0000 0000"}]},\n'
+            ' "chats": {"about": "", "list": [\n'
+        )
         rows = _rows(n)
         for c in range(chats):
-            f.write(("," if c else "") + json.dumps({"name": f"工作群{c}", "type": "private_supergroup",
-                                                      "id": 1700000000 + c}, ensure_ascii=False)[:-1] + ', "messages": [\n')
+            f.write(
+                ("," if c else "")
+                + json.dumps(
+                    {"name": f"工作群{c}", "type": "private_supergroup", "id": 1700000000 + c},
+                    ensure_ascii=False,
+                )[:-1]
+                + ', "messages": [\n'
+            )
             for k in range(per):
                 row = next(rows, None)
                 if row is None:
                     break
                 i, _g, u, ts, text = row
-                f.write(("," if k else "") + json.dumps({
-                    "id": i + 1, "type": "message", "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "date_unixtime": str(int(ts.timestamp())), "from": f"干部{u}", "from_id": f"user{u}",
-                    "text": text, "text_entities": [{"type": "plain", "text": text}]}, ensure_ascii=False) + "\n")
+                f.write(
+                    ("," if k else "")
+                    + json.dumps(
+                        {
+                            "id": i + 1,
+                            "type": "message",
+                            "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
+                            "date_unixtime": str(int(ts.timestamp())),
+                            "from": f"干部{u}",
+                            "from_id": f"user{u}",
+                            "text": text,
+                            "text_entities": [{"type": "plain", "text": text}],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
             f.write("]}\n")
         f.write(']}, "left_chats": {"about": "", "list": []}}\n')
 
@@ -144,10 +249,25 @@ def gen_pywxdump_json(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write("[\n")
         for i, g, u, ts, text in _rows(n):
-            f.write(("," if i else "") + json.dumps({
-                "id": i + 1, "MsgSvrID": str(7437267147299592543 + i), "type_name": "文本", "is_sender": 0,
-                "talker": f"wxid_{u:05d}", "room_name": f"{10000000 + g}@chatroom", "msg": text, "src": "",
-                "CreateTime": ts.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False, indent=2) + "\n")
+            f.write(
+                ("," if i else "")
+                + json.dumps(
+                    {
+                        "id": i + 1,
+                        "MsgSvrID": str(7437267147299592543 + i),
+                        "type_name": "文本",
+                        "is_sender": 0,
+                        "talker": f"wxid_{u:05d}",
+                        "room_name": f"{10000000 + g}@chatroom",
+                        "msg": text,
+                        "src": "",
+                        "CreateTime": ts.strftime("%Y-%m-%d %H:%M:%S"),
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                + "\n"
+            )
         f.write("]\n")
 
 
@@ -158,11 +278,15 @@ def _js(s: str) -> str:
 def gen_wechatmsg_html(path: Path, n: int) -> None:
     """WeChatMsg ≤0.2.x HTML: one JS object literal per message inside ``const chatMessages = [ … ]``."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>工作群</title></head><body>\n<script>\n'
-                "/*注意看这是分割线*/\nconst chatMessages = [\n")
+        f.write(
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>工作群</title></head><body>\n<script>\n'
+            "/*注意看这是分割线*/\nconst chatMessages = [\n"
+        )
         for _i, _g, u, ts, text in _rows(n):
-            f.write(f"{{ type:1, text: {_js(text)}, is_send:0, avatar_path:'./avatar/{u}.png', "
-                    f"timestamp:{int(ts.timestamp())}, is_chatroom:1, displayname:'干部{u}'}},\n")
+            f.write(
+                f"{{ type:1, text: {_js(text)}, is_send:0, avatar_path:'./avatar/{u}.png', "
+                f"timestamp:{int(ts.timestamp())}, is_chatroom:1, displayname:'干部{u}'}},\n"
+            )
         f.write("];\n/*注意看这是分割线*/\nfunction render(){}\n</script></body></html>\n")
 
 
@@ -235,6 +359,24 @@ print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": len
 """
 
 
+def run_cli(path: Path, tmp: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (this child and its threads) of ``zhijian import --json`` in a fresh workspace."""
+    zj = Path(sys.executable).with_name("zhijian")
+    wsdir = Path(tempfile.mkdtemp(prefix="ws-cli-", dir=tmp))
+    subprocess.run([str(zj), "init", str(wsdir)], check=True, capture_output=True)
+    before = os.times()
+    t = time.perf_counter()
+    r = subprocess.run(
+        [str(zj), "import", "--json", "-w", str(wsdir), str(path)], capture_output=True, text=True
+    )
+    dt = time.perf_counter() - t
+    after = os.times()
+    shutil.rmtree(wsdir, ignore_errors=True)
+    if r.returncode != 0:
+        raise SystemExit(f"zhijian import failed:\n{r.stderr[-2000:]}")
+    return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
 def run(cmd: list[str]) -> dict:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -244,20 +386,30 @@ def run(cmd: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--messages", default="1000000",
-                    help="messages per file; several sizes comma-separated (e.g. 200000,1000000) compare peak RSS")
+    ap.add_argument(
+        "--messages",
+        default="1000000",
+        help="messages per file; several sizes comma-separated (e.g. 200000,1000000) compare peak RSS",
+    )
     ap.add_argument("--formats", default=",".join(GENERATORS))
     ap.add_argument("--keep", type=Path, default=None, help="generate files here and keep them")
     ap.add_argument("--no-whatstk", action="store_true")
+    ap.add_argument("--cli", action="store_true", help="also time `zhijian import --json` end to end")
     args = ap.parse_args()
     formats = [f for f in args.formats.split(",") if f]
     sizes = [int(x) for x in args.messages.split(",") if x]
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="zhijian-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    print(f"# zhijian import benchmark — {', '.join(f'{n:,}' for n in sizes)} messages per format, {os.cpu_count()} cores")
-    print(f"(load average {os.getloadavg()[0]:.1f} at start: wall-clock figures suffer when other work shares the cores)")
-    print(f"{'format':<17} {'messages':>9} {'MB':>7} {'s':>6} {'MB/s':>6} {'msgs/s':>9} {'peak RSS MB':>11} "
-          f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'MB/cpu-s':>8} {'load':>5}")
+    print(
+        f"# zhijian import benchmark — {', '.join(f'{n:,}' for n in sizes)} messages per format, {os.cpu_count()} cores"
+    )
+    print(
+        f"(load average {os.getloadavg()[0]:.1f} at start: wall-clock figures suffer when other work shares the cores)"
+    )
+    print(
+        f"{'format':<17} {'messages':>9} {'MB':>7} {'s':>6} {'MB/s':>6} {'msgs/s':>9} {'peak RSS MB':>11} "
+        f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'MB/cpu-s':>8} {'load':>5}"
+    )
     for fmt in formats:
         name, gen = GENERATORS[fmt]
         parse_rss = []
@@ -271,19 +423,36 @@ def main() -> None:
             r = run([sys.executable, "-c", CHILD, str(wsdir), str(path)])
             assert r["messages"] == n, r
             parse_rss.append(r["parse_rss_mb"])
-            print(f"{fmt:<17} {n:>9,} {mb:>7.1f} {r['seconds']:>6.2f} {mb / r['seconds']:>6.1f} "
-                  f"{n / r['seconds']:>9,.0f} {r['rss_mb']:>11.0f} {r['parse_rss_mb']:>6.0f} {r['finish_rss_mb']:>6.0f} "
-                  f"{r['cpu']:>6.2f} {mb / r['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}", flush=True)
+            print(
+                f"{fmt:<17} {n:>9,} {mb:>7.1f} {r['seconds']:>6.2f} {mb / r['seconds']:>6.1f} "
+                f"{n / r['seconds']:>9,.0f} {r['rss_mb']:>11.0f} {r['parse_rss_mb']:>6.0f} {r['finish_rss_mb']:>6.0f} "
+                f"{r['cpu']:>6.2f} {mb / r['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}",
+                flush=True,
+            )
+            if args.cli:
+                cw, cc = run_cli(path, tmp)
+                print(
+                    f"{'  zhijian import':<17} {n:>9,} {mb:>7.1f} {cw:>6.2f} {mb / cw:>6.1f} {n / cw:>9,.0f} "
+                    f"{'':>11} {'':>6} {'':>6} {cc:>6.2f} {mb / cc:>8.1f} {os.getloadavg()[0]:>5.1f}   "
+                    f"(CLI end to end: start-up, module imports, import, summary)",
+                    flush=True,
+                )
             if fmt == "whatsapp_txt" and not args.no_whatstk:
                 w = run([sys.executable, "-c", WHATSTK, str(path)])
-                print(f"{'  whatstk':<17} {n:>9,} {mb:>7.1f} {w['seconds']:>6.2f} {mb / w['seconds']:>6.1f} "
-                      f"{w['messages'] / w['seconds']:>9,.0f} {w['rss_mb']:>11.0f} {'':>6} {'':>6} {w['cpu']:>6.2f} "
-                      f"{mb / w['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}   (whatstk/zhijian: {w['seconds'] / r['seconds']:.1f}x wall, "
-                      f"{w['cpu'] / r['cpu']:.1f}x CPU; whatstk only parses, zhijian also writes the lake)", flush=True)
+                print(
+                    f"{'  whatstk':<17} {n:>9,} {mb:>7.1f} {w['seconds']:>6.2f} {mb / w['seconds']:>6.1f} "
+                    f"{w['messages'] / w['seconds']:>9,.0f} {w['rss_mb']:>11.0f} {'':>6} {'':>6} {w['cpu']:>6.2f} "
+                    f"{mb / w['cpu']:>8.1f} {os.getloadavg()[0]:>5.1f}   (whatstk/zhijian: {w['seconds'] / r['seconds']:.1f}x wall, "
+                    f"{w['cpu'] / r['cpu']:.1f}x CPU; whatstk only parses, zhijian also writes the lake)",
+                    flush=True,
+                )
             shutil.rmtree(wsdir, ignore_errors=True)
         if len(sizes) > 1:
-            print(f"{'':<17} parse-phase peak RSS {parse_rss[0]:.0f} → {parse_rss[-1]:.0f} MB for "
-                  f"{sizes[-1] / sizes[0]:.0f}x the messages ({parse_rss[-1] - parse_rss[0]:+.0f} MB)", flush=True)
+            print(
+                f"{'':<17} parse-phase peak RSS {parse_rss[0]:.0f} → {parse_rss[-1]:.0f} MB for "
+                f"{sizes[-1] / sizes[0]:.0f}x the messages ({parse_rss[-1] - parse_rss[0]:+.0f} MB)",
+                flush=True,
+            )
     if args.keep is None:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"# done {time.strftime('%Y-%m-%d %H:%M:%S')}")

@@ -41,8 +41,17 @@ def test_demo_folder_imports_everything(ws, tmp_path):
     assert s.people_matched == 3 and s.people_unmatched == 1
     assert s.unmatched_senders == [{"sender": "raw:wx_nobody", "name": "陌生人", "messages": 1}]
     d = s.to_dict()
-    for key in ("format", "messages", "system_messages", "groups", "senders", "skipped", "people_matched",
-                "people_unmatched", "batch_id"):
+    for key in (
+        "format",
+        "messages",
+        "system_messages",
+        "groups",
+        "senders",
+        "skipped",
+        "people_matched",
+        "people_unmatched",
+        "batch_id",
+    ):
         assert key in d
     json.dumps(d, ensure_ascii=False, default=str)
 
@@ -62,10 +71,17 @@ def test_demo_folder_imports_everything(ws, tmp_path):
         assert new.registered is False and new.status == "active" and new.source == s.batch_id
         assert new.name == "未登记的群"
         apps = {a.name: a for a in ses.scalars(select(App))}
-        assert apps["智慧党建"].features == ["checkin", "points"] and apps["智慧党建"].functions == ["学习", "考试"]
+        assert apps["智慧党建"].features == ["checkin", "points"] and apps["智慧党建"].functions == [
+            "学习",
+            "考试",
+        ]
         assert apps["东镇通"].platform == "miniprogram" and apps["东镇通"].unit_id == "T1"
         acc = ses.scalars(select(Account)).one()
-        assert acc.platform == "wechat_oa" and acc.followers == 30000 and acc.last_post_on.isoformat() == "2026-05-01"
+        assert (
+            acc.platform == "wechat_oa"
+            and acc.followers == 30000
+            and acc.last_post_on.isoformat() == "2026-05-01"
+        )
         batch = ses.get(ImportBatch, s.batch_id)
         assert batch.status == "done" and batch.summary["messages"] == 4
 
@@ -85,7 +101,10 @@ def test_demo_folder_imports_everything(ws, tmp_path):
     mem = ws.lake().table("memberships").execute()
     assert list(mem.columns) == MEMBERSHIPS.names
     assert set(zip(mem.group_id, mem.person_id, mem.role, strict=True)) == {
-        ("G001", "P002", "owner"), ("G001", "P003", "member"), ("G002", "P001", "owner")}
+        ("G001", "P002", "owner"),
+        ("G001", "P003", "member"),
+        ("G002", "P001", "owner"),
+    }
 
 
 def test_import_twice_adds_nothing(ws, tmp_path):
@@ -147,7 +166,10 @@ def test_export_round_trip_csv_jsonl_parquet(ws, tmp_path):
     assert export_messages(ws, "csv", tmp_path / "g.csv", group="东镇工作群") == 3
     from datetime import date
 
-    assert export_messages(ws, "csv", tmp_path / "d.csv", date_from=date(2026, 5, 7), date_to=date(2026, 5, 7)) == 2
+    assert (
+        export_messages(ws, "csv", tmp_path / "d.csv", date_from=date(2026, 5, 7), date_to=date(2026, 5, 7))
+        == 2
+    )
 
     for name, content in (("m.csv", text), ("m.jsonl", None)):
         ws2 = init_workspace(tmp_path / f"ws-{name}")
@@ -160,8 +182,19 @@ def test_export_round_trip_csv_jsonl_parquet(ws, tmp_path):
         s = import_paths(ws2, [p])
         assert s.messages + s.system_messages == 5
         after = _messages(ws2)
-        cols = ["message_id", "group_id", "sender_id", "sender_name", "ts", "local_ts", "kind", "text", "reply_to",
-                "at_all", "forwarded"]
+        cols = [
+            "message_id",
+            "group_id",
+            "sender_id",
+            "sender_name",
+            "ts",
+            "local_ts",
+            "kind",
+            "text",
+            "reply_to",
+            "at_all",
+            "forwarded",
+        ]
         assert after[cols].equals(before[cols])
         assert [list(x) for x in after.mentions] == [list(x) for x in before.mentions]
         ws2.close()
@@ -192,7 +225,9 @@ def test_columns_in_any_order_and_gbk(ws, tmp_path):
 def test_unknown_unit_reference_names_file_and_row(ws, tmp_path):
     folder = write_demo(tmp_path / "demo", messages=[])
     p = folder / "单位.csv"
-    p.write_text("单位编码,单位名称,上级单位编码,层级,类别\nC1,某县,,县,\nT1,东镇,NOPE,乡镇,\n", encoding="utf-8")
+    p.write_text(
+        "单位编码,单位名称,上级单位编码,层级,类别\nC1,某县,,县,\nT1,东镇,NOPE,乡镇,\n", encoding="utf-8"
+    )
     with pytest.raises(DataError) as e:
         import_paths(ws, [folder])
     assert "NOPE" in e.value.zh and e.value.where == "第 3 行" and e.value.path.endswith("单位.csv")
@@ -211,22 +246,66 @@ def test_canonical_missing_columns(ws, tmp_path):
 
 
 def test_bad_records_are_skipped_and_counted(ws, tmp_path):
-    rows = [MESSAGES[0], ["b1", "G001", "群", "wx_li", "李四", "昨天", "text", "x", "false", "[]", "", "false"],
-            ["b2", "", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[]", "", "false"],
-            ["b3", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[oops", "", "false"]]
+    rows = [
+        MESSAGES[0],
+        ["b1", "G001", "群", "wx_li", "李四", "昨天", "text", "x", "false", "[]", "", "false"],
+        [
+            "b2",
+            "",
+            "群",
+            "wx_li",
+            "李四",
+            "2026-05-06T09:00:00+08:00",
+            "text",
+            "x",
+            "false",
+            "[]",
+            "",
+            "false",
+        ],
+        [
+            "b3",
+            "G001",
+            "群",
+            "wx_li",
+            "李四",
+            "2026-05-06T09:00:00+08:00",
+            "text",
+            "x",
+            "false",
+            "[oops",
+            "",
+            "false",
+        ],
+    ]
     write_demo(tmp_path / "d", messages=rows)
     s = import_paths(ws, [tmp_path / "d" / "messages"])
     assert s.messages == 1 and s.skipped_count == 3
     assert [(k["where"], k["reason"]) for k in s.skipped] == [
-        ("第 3 行", "ts 不是 ISO 8601 时间"), ("第 4 行", "group_id 为空"), ("第 5 行", "mentions 不是 JSON 数组")]
+        ("第 3 行", "ts 不是 ISO 8601 时间"),
+        ("第 4 行", "group_id 为空"),
+        ("第 5 行", "mentions 不是 JSON 数组"),
+    ]
 
 
 @pytest.mark.parametrize("enc", ["utf-8", "utf-8-sig", "gb18030"])
 def test_skipped_records_name_their_physical_line(ws, tmp_path, enc):
     """A record may span lines (quoted newlines in CSV) and a JSON Lines file may hold blank lines: the
     line named for a skipped record is the line it starts on in the file, not its ordinal."""
-    good = ["a1", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "第一行\n第二行\n第三行",
-            "false", "[]", "", "false"]
+    good = [
+        "a1",
+        "G001",
+        "群",
+        "wx_li",
+        "李四",
+        "2026-05-06T09:00:00+08:00",
+        "text",
+        "第一行\n第二行\n第三行",
+        "false",
+        "[]",
+        "",
+        "false",
+    ]
     bad = ["b1", "G001", "群", "wx_li", "李四", "昨天", "text", "x", "false", "[]", "", "false"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -242,8 +321,12 @@ def test_skipped_records_name_their_physical_line(ws, tmp_path, enc):
         return json.dumps(dict(zip(CANON_HEADER, row, strict=True)), ensure_ascii=False)
 
     q = tmp_path / "m.jsonl"
-    q.write_bytes(("\n".join([obj(good), "", obj(bad), "  ", "", obj(["a9", *good[1:]]), obj(["b9", *bad[1:]])])
-                   + "\n").encode(enc))
+    q.write_bytes(
+        (
+            "\n".join([obj(good), "", obj(bad), "  ", "", obj(["a9", *good[1:]]), obj(["b9", *bad[1:]])])
+            + "\n"
+        ).encode(enc)
+    )
     s = import_paths(ws, [q])
     assert s.messages == 1 and s.duplicates == 1 and s.skipped_count == 2
     assert [k["where"] for k in s.skipped] == ["第 3 行", "第 7 行"]
@@ -253,7 +336,20 @@ def test_skipped_records_name_their_physical_line(ws, tmp_path, enc):
 def test_gbk_after_the_first_megabytes(ws, tmp_path, suffix):
     """The encoding is decided on the first 4 MB; when GBK bytes come later, DuckDB's reader rejects
     them and the whole file decides (the file is read as GB18030, not refused or garbled)."""
-    row = ["", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "", "false", "[]", "", "false"]
+    row = [
+        "",
+        "G001",
+        "群",
+        "wx_li",
+        "李四",
+        "2026-05-06T09:00:00+08:00",
+        "text",
+        "",
+        "false",
+        "[]",
+        "",
+        "false",
+    ]
     rows = [[f"a{i:06d}", *row[1:7], "x" * 80, *row[8:]] for i in range(45_000)]  # > 4 MB of ASCII
     rows.append(["z1", *row[1:7], "最后一条：中文", *row[8:]])
     p = tmp_path / f"m.{suffix}"
@@ -262,7 +358,9 @@ def test_gbk_after_the_first_megabytes(ws, tmp_path, suffix):
         csv.writer(buf, lineterminator="\n").writerows([CANON_HEADER, *rows])
         text = buf.getvalue()
     else:
-        text = "".join(json.dumps(dict(zip(CANON_HEADER, r, strict=True)), ensure_ascii=False) + "\n" for r in rows)
+        text = "".join(
+            json.dumps(dict(zip(CANON_HEADER, r, strict=True)), ensure_ascii=False) + "\n" for r in rows
+        )
     p.write_bytes(text.encode("gb18030"))
     assert p.stat().st_size > 4 << 20
     s = import_paths(ws, [p])
@@ -271,10 +369,118 @@ def test_gbk_after_the_first_megabytes(ws, tmp_path, suffix):
     assert m.loc[m.message_id == "z1", "text"].item() == "最后一条：中文"
 
 
+def test_canonical_flags_kinds_and_mentions_spellings(ws, tmp_path):
+    """True/false, kind and mentions as people write them in a spreadsheet (the exported forms take a
+    fast path; the others the general one): the same values either way, CSV and JSON Lines."""
+    row = [
+        "",
+        "G001",
+        "群",
+        "wx_li",
+        "李四",
+        "2026-05-06T09:00:00+08:00",
+        "text",
+        "x",
+        "false",
+        "[]",
+        "",
+        "false",
+    ]
+    flags = ["true", "TRUE", " Yes ", "是", "1", "t", "y", "false", "FALSE", "0", "", "no", "否"]
+    kinds = ["text", " Text ", "", "IMAGE", "text"]
+    ments = ["[]", " [] ", "", '["wx_li"]', "[]"]
+    rows = [[f"f{i}", *row[1:6], kinds[i % 5], "x", v, ments[i % 5], "", v] for i, v in enumerate(flags)]
+    write_demo(tmp_path / "d", messages=rows)
+    s = import_paths(ws, [tmp_path / "d" / "messages"])
+    assert s.messages == len(flags) and s.skipped_count == 0
+    m = _messages(ws).set_index("message_id")
+    truthy = {"true", "TRUE", " Yes ", "是", "1", "t", "y"}
+    for i, v in enumerate(flags):
+        r = m.loc[f"f{i}"]
+        assert bool(r.at_all) == bool(r.forwarded) == (v in truthy), v
+        assert r.kind == {"text": "text", " Text ": "text", "": "text", "IMAGE": "image"}[kinds[i % 5]]
+        assert list(r.mentions) == (["raw:wx_li"] if i % 5 == 3 else [])
+    q = tmp_path / "m.jsonl"
+    objs = [
+        {
+            "message_id": f"j{i}",
+            "group_id": "G001",
+            "sender_id": "wx_li",
+            "ts": "2026-05-06T09:00:00+08:00",
+            "text": "x",
+            "at_all": v,
+            "forwarded": v,
+        }
+        for i, v in enumerate([True, False, None, "是", "false"])
+    ]
+    q.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in objs), encoding="utf-8")
+    import_paths(ws, [q])
+    m = _messages(ws).set_index("message_id")
+    assert [bool(m.loc[f"j{i}", "at_all"]) for i in range(5)] == [True, False, False, True, False]
+    assert [bool(m.loc[f"j{i}", "forwarded"]) for i in range(5)] == [True, False, False, True, False]
+
+
+def test_records_are_numbered_in_file_order_at_scale(ws, tmp_path):
+    """Records are numbered after the (parallel) insert from the staging table's row order: over many
+    row groups and two files, the first of two records with one id is the one kept, and skipped records
+    name their line."""
+    row = [
+        "",
+        "G001",
+        "群",
+        "wx_li",
+        "李四",
+        "2026-05-06T09:00:00+08:00",
+        "text",
+        "x",
+        "false",
+        "[]",
+        "",
+        "false",
+    ]
+    n = 150_000
+    rows = [[f"a{i:06d}", *row[1:7], f"t{i}", *row[8:]] for i in range(n)]
+    rows[140_000] = [f"a{5:06d}", *row[1:7], "later copy", *row[8:]]  # repeats a000005: the first is kept
+    rows[145_000] = ["bad", *row[1:5], "昨天", *row[6:]]
+    p = tmp_path / "a.csv"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([CANON_HEADER, *rows])
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    q = tmp_path / "b.csv"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(
+        [
+            CANON_HEADER,
+            ["bad2", *row[1:5], "", *row[6:]],
+            [f"a{7:06d}", *row[1:7], "second file", *row[8:]],
+            ["b1", *row[1:]],
+        ]
+    )
+    q.write_text(buf.getvalue(), encoding="utf-8")
+    s = import_paths(ws, [p, q])
+    assert s.parsed == n + 1 and s.duplicates == 2 and s.messages == n - 2 + 1
+    assert [k["where"] for k in s.skipped] == ["第 145002 行", "第 2 行"]
+    m = _messages(ws).set_index("message_id")
+    assert m.loc["a000005", "text"] == "t5" and m.loc["a000007", "text"] == "t7"
+
+
 def test_many_bad_records_are_all_counted_and_the_first_listed(ws, tmp_path):
     from zhijian.ingest.run import MAX_SKIPPED_LISTED
 
-    row = ["", "G001", "群", "wx_li", "李四", "2026-05-06T09:00:00+08:00", "text", "x", "false", "[]", "", "false"]
+    row = [
+        "",
+        "G001",
+        "群",
+        "wx_li",
+        "李四",
+        "2026-05-06T09:00:00+08:00",
+        "text",
+        "x",
+        "false",
+        "[]",
+        "",
+        "false",
+    ]
     rows = [[f"a{i}", *row[1:]] for i in range(10)]
     rows += [[f"b{i}", *row[1:5], "昨天", *row[6:]] for i in range(MAX_SKIPPED_LISTED + 40)]
     rows += [[f"c{i}", "", *row[2:]] for i in range(7)]
@@ -283,7 +489,9 @@ def test_many_bad_records_are_all_counted_and_the_first_listed(ws, tmp_path):
     assert s.messages == 10 and s.skipped_count == MAX_SKIPPED_LISTED + 47
     assert s.skipped_reasons == {"ts 不是 ISO 8601 时间": MAX_SKIPPED_LISTED + 40, "group_id 为空": 7}
     assert len(s.skipped) == MAX_SKIPPED_LISTED
-    assert [k["where"] for k in s.skipped[:2]] == ["第 12 行", "第 13 行"] and s.skipped[-1]["where"] == "第 211 行"
+    assert [k["where"] for k in s.skipped[:2]] == ["第 12 行", "第 13 行"] and s.skipped[-1][
+        "where"
+    ] == "第 211 行"
 
 
 def test_cli_import_json_and_export(tmp_path):
@@ -309,11 +517,15 @@ def test_inventory_header_synonyms_gbk_csv(ws, tmp_path):
     (folder / "工作群摸底表.xlsx").unlink()
     (folder / "政务应用摸底表.xlsx").unlink()
     (folder / "群成员.csv").unlink()  # its groups came from the removed 摸底表
-    g = ("序号,工作群名称,所属平台,群主姓名,建群单位,建群目的/用途,群类型(固定/临时),建群日期,解散时间,群成员数,备案情况,备注说明\n"
-         "1,东村防汛群,微信,王五,东村,防汛值守,临时,2025/6/1,汛期结束后解散,25,已备案,无\n")
+    g = (
+        "序号,工作群名称,所属平台,群主姓名,建群单位,建群目的/用途,群类型(固定/临时),建群日期,解散时间,群成员数,备案情况,备注说明\n"
+        "1,东村防汛群,微信,王五,东村,防汛值守,临时,2025/6/1,汛期结束后解散,25,已备案,无\n"
+    )
     (folder / "群摸底.csv").write_bytes(g.encode("gb18030"))
-    a = ("应用程序名称,应用类型,建设单位,主要功能,是否有打卡功能,是否有积分,是否有排名,上线日期\n"
-         "村务通,小程序,东镇,通知、填报,是,否,是,2024-03-01\n")
+    a = (
+        "应用程序名称,应用类型,建设单位,主要功能,是否有打卡功能,是否有积分,是否有排名,上线日期\n"
+        "村务通,小程序,东镇,通知、填报,是,否,是,2024-03-01\n"
+    )
     (folder / "应用清单.csv").write_text(a, encoding="utf-8-sig")
     s = import_paths(ws, [folder])
     assert s.inventory_groups == 1 and s.apps == 1
@@ -321,7 +533,12 @@ def test_inventory_header_synonyms_gbk_csv(ws, tmp_path):
     with ws.store.session() as ses:
         g = ses.scalars(select(Group)).one()
         assert (g.name, g.owner_id, g.unit_id, g.group_type) == ("东村防汛群", "P003", "V1", "temporary")
-        assert g.end_date is None and g.end_condition == "汛期结束后解散" and g.registered and g.member_count == 25
+        assert (
+            g.end_date is None
+            and g.end_condition == "汛期结束后解散"
+            and g.registered
+            and g.member_count == 25
+        )
         assert g.created_on.isoformat() == "2025-06-01" and g.id.startswith("G-")
         app = ses.scalars(select(App)).one()
         assert app.features == ["checkin", "ranking"] and app.functions == ["通知", "填报"]
@@ -347,27 +564,39 @@ def test_inventory_status_and_dissolution_columns(ws, tmp_path):
     folder = write_demo(tmp_path / "demo", messages=[])
     for f in ("工作群摸底表.xlsx", "政务应用摸底表.xlsx", "群成员.csv"):
         (folder / f).unlink()
-    g = ("群名称,所属单位,建群目的,群类型,状态,实际解散时间\n"
-         "东村防汛群,东村,防汛值守,临时,已解散,2026-08-20\n"
-         "东村工作群,东村,村务,固定,在用,\n"
-         "东村党建群,东村,党建,固定,已合并,2026-08-03\n")
+    g = (
+        "群名称,所属单位,建群目的,群类型,状态,实际解散时间\n"
+        "东村防汛群,东村,防汛值守,临时,已解散,2026-08-20\n"
+        "东村工作群,东村,村务,固定,在用,\n"
+        "东村党建群,东村,党建,固定,已合并,2026-08-03\n"
+    )
     (folder / "群摸底.csv").write_text(g, encoding="utf-8-sig")
     a = "应用名称,主办单位,功能,关停时间\n村务通,东镇,通知,2026-09-01\n"
     (folder / "应用清单.csv").write_text(a, encoding="utf-8-sig")
     import_paths(ws, [folder])
     with ws.store.session() as ses:
-        got = {x.name: (x.status, x.dissolved_on and x.dissolved_on.isoformat()) for x in ses.scalars(select(Group))}
-        assert got == {"东村防汛群": ("dissolved", "2026-08-20"), "东村工作群": ("active", None),
-                       "东村党建群": ("merged", "2026-08-03")}
+        got = {
+            x.name: (x.status, x.dissolved_on and x.dissolved_on.isoformat())
+            for x in ses.scalars(select(Group))
+        }
+        assert got == {
+            "东村防汛群": ("dissolved", "2026-08-20"),
+            "东村工作群": ("active", None),
+            "东村党建群": ("merged", "2026-08-03"),
+        }
         app = ses.scalars(select(App)).one()
         assert (app.status, app.dissolved_on.isoformat()) == ("dissolved", "2026-09-01")
     # the same groups in a sheet without lifecycle columns: statuses stay as they are
     (folder / "应用清单.csv").unlink()
-    (folder / "群摸底.csv").write_text("群名称,所属单位,建群目的,群类型\n东村防汛群,东村,防汛值守,临时\n", encoding="utf-8")
+    (folder / "群摸底.csv").write_text(
+        "群名称,所属单位,建群目的,群类型\n东村防汛群,东村,防汛值守,临时\n", encoding="utf-8"
+    )
     import_paths(ws, [folder])
     with ws.store.session() as ses:
         assert ses.scalars(select(Group).where(Group.name == "东村防汛群")).one().status == "dissolved"
-    (folder / "群摸底.csv").write_text("群名称,状态,实际解散时间\n东村防汛群,在用,2026-08-20\n", encoding="utf-8")
+    (folder / "群摸底.csv").write_text(
+        "群名称,状态,实际解散时间\n东村防汛群,在用,2026-08-20\n", encoding="utf-8"
+    )
     with pytest.raises(ImportFormatError) as e:
         import_paths(ws, [folder])
     assert e.value.where == "第 2 行" and "矛盾" in e.value.zh

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import detect_encoding, open_text, transcode_to_utf8
+from zhijian.ingest.common import detect_encoding, number_rows, open_text, transcode_to_utf8
 
 COLUMNS = (
     "message_id",
@@ -31,7 +31,17 @@ COLUMNS = (
     "forwarded",
 )
 REQUIRED = ("group_id", "ts")
-TRUE = "('true', '1', 't', 'yes', 'y', '是')"
+TRUE = "['true', '1', 't', 'yes', 'y', '是']"
+
+
+def _flag(c: str) -> str:
+    """A true/false text column as BOOLEAN (``TRUE`` after lower/trim, else false). The exported forms
+    'true'/'false' are compared first: lower/trim on every row cost more than the rest of the column's
+    handling, and ``IN (…)`` of six values became a join."""
+    return (
+        f"CASE WHEN {c} = 'false' THEN false WHEN {c} = 'true' THEN true"
+        f" ELSE coalesce(list_contains({TRUE}, lower(trim({c}))), false) END"
+    )
 
 
 def is_canonical(header: list[str]) -> bool:
@@ -117,9 +127,9 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
     """One vectorised pass: every record lands in the staging table, numbered in file order; records
     with a problem carry a reason and are then skipped with the line they start on.
 
-    The numbering is ``row_number() OVER ()``, which follows the file order. (The staging table's
-    ``rowid`` does not: a parallel insert of a few million rows interleaves row groups, measured on a
-    4M-record file, so it cannot replace the window.)"""
+    The records are numbered after the insert (:func:`~zhijian.ingest.common.number_rows`), not by
+    ``row_number() OVER ()`` in it: that window makes the whole pipeline, parsing included,
+    single-threaded."""
 
     def col(c: str) -> str:
         if c not in header:
@@ -133,14 +143,15 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
         WITH src AS (SELECT {", ".join(f"{col(c)} AS {c}" for c in COLUMNS)} FROM {source}),
         typed AS (
           SELECT *, try_cast(ts AS TIMESTAMPTZ) AS ts_v,
-                 CASE WHEN mentions IS NULL OR trim(mentions) IN ('', '[]') THEN []::VARCHAR[]
+                 CASE WHEN mentions IS NULL OR mentions = '[]' OR mentions = '' THEN []::VARCHAR[]
+                      WHEN trim(mentions) IN ('', '[]') THEN []::VARCHAR[]
                       ELSE try(from_json(mentions, '["VARCHAR"]')) END AS mentions_v
           FROM src)
         SELECT nullif(message_id, ''), NULL, '{fmt}', '', group_id, nullif(group_name, ''),
                nullif(sender_id, ''), nullif(sender_name, ''), ts_v,
-               coalesce(nullif(lower(trim(kind)), ''), 'text'), text, NULL, nullif(reply_to, ''), mentions_v,
-               coalesce(lower(trim(at_all)) IN {TRUE}, false), coalesce(lower(trim(forwarded)) IN {TRUE}, false),
-               {base} + row_number() OVER (),
+               CASE WHEN kind = 'text' THEN 'text' ELSE coalesce(nullif(lower(trim(kind)), ''), 'text') END,
+               text, NULL, nullif(reply_to, ''), mentions_v, {_flag("at_all")}, {_flag("forwarded")},
+               NULL::BIGINT,
                CASE
                  WHEN group_id IS NULL OR group_id = '' THEN 'group_id 为空'
                  WHEN ts IS NULL OR ts = '' THEN 'ts 为空'
@@ -153,8 +164,9 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
     db.execute("SET TimeZone=" + _sql_str(run.tzname))  # naive ts are in the export zone
     try:
         db.execute(q)
+        number_rows(db, base)
     except duckdb.Error as e:
-        db.execute(f"DELETE FROM raw WHERE seq > {base}")
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         msg = str(e).split("\n")[0][:300]
         full = str(e).lower()
         err = _NotUtf8 if "unicode" in full or "utf-8" in full or "utf8" in full else ImportFormatError

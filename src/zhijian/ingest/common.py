@@ -333,6 +333,28 @@ class RawSink:
         self._emit(pa.Table.from_arrays(arrays, schema=RAW))
 
 
+def number_rows(db, base: int) -> None:
+    """Number the staging rows just inserted with ``seq`` NULL ``base + 1, base + 2, …`` in file order.
+
+    For readers that insert straight from DuckDB's read_csv/read_json: ``row_number() OVER ()`` in the
+    insert would make the whole pipeline, parsing included, single-threaded. Such an insert is a batch
+    insert: DuckDB appends the rows in source order (``preserve_insertion_order``, on by default and set
+    by the run), so ``rowid`` follows the file and the rows of one insert get consecutive rowids. Checked
+    here; if they were not consecutive, the rank of the rowid numbers them (same order, a sort instead of
+    an addition)."""
+    lo, hi, n = db.execute("SELECT min(rowid), max(rowid), count(*) FROM raw WHERE seq IS NULL").fetchall()[0]
+    if not n:
+        return
+    if hi - lo + 1 == n:
+        db.execute(f"UPDATE raw SET seq = rowid + {base + 1 - lo} WHERE seq IS NULL")
+    else:  # pragma: no cover - not seen with DuckDB 2.0; the numbering never depends on it
+        db.execute(
+            "UPDATE raw SET seq = k.seq"
+            f" FROM (SELECT rowid AS rid, {base} + row_number() OVER (ORDER BY rowid) AS seq"
+            " FROM raw WHERE seq IS NULL) k WHERE raw.rowid = k.rid"
+        )
+
+
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Raw rows -> Arrow (missing keys are nulls; the run treats null flags as false)."""
     return pa.Table.from_pylist(rows, schema=RAW)

@@ -20,28 +20,86 @@ MAX_ZIP_TOTAL = 20 << 30
 
 #: Companion files ignored when found inside a folder or archive (media of chat exports, notes).
 IGNORED_SUFFIXES = {
-    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp", ".mp4", ".mov", ".3gp", ".opus", ".ogg", ".mp3",
-    ".m4a", ".amr", ".silk", ".aac", ".wav", ".pdf", ".doc", ".docx", ".vcf", ".md", ".dat", ".webm", ".tgs",
-    ".ppt", ".pptx", ".css", ".js", ".ico", ".svg", ".ttf", ".woff", ".woff2",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".bmp",
+    ".mp4",
+    ".mov",
+    ".3gp",
+    ".opus",
+    ".ogg",
+    ".mp3",
+    ".m4a",
+    ".amr",
+    ".silk",
+    ".aac",
+    ".wav",
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".vcf",
+    ".md",
+    ".dat",
+    ".webm",
+    ".tgs",
+    ".ppt",
+    ".pptx",
+    ".css",
+    ".js",
+    ".ico",
+    ".svg",
+    ".ttf",
+    ".woff",
+    ".woff2",
 }
 
 MESSAGE_FORMATS = (
-    "canonical_csv", "canonical_jsonl", "pywxdump_csv", "pywxdump_json", "wechatmsg_csv", "wechatmsg_txt",
-    "wechatmsg_html", "memotrace_csv", "memotrace_xlsx", "wecom_json", "telegram_json", "whatsapp_txt", "slack",
-    "generic_csv", "generic_jsonl",
+    "canonical_csv",
+    "canonical_jsonl",
+    "pywxdump_csv",
+    "pywxdump_json",
+    "wechatmsg_csv",
+    "wechatmsg_txt",
+    "wechatmsg_html",
+    "memotrace_csv",
+    "memotrace_xlsx",
+    "wecom_json",
+    "telegram_json",
+    "whatsapp_txt",
+    "slack",
+    "generic_csv",
+    "generic_jsonl",
 )
 INVENTORY_FORMATS = ("units", "roster", "groups", "apps", "accounts", "memberships")
 #: zhijian's own 目录清单 returned with decisions (reader: zhijian.report.roundtrip)
 CATALOG_FORMAT = "catalog"
 ALL_FORMATS = MESSAGE_FORMATS + INVENTORY_FORMATS + (CATALOG_FORMAT,)
 FORMAT_ZH = {
-    "canonical_csv": "指尖规范消息 CSV", "canonical_jsonl": "指尖规范消息 JSONL", "pywxdump_csv": "微信 PyWxDump CSV",
-    "pywxdump_json": "微信 PyWxDump JSON", "wechatmsg_csv": "微信 留痕/WeChatMsg CSV",
-    "wechatmsg_txt": "微信 留痕/WeChatMsg TXT", "wechatmsg_html": "微信 留痕/WeChatMsg HTML",
-    "memotrace_csv": "微信 MemoTrace CSV", "memotrace_xlsx": "微信 MemoTrace XLSX", "wecom_json": "企业微信会话存档 JSON",
-    "telegram_json": "Telegram JSON", "whatsapp_txt": "WhatsApp TXT", "slack": "Slack 导出",
-    "generic_csv": "通用 CSV（列映射）", "generic_jsonl": "通用 JSONL（列映射）", "units": "单位表", "roster": "花名册",
-    "groups": "工作群摸底表", "apps": "政务应用摸底表", "accounts": "政务公众号摸底表", "memberships": "群成员表",
+    "canonical_csv": "指尖规范消息 CSV",
+    "canonical_jsonl": "指尖规范消息 JSONL",
+    "pywxdump_csv": "微信 PyWxDump CSV",
+    "pywxdump_json": "微信 PyWxDump JSON",
+    "wechatmsg_csv": "微信 留痕/WeChatMsg CSV",
+    "wechatmsg_txt": "微信 留痕/WeChatMsg TXT",
+    "wechatmsg_html": "微信 留痕/WeChatMsg HTML",
+    "memotrace_csv": "微信 MemoTrace CSV",
+    "memotrace_xlsx": "微信 MemoTrace XLSX",
+    "wecom_json": "企业微信会话存档 JSON",
+    "telegram_json": "Telegram JSON",
+    "whatsapp_txt": "WhatsApp TXT",
+    "slack": "Slack 导出",
+    "generic_csv": "通用 CSV（列映射）",
+    "generic_jsonl": "通用 JSONL（列映射）",
+    "units": "单位表",
+    "roster": "花名册",
+    "groups": "工作群摸底表",
+    "apps": "政务应用摸底表",
+    "accounts": "政务公众号摸底表",
+    "memberships": "群成员表",
     "catalog": "指尖目录清单（研判结论）",
 }
 
@@ -64,7 +122,11 @@ def _zip_extract(path: Path, dest: Path, display: str) -> Path:
         infos = zf.infolist()
         for info in infos:
             total += info.file_size
-            if info.file_size > 1 << 20 and info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+            if (
+                info.file_size > 1 << 20
+                and info.compress_size
+                and info.file_size / info.compress_size > MAX_ZIP_RATIO
+            ):
                 raise ImportFormatError(
                     f"压缩包成员 {info.filename} 的压缩比异常（{info.file_size // max(info.compress_size, 1)}:1），疑似 zip 炸弹，已拒绝",
                     f"archive member {info.filename} expands {info.file_size // max(info.compress_size, 1)}x: zip bomb refused",
@@ -102,14 +164,22 @@ def _zip_extract(path: Path, dest: Path, display: str) -> Path:
                             raise ImportFormatError(
                                 f"压缩包成员 {name} 的实际大小超过声明大小，疑似 zip 炸弹，已拒绝",
                                 f"archive member {name} is larger than declared: zip bomb refused",
-                                path=display, where=name,
+                                path=display,
+                                where=name,
                             )
                         out.write(chunk)
                     written += got
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError,
-                    RuntimeError) as e:
-                raise ImportFormatError(f"zip 成员 {name} 无法解压：{e}", f"cannot extract {name}: {e}",
-                                        path=display, where=name) from None
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                OSError,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as e:
+                raise ImportFormatError(
+                    f"zip 成员 {name} 无法解压：{e}", f"cannot extract {name}: {e}", path=display, where=name
+                ) from None
     return dest
 
 
@@ -126,7 +196,8 @@ def check_disk(where: Path, need: int, display: str) -> None:
 
 def is_slack_dir(d: Path) -> bool:
     return (d / "channels.json").is_file() or (
-        (d / "users.json").is_file() and any((d / n).is_file() for n in ("groups.json", "mpims.json", "dms.json"))
+        (d / "users.json").is_file()
+        and any((d / n).is_file() for n in ("groups.json", "mpims.json", "dms.json"))
     )
 
 
@@ -244,8 +315,11 @@ def sniff(inp: Input, mapping: dict[str, str] | None) -> str:
     if suffix in (".html", ".htm"):
         if "chatMessages" in head or "const chatMessages" in _head_text(p, 1 << 20):
             return "wechatmsg_html"
-        raise ImportFormatError("无法识别的 HTML 文件（不是留痕/WeChatMsg 导出）", "unknown HTML file: not a WeChatMsg export",
-                                path=inp.display)
+        raise ImportFormatError(
+            "无法识别的 HTML 文件（不是留痕/WeChatMsg 导出）",
+            "unknown HTML file: not a WeChatMsg export",
+            path=inp.display,
+        )
     raise ImportFormatError(
         f"无法识别文件格式（扩展名 {suffix or '无'}）。支持：{', '.join(FORMAT_ZH[f] for f in ALL_FORMATS)}；"
         "可用 --format 指定",
@@ -260,7 +334,11 @@ def _sniff_json(inp: Input, head: str, mapping: dict[str, str] | None) -> str:
     # one object per line?
     try:
         obj = json.loads(first_line)
-        jsonl = isinstance(obj, dict) and len(head.split("\n", 2)) > 1 or inp.path.suffix.lower() in (".jsonl", ".ndjson")
+        jsonl = (
+            isinstance(obj, dict)
+            and len(head.split("\n", 2)) > 1
+            or inp.path.suffix.lower() in (".jsonl", ".ndjson")
+        )
     except ValueError:
         obj, jsonl = None, False
     if isinstance(obj, dict) and jsonl:
@@ -296,4 +374,3 @@ def _sniff_json(inp: Input, head: str, mapping: dict[str, str] | None) -> str:
         path=inp.display,
         where="文件开头",
     )
-

@@ -38,7 +38,9 @@ def export_messages(
     """Write the messages; ``output`` None means ``stream`` (default stdout), except for parquet.
     ``group`` is a group id or exact name; dates are local calendar days, inclusive. Returns rows."""
     if fmt not in EXPORT_FORMATS:
-        raise ImportFormatError(f"导出格式只能是 {', '.join(EXPORT_FORMATS)}", f"export format must be one of {EXPORT_FORMATS}")
+        raise ImportFormatError(
+            f"导出格式只能是 {', '.join(EXPORT_FORMATS)}", f"export format must be one of {EXPORT_FORMATS}"
+        )
     if fmt == "parquet" and output is None:
         raise ImportFormatError("Parquet 格式必须用 --output 指定文件", "parquet needs --output FILE")
     with ws.store.session() as s:
@@ -47,11 +49,16 @@ def export_messages(
     if group:
         gids = [g for g, n in groups if g == group or n == group]
         if not gids:
-            raise ImportFormatError(f"找不到工作群“{group}”（按群ID或群名称）", f"no group {group!r} (by id or name)")
+            raise ImportFormatError(
+                f"找不到工作群“{group}”（按群ID或群名称）", f"no group {group!r} (by id or name)"
+            )
     files = ws.lake().files("messages")
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
-    gt = pa.table({"gid": [g for g, _ in groups], "gname": [n for _, n in groups]}, schema=pa.schema([("gid", pa.string()), ("gname", pa.string())]))
+    gt = pa.table(
+        {"gid": [g for g, _ in groups], "gname": [n for _, n in groups]},
+        schema=pa.schema([("gid", pa.string()), ("gname", pa.string())]),
+    )
     con.register("gnames", gt)
     where = ["true"]
     if gids:
@@ -71,7 +78,7 @@ def export_messages(
         SELECT m.message_id, m.group_id, g.gname AS group_name, m.sender_id, m.sender_name, m.ts, m.kind, m.text,
                m.at_all, m.mentions, m.reply_to, m.forwarded
         FROM {src} m LEFT JOIN gnames g ON g.gid = m.group_id
-        WHERE {' AND '.join(where)}
+        WHERE {" AND ".join(where)}
         ORDER BY m.ts, m.group_id, m.message_id
     """
     if fmt == "parquet":
@@ -79,8 +86,10 @@ def export_messages(
         con.execute(f"COPY ({base}) TO {_q(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, output)
         return con.execute(f"SELECT count(*) FROM read_parquet({_q(str(output))})").fetchall()[0][0]
-    ts_text = ("CASE WHEN microsecond(ts) % 1000000 = 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%SZ') "
-               "ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') END")
+    ts_text = (
+        "CASE WHEN microsecond(ts) % 1000000 = 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%SZ') "
+        "ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') END"
+    )
     if fmt == "csv":
         q = f"""SELECT message_id, group_id, group_name, sender_id, sender_name, {ts_text} AS ts, kind, text,
                        CASE WHEN at_all THEN 'true' ELSE 'false' END AS at_all, CAST(to_json(mentions) AS VARCHAR) AS mentions,

@@ -145,7 +145,9 @@ def import_sheet(run, path: Path, kind: str, sheet: Sheet) -> int:
     missing = [f for f in required if f not in mapped.values()]
     if missing:
         raise ImportFormatError(
-            f"缺少必需的列：{', '.join(missing)}", f"missing required columns: {', '.join(missing)}", path=str(path),
+            f"缺少必需的列：{', '.join(missing)}",
+            f"missing required columns: {', '.join(missing)}",
+            path=str(path),
             where="第 1 行（表头）",
         )
 
@@ -153,8 +155,14 @@ def import_sheet(run, path: Path, kind: str, sheet: Sheet) -> int:
         for line, row in sheet.rows():
             yield line, {f: row.get(h, "") for h, f in mapped.items()}
 
-    fn = {"units": _units, "roster": _roster, "groups": _groups, "apps": _apps, "accounts": _accounts,
-          "memberships": _memberships}[kind]
+    fn = {
+        "units": _units,
+        "roster": _roster,
+        "groups": _groups,
+        "apps": _apps,
+        "accounts": _accounts,
+        "memberships": _memberships,
+    }[kind]
     return fn(run, path, rows())
 
 
@@ -182,8 +190,13 @@ def _units(run, path: Path, rows) -> int:
                     path=str(path),
                     where=where,
                 )
-        items[code] = {"id": code, "name": name[:200], "parent_ref": r.get("parent", "").strip() or None,
-                       "level": level, "kind": (r.get("kind", "").strip() or None)}
+        items[code] = {
+            "id": code,
+            "name": name[:200],
+            "parent_ref": r.get("parent", "").strip() or None,
+            "level": level,
+            "kind": (r.get("kind", "").strip() or None),
+        }
         lines[code] = line
     existing = {u.id: u for u in s.scalars(select(Unit))}
     by_name: dict[str, list[str]] = {}
@@ -218,8 +231,10 @@ def _units(run, path: Path, rows) -> int:
             return paths[code]
         if code in seen:
             raise DataError(
-                f"单位上下级关系成环：{' → '.join((*seen, code))}", f"unit hierarchy has a cycle at {code}",
-                path=str(path), where=f"第 {lines.get(code, 0)} 行",
+                f"单位上下级关系成环：{' → '.join((*seen, code))}",
+                f"unit hierarchy has a cycle at {code}",
+                path=str(path),
+                where=f"第 {lines.get(code, 0)} 行",
             )
         if code in items:
             p = parents[code]
@@ -239,8 +254,16 @@ def _units(run, path: Path, rows) -> int:
     for code, it in items.items():
         p = path_of(code)
         level = it["level"] or depth_level.get(p.count("/") - 1, "village")
-        rows_out.append({"id": code, "name": it["name"], "parent_id": parents[code], "level": level,
-                         "kind": (it["kind"] or None) and it["kind"][:32], "path": p})
+        rows_out.append(
+            {
+                "id": code,
+                "name": it["name"],
+                "parent_id": parents[code],
+                "level": level,
+                "kind": (it["kind"] or None) and it["kind"][:32],
+                "path": p,
+            }
+        )
     # parents before children so foreign keys hold at every flush
     rows_out.sort(key=lambda r: r["path"].count("/"))
     n = _upsert(s, Unit, rows_out)
@@ -263,8 +286,13 @@ def _roster(run, path: Path, rows) -> int:
         aliases = [r.get(k, "").strip() for k in ("wechat", "wecom", "phone")]
         aliases = list(dict.fromkeys(a for a in aliases if a))
         pid = r.get("id", "").strip() or person_id_for(name, unit_id or "", *aliases[:1])
-        out[pid] = {"id": pid[:64], "name": name[:100], "unit_id": unit_id,
-                    "title": (r.get("title", "").strip() or None), "aliases": aliases}
+        out[pid] = {
+            "id": pid[:64],
+            "name": name[:100],
+            "unit_id": unit_id,
+            "title": (r.get("title", "").strip() or None),
+            "aliases": aliases,
+        }
     n = _upsert(run.session, Person, list(out.values()))
     run.resolver.invalidate()
     run.summary.people += n
@@ -282,7 +310,9 @@ def _lifecycle(r: dict[str, str], *, path: Path, where: str) -> dict[str, Any]:
         if st is None:
             raise ImportFormatError(
                 f"状态“{st_text}”无法识别（应为 在用/已解散/已合并/已关停/已注销 等）",
-                f"unknown status {st_text!r}: expected 在用/已解散/已合并/已关停/已注销", path=str(path), where=where,
+                f"unknown status {st_text!r}: expected 在用/已解散/已合并/已关停/已注销",
+                path=str(path),
+                where=where,
             )
         out["status"] = st
     gone = _date(r.get("dissolved_on", ""), path=path, where=where, label="实际解散（关停）时间")
@@ -290,7 +320,9 @@ def _lifecycle(r: dict[str, str], *, path: Path, where: str) -> dict[str, Any]:
         if out.get("status") == "active":
             raise ImportFormatError(
                 f"状态为“{st_text}”却填写了实际解散（关停）时间 {gone}：二者矛盾",
-                f"status {st_text!r} contradicts the dissolution date {gone}", path=str(path), where=where,
+                f"status {st_text!r} contradicts the dissolution date {gone}",
+                path=str(path),
+                where=where,
             )
         out.setdefault("status", "dissolved")
         out["dissolved_on"] = gone
@@ -344,12 +376,22 @@ def _groups(run, path: Path, rows) -> int:
         reg = _truthy(r.get("registered", "")) if r.get("registered", "").strip() else False
         created = _date(r.get("created_on", ""), path=path, where=where, label="建群时间")
         out[gid] = {
-            "id": gid[:64], "name": name[:200], "platform": platform, "unit_id": unit_id, "owner_id": owner_id,
-            "purpose": r.get("purpose", "").strip() or None, "group_type": gtype, "created_on": created,
-            "end_date": end_date, "end_condition": end_cond,
+            "id": gid[:64],
+            "name": name[:200],
+            "platform": platform,
+            "unit_id": unit_id,
+            "owner_id": owner_id,
+            "purpose": r.get("purpose", "").strip() or None,
+            "group_type": gtype,
+            "created_on": created,
+            "end_date": end_date,
+            "end_condition": end_cond,
             "member_count": _int(r.get("member_count", ""), path=path, where=where, label="成员数"),
-            "registered": reg, "registered_on": created if reg else None, "tags": _list(r.get("tags", "")),
-            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
+            "registered": reg,
+            "registered_on": created if reg else None,
+            "tags": _list(r.get("tags", "")),
+            "source": run.batch_id,
+            **_lifecycle(r, path=path, where=where),
         }
     n = _upsert(run.session, Group, list(out.values()), keep=("source", "registered_on"))
     run.summary.inventory_groups += n
@@ -375,23 +417,36 @@ def _apps(run, path: Path, rows) -> int:
                 raise ImportFormatError(
                     f"强制功能“{f}”无法识别（应为 打卡/积分/在线时长/排名）",
                     f"unknown forced feature {f!r}: expected 打卡/积分/在线时长/排名",
-                    path=str(path), where=where,
+                    path=str(path),
+                    where=where,
                 )
             feats.append(v)
-        for col, feat in (("has_checkin", "checkin"), ("has_points", "points"),
-                          ("has_online_time", "online_time"), ("has_ranking", "ranking")):
+        for col, feat in (
+            ("has_checkin", "checkin"),
+            ("has_points", "points"),
+            ("has_online_time", "online_time"),
+            ("has_ranking", "ranking"),
+        ):
             if _truthy(r.get(col, "")):
                 feats.append(feat)
         aid = "A-" + stable_hash(platform, name, n=12)
         out[aid] = {
-            "id": aid, "name": name[:200], "platform": platform, "unit_id": unit_id,
-            "purpose": r.get("purpose", "").strip() or None, "functions": _list(r.get("functions", "")),
+            "id": aid,
+            "name": name[:200],
+            "platform": platform,
+            "unit_id": unit_id,
+            "purpose": r.get("purpose", "").strip() or None,
+            "functions": _list(r.get("functions", "")),
             "features": list(dict.fromkeys(feats)),
             "launched_on": _date(r.get("launched_on", ""), path=path, where=where, label="上线时间"),
-            "last_active_on": _date(r.get("last_active_on", ""), path=path, where=where, label="最近活跃时间"),
+            "last_active_on": _date(
+                r.get("last_active_on", ""), path=path, where=where, label="最近活跃时间"
+            ),
             "users": _int(r.get("users", ""), path=path, where=where, label="用户数"),
-            "registered": _truthy(r.get("registered", "")), "tags": _list(r.get("tags", "")),
-            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
+            "registered": _truthy(r.get("registered", "")),
+            "tags": _list(r.get("tags", "")),
+            "source": run.batch_id,
+            **_lifecycle(r, path=path, where=where),
         }
     n = _upsert(run.session, App, list(out.values()), keep=("source",))
     run.summary.apps += n
@@ -411,13 +466,19 @@ def _accounts(run, path: Path, rows) -> int:
         unit_id = run.resolver.unit(unit_ref, path=str(path), where=where) if unit_ref else None
         acid = "AC-" + stable_hash(platform, name, n=12)
         out[acid] = {
-            "id": acid, "name": name[:200], "platform": platform, "unit_id": unit_id,
-            "purpose": r.get("purpose", "").strip() or None, "functions": _list(r.get("functions", "")),
+            "id": acid,
+            "name": name[:200],
+            "platform": platform,
+            "unit_id": unit_id,
+            "purpose": r.get("purpose", "").strip() or None,
+            "functions": _list(r.get("functions", "")),
             "created_on": _date(r.get("created_on", ""), path=path, where=where, label="开设时间"),
             "last_post_on": _date(r.get("last_post_on", ""), path=path, where=where, label="最近更新时间"),
             "followers": _int(r.get("followers", ""), path=path, where=where, label="粉丝数"),
-            "registered": _truthy(r.get("registered", "")), "tags": _list(r.get("tags", "")),
-            "source": run.batch_id, **_lifecycle(r, path=path, where=where),
+            "registered": _truthy(r.get("registered", "")),
+            "tags": _list(r.get("tags", "")),
+            "source": run.batch_id,
+            **_lifecycle(r, path=path, where=where),
         }
     n = _upsert(run.session, Account, list(out.values()), keep=("source",))
     run.summary.accounts += n
@@ -436,15 +497,19 @@ def _memberships(run, path: Path, rows) -> int:
             continue
         if gid not in groups:
             raise DataError(
-                f"群ID“{gid}”不在工作群摸底表中：请先导入工作群摸底表", f"unknown group id {gid!r}",
-                path=str(path), where=where,
+                f"群ID“{gid}”不在工作群摸底表中：请先导入工作群摸底表",
+                f"unknown group id {gid!r}",
+                path=str(path),
+                where=where,
             )
         role_text = r.get("role", "").strip()
         role = _value("member_role", role_text) if role_text else "member"
         if role is None:
             raise ImportFormatError(
                 f"角色“{role_text}”无法识别（应为 群主/管理员/成员）",
-                f"unknown role {role_text!r}: expected 群主/管理员/成员", path=str(path), where=where,
+                f"unknown role {role_text!r}: expected 群主/管理员/成员",
+                path=str(path),
+                where=where,
             )
         joined = r.get("joined_at", "").strip()
         left = r.get("left_at", "").strip()
@@ -453,6 +518,8 @@ def _memberships(run, path: Path, rows) -> int:
             raise ImportFormatError(
                 "入群/退群时间不是日期时间", "join/leave time is not a date-time", path=str(path), where=where
             )
-        run.membership_rows.append({"group_id": gid, "person_key": key, "role": role, "joined_at": j, "left_at": lft})
+        run.membership_rows.append(
+            {"group_id": gid, "person_key": key, "role": role, "joined_at": j, "left_at": lft}
+        )
         n += 1
     return n

@@ -54,7 +54,9 @@ def _inventory(kind: str) -> Handler:
         if got != kind:
             raise ImportFormatError(
                 f"表头不符合{detect.FORMAT_ZH[kind]}（识别为 {detect.FORMAT_ZH.get(got or '', '未知')}）",
-                f"header does not fit {kind} (looks like {got})", path=inp.display, where="第 1 行（表头）",
+                f"header does not fit {kind} (looks like {got})",
+                path=inp.display,
+                where="第 1 行（表头）",
             )
         return inventory.import_sheet(run, Path(inp.display), kind, sheet), sheet.encoding or "xlsx"
 
@@ -106,13 +108,19 @@ def import_paths(
                 handler = _inventory(f) if f in detect.INVENTORY_FORMATS else handlers.get(f)
                 if handler is None:
                     raise ImportFormatError(
-                        f"暂不支持格式 {detect.FORMAT_ZH.get(f, f)}", f"format {f} is not supported", path=inp.display
+                        f"暂不支持格式 {detect.FORMAT_ZH.get(f, f)}",
+                        f"format {f} is not supported",
+                        path=inp.display,
                     )
                 run.file_no += 1
                 n, enc = _guarded(handler, run, inp)
                 run.summary.files.append(
-                    {"path": inp.display, "format": f, "encoding": ENCODING_LABELS.get(enc, enc),
-                     "records": n}
+                    {
+                        "path": inp.display,
+                        "format": f,
+                        "encoding": ENCODING_LABELS.get(enc, enc),
+                        "records": n,
+                    }
                 )
                 run.summary.formats[f] = run.summary.formats.get(f, 0) + 1
                 done += size
@@ -124,8 +132,12 @@ def import_paths(
             run.finish_memberships()
             session.add(
                 ImportBatch(
-                    id=run.batch_id, started_at=started, finished_at=datetime.now(UTC).replace(tzinfo=None),
-                    paths=[str(p) for p in paths], format=run.summary.format[:32], summary=run.summary.to_dict(),
+                    id=run.batch_id,
+                    started_at=started,
+                    finished_at=datetime.now(UTC).replace(tzinfo=None),
+                    paths=[str(p) for p in paths],
+                    format=run.summary.format[:32],
+                    summary=run.summary.to_dict(),
                     status="done",
                 )
             )
@@ -155,8 +167,20 @@ def import_paths(
 #: Exceptions a malformed file can provoke deep inside a reader (a JSON value of the wrong type, a date
 #: out of range, a corrupt xlsx …). They become an ImportFormatError naming the file: bad input never
 #: surfaces as a traceback.
-_CONTENT_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
-                   UnicodeError, EOFError, zipfile.BadZipFile, csv.Error, duckdb.Error)
+_CONTENT_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    UnicodeError,
+    EOFError,
+    zipfile.BadZipFile,
+    csv.Error,
+    duckdb.Error,
+)
 
 
 def _guarded(handler: Callable[[ImportRun, detect.Input], Any], run: ImportRun, inp: detect.Input) -> Any:

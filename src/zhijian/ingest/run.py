@@ -38,7 +38,10 @@ MAX_SKIPPED_LISTED = 200
 #: DuckDB buffer pool of the staging database while files are read (raw rows appended in batches).
 #: Beyond it DuckDB spills to ``lake/_tmp/import-*/spill``, so reading stays flat in file size
 #: (bench/ingest.py measures it at two sizes). Env ZHIJIAN_IMPORT_MEMORY overrides it.
-STAGING_MEMORY = os.environ.get("ZHIJIAN_IMPORT_MEMORY", "256MB")
+#: 384 MB, as for finishing (so the peak is unchanged): near the limit DuckDB's order-preserving insert
+#: falls back to one thread (a 1M-message canonical CSV, 213 MB staged: 256 MB -> one thread and 56 MB
+#: spilled, 384 MB -> two threads, nothing spilled).
+STAGING_MEMORY = os.environ.get("ZHIJIAN_IMPORT_MEMORY", "384MB")
 #: ... and while ids are hashed and the lake batch is written: the window functions and the ordered
 #: streaming reader need more room (64 MB fails at 1M messages: "failed to pin block"). 384 MB keeps the
 #: peak RSS flat (bench/ingest.py, canonical CSV: 1M messages 583 MB, 4M 740 MB; with 1 GB it was
@@ -242,6 +245,8 @@ class ImportRun:
         self.db.execute("SET TimeZone='UTC'")
         self.db.execute(f"SET temp_directory='{self.work / 'spill'}'")
         self.db.execute(f"SET memory_limit='{STAGING_MEMORY}'")
+        # rows are appended in the order the readers produce them (canonical._number relies on it)
+        self.db.execute("SET preserve_insertion_order=true")
         self.db.execute(
             "CREATE TABLE raw (message_id VARCHAR, native_id VARCHAR, source VARCHAR, platform VARCHAR,"
             " chat_key VARCHAR, chat_name VARCHAR, sender_key VARCHAR, sender_name VARCHAR,"
@@ -390,15 +395,28 @@ class ImportRun:
     def finish_messages(self) -> None:
         db = self.db
         db.execute(f"SET memory_limit='{FINISH_MEMORY}'")
-        total = db.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+        total, need_hash = db.execute(
+            "SELECT count(*), count(*) FILTER (WHERE message_id IS NULL OR message_id = '') FROM raw"
+        ).fetchall()[0]
         self.summary.parsed = total
         if not total:
             return
-        chatmap = self._resolve_chats()
-        sendermap, aliasmap = self._resolve_senders()
-        _temp_table(db, "chatmap", chatmap)
-        _temp_table(db, "sendermap", sendermap)
-        _temp_table(db, "aliasmap", aliasmap)
+        # every record carries its id (canonical files): the duplicate check of the ids (a parallel
+        # DuckDB query, GIL released) runs on its own cursor beside the chat and sender resolution (the
+        # store, in Python)
+        dup_cur = None if need_hash else db.cursor()
+        try:
+            with ThreadPoolExecutor(1) as ex:  # (leaving the block waits for the check, also on errors)
+                dup_check = ex.submit(_dups, dup_cur, "raw", "message_id") if dup_cur is not None else None
+                chatmap = self._resolve_chats()
+                sendermap, aliasmap = self._resolve_senders()
+                _temp_table(db, "chatmap", chatmap)
+                _temp_table(db, "sendermap", sendermap)
+                _temp_table(db, "aliasmap", aliasmap)
+                id_dups = dup_check.result() if dup_check is not None else 0
+        finally:
+            if dup_cur is not None:
+                dup_cur.close()
         self.summary.groups = len(set(chatmap["group_id"]))
         ws_tz = self.ws_tz.replace("'", "")
         existing = self._existing("messages")
@@ -413,9 +431,6 @@ class ImportRun:
             "md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), CAST(epoch_us(ts) AS VARCHAR),"
             " coalesce(sender_key, ''), coalesce(sender_name, ''), kind, coalesce(text, '')))"
         )
-        need_hash = db.execute(
-            "SELECT count(*) FROM raw WHERE message_id IS NULL OR message_id = ''"
-        ).fetchall()[0][0]
         if need_hash:
             # ids in one pass; the ordinal of identical records within a file (rare) only for the
             # records whose content hash occurs more than once (found by a grouping on a 64-bit hash
@@ -451,7 +466,7 @@ class ImportRun:
             dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
         else:
             mid, ids_join = "r.message_id", ""
-            dups = _dups(db, "raw", "message_id")
+            dups = id_dups
         dedup = "QUALIFY row_number() OVER (PARTITION BY f.message_id ORDER BY f.seq) = 1" if dups else ""
         db.execute(
             """

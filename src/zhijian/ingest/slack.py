@@ -15,10 +15,25 @@ from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import RawSink, detect_encoding, from_epoch
 from zhijian.ingest.wechat import _load_json
 
-SYSTEM_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose", "channel_name",
-                   "channel_archive", "channel_unarchive", "group_join", "group_leave", "group_topic",
-                   "group_purpose", "group_name", "pinned_item", "unpinned_item", "bot_add", "bot_remove",
-                   "reminder_add"}
+SYSTEM_SUBTYPES = {
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "channel_archive",
+    "channel_unarchive",
+    "group_join",
+    "group_leave",
+    "group_topic",
+    "group_purpose",
+    "group_name",
+    "pinned_item",
+    "unpinned_item",
+    "bot_add",
+    "bot_remove",
+    "reminder_add",
+}
 _USER = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
 _BROADCAST = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>")
 _CHAN = re.compile(r"<#[A-Z0-9]+\|([^>]*)>")
@@ -37,8 +52,13 @@ def _users(root: Path | None) -> dict[str, str]:
             for u in data if isinstance(data, list) else []:
                 if isinstance(u, dict) and u.get("id"):
                     prof = u.get("profile") if isinstance(u.get("profile"), dict) else {}
-                    out[str(u["id"])] = str(prof.get("display_name") or u.get("real_name") or prof.get("real_name")
-                                            or u.get("name") or u["id"])
+                    out[str(u["id"])] = str(
+                        prof.get("display_name")
+                        or u.get("real_name")
+                        or prof.get("real_name")
+                        or u.get("name")
+                        or u["id"]
+                    )
     return out
 
 
@@ -84,7 +104,9 @@ def _blocks_broadcast(blocks: Any) -> bool:
     return False
 
 
-def _message(run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str, str], users: dict[str, str]) -> None:
+def _message(
+    run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str, str], users: dict[str, str]
+) -> None:
     if not isinstance(m, dict):
         run.skip(path, where, "不是 JSON 对象")
         return
@@ -103,13 +125,23 @@ def _message(run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str
     elif m.get("files"):
         files = m["files"] if isinstance(m["files"], list) else []
         mt = str(files[0].get("mimetype", "")) if files and isinstance(files[0], dict) else ""
-        kind = "image" if mt.startswith("image/") else "video" if mt.startswith("video/") else "voice" if mt.startswith("audio/") else "file"
+        kind = (
+            "image"
+            if mt.startswith("image/")
+            else "video"
+            if mt.startswith("video/")
+            else "voice"
+            if mt.startswith("audio/")
+            else "file"
+        )
         if not text and files and isinstance(files[0], dict):
             text = str(files[0].get("name") or files[0].get("title") or "")
     elif not text.strip() and m.get("attachments"):
         kind = "link"
         a = m["attachments"][0] if isinstance(m["attachments"], list) and m["attachments"] else {}
-        text = str(a.get("title") or a.get("fallback") or a.get("from_url") or "") if isinstance(a, dict) else ""
+        text = (
+            str(a.get("title") or a.get("fallback") or a.get("from_url") or "") if isinstance(a, dict) else ""
+        )
     else:
         kind = "text"
     user = m.get("user") or m.get("bot_id")
@@ -118,10 +150,22 @@ def _message(run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str
     name = name or prof.get("display_name") or prof.get("real_name") or m.get("username")
     thread = str(m.get("thread_ts") or "")
     reply = thread if thread and thread != ts_s else None
-    sink.add(native_id=ts_s, chat_key=chat[0], chat_name=chat[1], sender_key=str(user) if user else None,
-             sender_name=str(name) if name else None, ts=ts, kind=kind, text=text, reply_native=reply, mentions=ments,
-             at_all=at_all, forwarded=bool(m.get("attachments") and any(
-                 isinstance(a, dict) and a.get("is_share") for a in m["attachments"])))
+    sink.add(
+        native_id=ts_s,
+        chat_key=chat[0],
+        chat_name=chat[1],
+        sender_key=str(user) if user else None,
+        sender_name=str(name) if name else None,
+        ts=ts,
+        kind=kind,
+        text=text,
+        reply_native=reply,
+        mentions=ments,
+        at_all=at_all,
+        forwarded=bool(
+            m.get("attachments") and any(isinstance(a, dict) and a.get("is_share") for a in m["attachments"])
+        ),
+    )
 
 
 def slack(run, inp) -> tuple[int, str]:
@@ -137,13 +181,19 @@ def slack(run, inp) -> tuple[int, str]:
                 n_files += 1
                 data = _load_json(day, detect_encoding(day))
                 if not isinstance(data, list):
-                    raise ImportFormatError("Slack 日文件应为消息数组", "a Slack day file must be an array of messages",
-                                            path=f"{inp.display}/{d.name}/{day.name}")
+                    raise ImportFormatError(
+                        "Slack 日文件应为消息数组",
+                        "a Slack day file must be an array of messages",
+                        path=f"{inp.display}/{d.name}/{day.name}",
+                    )
                 for i, m in enumerate(data, 1):
                     _message(run, sink, day, f"第 {i} 条", m, chat, users)
         if n_files == 0:
-            raise ImportFormatError("Slack 导出中没有频道日文件（<频道>/YYYY-MM-DD.json）",
-                                    "no channel day files (<channel>/YYYY-MM-DD.json) in the Slack export", path=inp.display)
+            raise ImportFormatError(
+                "Slack 导出中没有频道日文件（<频道>/YYYY-MM-DD.json）",
+                "no channel day files (<channel>/YYYY-MM-DD.json) in the Slack export",
+                path=inp.display,
+            )
     else:
         data = _load_json(p, detect_encoding(p))
         root = p.parent.parent if (p.parent.parent / "users.json").is_file() else None
@@ -158,4 +208,3 @@ def slack(run, inp) -> tuple[int, str]:
             _message(run, sink, p, f"第 {i} 条", m, chat, users)
     sink.flush()
     return sink.count, "utf-8"
-

@@ -15,14 +15,49 @@ from zhijian.ingest.common import RawSink, detect_encoding, from_epoch, mentions
 
 # PyWxDump / MemoTrace Chinese type names -> lake kind
 TYPE_NAMES = {
-    "文本": "text", "图片": "image", "语音": "voice", "视频": "video", "动画表情": "other", "表情": "other",
-    "表情包": "other", "位置": "other", "位置分享": "other", "文件": "file", "引用回复": "text", "引用": "text",
-    "合并转发的聊天记录": "forward", "合并转发": "forward", "聊天记录": "forward", "接龙": "solitaire",
-    "群公告": "text", "转账": "other", "红包": "other", "红包封面": "other", "系统通知": "system", "系统消息": "system",
-    "拍一拍": "system", "邀请加群": "system", "分享链接": "link", "卡片式链接": "link", "链接": "link",
-    "小程序": "link", "视频号": "link", "视频号名片": "link", "视频号直播": "link", "音乐": "link", "音乐分享": "link",
-    "语音通话": "other", "视频通话": "other", "音视频通话": "other", "名片": "other", "个人名片": "other",
-    "好友推荐": "other", "未知": "other", "粘贴的文本": "text", "GIF": "image", "表情商店": "other",
+    "文本": "text",
+    "图片": "image",
+    "语音": "voice",
+    "视频": "video",
+    "动画表情": "other",
+    "表情": "other",
+    "表情包": "other",
+    "位置": "other",
+    "位置分享": "other",
+    "文件": "file",
+    "引用回复": "text",
+    "引用": "text",
+    "合并转发的聊天记录": "forward",
+    "合并转发": "forward",
+    "聊天记录": "forward",
+    "接龙": "solitaire",
+    "群公告": "text",
+    "转账": "other",
+    "红包": "other",
+    "红包封面": "other",
+    "系统通知": "system",
+    "系统消息": "system",
+    "拍一拍": "system",
+    "邀请加群": "system",
+    "分享链接": "link",
+    "卡片式链接": "link",
+    "链接": "link",
+    "小程序": "link",
+    "视频号": "link",
+    "视频号名片": "link",
+    "视频号直播": "link",
+    "音乐": "link",
+    "音乐分享": "link",
+    "语音通话": "other",
+    "视频通话": "other",
+    "音视频通话": "other",
+    "名片": "other",
+    "个人名片": "other",
+    "好友推荐": "other",
+    "未知": "other",
+    "粘贴的文本": "text",
+    "GIF": "image",
+    "表情商店": "other",
 }
 _RECALL = re.compile("撤回了一条消息|<revokemsg>|revokemsg")
 
@@ -47,8 +82,24 @@ def _wx_kind(typ: int, sub: int, text: str) -> str:
     if typ in (10000, 10002):
         return "recall" if _RECALL.search(text or "") else "system"
     if typ == 49:
-        return {4: "link", 5: "link", 6: "file", 0: "file", 74: "file", 19: "forward", 40: "forward", 53: "solitaire",
-                57: "text", 87: "text", 33: "link", 36: "link", 3: "link", 76: "link", 1: "text", 8: "image"}.get(sub, "other")
+        return {
+            4: "link",
+            5: "link",
+            6: "file",
+            0: "file",
+            74: "file",
+            19: "forward",
+            40: "forward",
+            53: "solitaire",
+            57: "text",
+            87: "text",
+            33: "link",
+            36: "link",
+            3: "link",
+            76: "link",
+            1: "text",
+            8: "image",
+        }.get(sub, "other")
     return "other"
 
 
@@ -84,8 +135,9 @@ def _csv_rows(path: Path):
         except StopIteration:
             header = []
         except csv.Error as e:
-            raise ImportFormatError(f"CSV 表头无法解析：{e}", f"cannot parse CSV header: {e}", path=str(path),
-                                    where="第 1 行") from None
+            raise ImportFormatError(
+                f"CSV 表头无法解析：{e}", f"cannot parse CSV header: {e}", path=str(path), where="第 1 行"
+            ) from None
 
     def gen():
         with open_text(path, enc, newline="") as f:
@@ -95,8 +147,12 @@ def _csv_rows(path: Path):
                 for row in reader:
                     yield reader.line_num, dict(zip(header, row, strict=False))
             except csv.Error as e:
-                raise ImportFormatError(f"CSV 格式错误：{e}", f"malformed CSV: {e}", path=str(path),
-                                        where=f"第 {reader.line_num} 行") from None
+                raise ImportFormatError(
+                    f"CSV 格式错误：{e}",
+                    f"malformed CSV: {e}",
+                    path=str(path),
+                    where=f"第 {reader.line_num} 行",
+                ) from None
 
     return enc, header, gen()
 
@@ -105,7 +161,10 @@ def _need(header: list[str], cols: tuple[str, ...], path: Path, what: str) -> No
     missing = [c for c in cols if c not in header]
     if missing:
         raise ImportFormatError(
-            f"{what} 缺少列：{', '.join(missing)}", f"{what}: missing columns {missing}", path=str(path), where="第 1 行（表头）"
+            f"{what} 缺少列：{', '.join(missing)}",
+            f"{what}: missing columns {missing}",
+            path=str(path),
+            where="第 1 行（表头）",
         )
 
 
@@ -123,8 +182,11 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
     if ts is None:
         return
     type_name = str(r.get("type_name", ""))
-    kind = TYPE_NAMES.get(type_name, "other") if type_name == "文本" and "撤回" not in text and "revokemsg" not in text \
+    kind = (
+        TYPE_NAMES.get(type_name, "other")
+        if type_name == "文本" and "撤回" not in text and "revokemsg" not in text
         else _kind_from_name(type_name, text)
+    )
     if type_name.startswith("引用"):  # "{reply}\n\n[引用]({time}){name}:{quoted}": keep the reply only
         text = re.split(r"\n\n?\[引用\]\(", text, maxsplit=1)[0]
     talker = str(r.get("talker") or "").strip()
@@ -134,8 +196,22 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
         talker = ""
     ments, at_all = mentions_in(text) if kind == "text" else ([], False)
     chat = room or path.stem
-    sink.row(None, _native(str(r.get("MsgSvrID", ""))), chat, chat, talker or None, None, ts, kind, text, None, None,
-             ments, at_all, kind == "forward")
+    sink.row(
+        None,
+        _native(str(r.get("MsgSvrID", ""))),
+        chat,
+        chat,
+        talker or None,
+        None,
+        ts,
+        kind,
+        text,
+        None,
+        None,
+        ments,
+        at_all,
+        kind == "forward",
+    )
 
 
 def pywxdump_csv(run, inp) -> tuple[int, str]:
@@ -159,7 +235,9 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     db.register("wx_types", _types_table())
     base = run.seq
     stem = q(path.stem)
-    fmts = "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
+    fmts = (
+        "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
+    )
     sql = f"""
         INSERT INTO raw
         WITH src AS (
@@ -196,11 +274,15 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq > {base}")
         m = str(e).split("\n")[0][:300]
-        raise ImportFormatError(f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)) from None
+        raise ImportFormatError(
+            f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)
+        ) from None
     finally:
         db.unregister("wx_types")
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
-    bad = db.execute(f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq").fetchall()
+    bad = db.execute(
+        f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
+    ).fetchall()
     for seq, reason in bad:
         run.skip(path, f"第 {seq - base} 条记录", reason)
     if bad:
@@ -229,7 +311,8 @@ def _load_json(path: Path, enc: str):
         raise ImportFormatError(
             f"JSON 不完整或有语法错误（第 {e.lineno} 行第 {e.colno} 列：{e.msg}）",
             f"truncated or invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-            path=str(path), where=f"第 {e.lineno} 行",
+            path=str(path),
+            where=f"第 {e.lineno} 行",
         ) from None
     except RecursionError:
         raise ImportFormatError("JSON 嵌套过深", "JSON nested too deeply", path=str(path)) from None
@@ -278,8 +361,12 @@ def pywxdump_json(run, inp) -> tuple[int, str]:
                 else:
                     r.skip()
         else:
-            raise ImportFormatError("PyWxDump JSON 应为消息数组", "PyWxDump JSON must be an array of messages",
-                                    path=str(path), where="第 1 行")
+            raise ImportFormatError(
+                "PyWxDump JSON 应为消息数组",
+                "PyWxDump JSON must be an array of messages",
+                path=str(path),
+                where="第 1 行",
+            )
         r.end()
     sink.flush()
     return sink.count, enc
@@ -320,15 +407,31 @@ def wechatmsg_csv(run, inp) -> tuple[int, str]:
         if kind in ("system", "recall") and not (r.get("Sender") or "").strip():
             key, nick = None, None
         ments, at_all = mentions_in(text) if kind == "text" else ([], False)
-        sink.add(chat_key=name, chat_name=name, sender_key=key, sender_name=nick, ts=ts, kind=kind, text=text,
-                 mentions=ments, at_all=at_all, forwarded=kind == "forward")
+        sink.add(
+            chat_key=name,
+            chat_name=name,
+            sender_key=key,
+            sender_name=nick,
+            ts=ts,
+            kind=kind,
+            text=text,
+            mentions=ments,
+            at_all=at_all,
+            forwarded=kind == "forward",
+        )
     sink.flush()
     return sink.count, enc
 
 
 _TXT_HEAD = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) ?(.*)$")
-_TXT_PLACEHOLDER = {"[图片]": "image", "[语音]": "voice", "[视频]": "video", "[表情包]": "other", "[文件]": "file",
-                    "[音乐分享]": "link"}
+_TXT_PLACEHOLDER = {
+    "[图片]": "image",
+    "[语音]": "voice",
+    "[视频]": "video",
+    "[表情包]": "other",
+    "[文件]": "file",
+    "[音乐分享]": "link",
+}
 
 
 def wechatmsg_txt(run, inp) -> tuple[int, str]:
@@ -351,7 +454,9 @@ def wechatmsg_txt(run, inp) -> tuple[int, str]:
         if not body:  # a system line: the "name" part is the text
             text = who
             kind = "recall" if _RECALL.search(text) else "system"
-            sink.add(chat_key=name, chat_name=name, sender_key=None, sender_name=None, ts=ts, kind=kind, text=text)
+            sink.add(
+                chat_key=name, chat_name=name, sender_key=None, sender_name=None, ts=ts, kind=kind, text=text
+            )
             return
         text = "\n".join(body)
         first = body[0].strip()
@@ -361,8 +466,17 @@ def wechatmsg_txt(run, inp) -> tuple[int, str]:
         if kind == "text" and "\n引用:" in text:
             text = text.split("\n引用:", 1)[0]
         ments, at_all = mentions_in(text) if kind == "text" else ([], False)
-        sink.add(chat_key=name, chat_name=name, sender_key=who or None, sender_name=who or None, ts=ts, kind=kind,
-                 text=text, mentions=ments, at_all=at_all)
+        sink.add(
+            chat_key=name,
+            chat_name=name,
+            sender_key=who or None,
+            sender_name=who or None,
+            ts=ts,
+            kind=kind,
+            text=text,
+            mentions=ments,
+            at_all=at_all,
+        )
 
     with open_text(path, enc) as f:
         prev_blank = True
@@ -378,8 +492,10 @@ def wechatmsg_txt(run, inp) -> tuple[int, str]:
             if block is None:
                 if ln.strip():
                     raise ImportFormatError(
-                        "留痕 TXT 应以“YYYY-MM-DD HH:MM:SS 名称”开头", "WeChatMsg TXT must start with a 'YYYY-MM-DD HH:MM:SS name' line",
-                        path=str(path), where=f"第 {n} 行",
+                        "留痕 TXT 应以“YYYY-MM-DD HH:MM:SS 名称”开头",
+                        "WeChatMsg TXT must start with a 'YYYY-MM-DD HH:MM:SS name' line",
+                        path=str(path),
+                        where=f"第 {n} 行",
                     )
                 continue
             body.append(ln)
@@ -390,7 +506,10 @@ def wechatmsg_txt(run, inp) -> tuple[int, str]:
 
 
 # HTML: one JS object literal per message inside `const chatMessages = [ … ]`
-_JS_PAIR = re.compile(r"""([A-Za-z_][A-Za-z0-9_]*)\s*:\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)""", re.S)
+_JS_PAIR = re.compile(
+    r"""([A-Za-z_][A-Za-z0-9_]*)\s*:\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|-?[0-9]+(?:\.[0-9]+)?|true|false|null)""",
+    re.S,
+)
 _JS_ESC = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
 
 
@@ -475,8 +594,11 @@ class _JsStream:
             return False
         keep = self.buf[keep_from:]
         if len(keep) > _JS_MAX_OBJECT:
-            raise ImportFormatError("单条消息对象过大（文件损坏？）", "a message object is implausibly large (corrupt file?)",
-                                    path=str(self.path))
+            raise ImportFormatError(
+                "单条消息对象过大（文件损坏？）",
+                "a message object is implausibly large (corrupt file?)",
+                path=str(self.path),
+            )
         more = self.f.read(max(self.chunk, len(keep)))
         if not more:
             self.eof = True
@@ -498,12 +620,14 @@ class _JsStream:
                 if b >= 0:
                     return b + 1
                 if not self._more(k):
-                    raise ImportFormatError("chatMessages 数组不完整", "chatMessages array is truncated",
-                                            path=str(self.path))
+                    raise ImportFormatError(
+                        "chatMessages 数组不完整", "chatMessages array is truncated", path=str(self.path)
+                    )
                 continue
             if not self._more(max(0, len(self.buf) - 256)):
-                raise ImportFormatError("HTML 中找不到 chatMessages", "no chatMessages array in the HTML",
-                                        path=str(self.path))
+                raise ImportFormatError(
+                    "HTML 中找不到 chatMessages", "no chatMessages array in the HTML", path=str(self.path)
+                )
 
     def objects(self):
         i = self._start()
@@ -512,8 +636,11 @@ class _JsStream:
             m = _JS_NEXT.search(self.buf, i)
             if m is None:
                 if not self._more(len(self.buf)):
-                    raise ImportFormatError("chatMessages 数组没有结束（文件被截断？）",
-                                            "chatMessages array never ends (truncated?)", path=str(self.path))
+                    raise ImportFormatError(
+                        "chatMessages 数组没有结束（文件被截断？）",
+                        "chatMessages array never ends (truncated?)",
+                        path=str(self.path),
+                    )
                 i = 0
                 continue
             i = m.start()
@@ -523,8 +650,10 @@ class _JsStream:
             if end < 0:
                 if not self._more(i):
                     raise ImportFormatError(
-                        f"第 {idx + 1} 条消息的对象不完整（文件被截断？）", f"message object {idx + 1} is truncated",
-                        path=str(self.path), where=f"第 {idx + 1} 条",
+                        f"第 {idx + 1} 条消息的对象不完整（文件被截断？）",
+                        f"message object {idx + 1} is truncated",
+                        path=str(self.path),
+                        where=f"第 {idx + 1} 条",
                     )
                 i = 0
                 continue
@@ -564,7 +693,9 @@ def wechatmsg_html(run, inp) -> tuple[int, str]:
             if kind in ("system", "recall"):
                 who = None
             ments, at_all = mentions_in(body) if kind == "text" else ([], False)
-            sink.row(None, None, name, name, who, who, ts, kind, body, None, None, ments, at_all, kind == "forward")
+            sink.row(
+                None, None, name, name, who, who, ts, kind, body, None, None, ments, at_all, kind == "forward"
+            )
     sink.flush()
     return sink.count, enc
 
@@ -586,9 +717,19 @@ def _memotrace(run, inp, rows, fmt: str) -> int:
         if kind in ("system",) and not who:
             nick = None
         ments, at_all = mentions_in(text) if kind == "text" else ([], False)
-        sink.add(native_id=_native(r.get("消息ID", "")), chat_key=name, chat_name=name, sender_key=who,
-                 sender_name=nick, ts=ts, kind=kind, text=text, mentions=ments, at_all=at_all,
-                 forwarded=kind == "forward")
+        sink.add(
+            native_id=_native(r.get("消息ID", "")),
+            chat_key=name,
+            chat_name=name,
+            sender_key=who,
+            sender_name=nick,
+            ts=ts,
+            kind=kind,
+            text=text,
+            mentions=ments,
+            at_all=at_all,
+            forwarded=kind == "forward",
+        )
     sink.flush()
     return sink.count
 

@@ -12,13 +12,39 @@ from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, open_text
 
 KINDS = {
-    "text": "text", "markdown": "text", "news": "text", "todo": "text", "vote": "text", "collect": "text",
-    "calendar": "text", "mixed": "text", "image": "image", "emotion": "other", "voice": "voice", "video": "video",
-    "file": "file", "link": "link", "weapp": "link", "docmsg": "link", "sphfeed": "link", "chatrecord": "forward",
-    "revoke": "recall", "agree": "system", "disagree": "system", "card": "other", "location": "other",
-    "redpacket": "other", "external_redpacket": "other", "meeting": "other", "meeting_voice_call": "other",
-    "voip_doc_share": "other", "qydiskfile": "file", "solitaire": "solitaire", "jielong": "solitaire",
-    "note": "text", "meeting_notification": "text",
+    "text": "text",
+    "markdown": "text",
+    "news": "text",
+    "todo": "text",
+    "vote": "text",
+    "collect": "text",
+    "calendar": "text",
+    "mixed": "text",
+    "image": "image",
+    "emotion": "other",
+    "voice": "voice",
+    "video": "video",
+    "file": "file",
+    "link": "link",
+    "weapp": "link",
+    "docmsg": "link",
+    "sphfeed": "link",
+    "chatrecord": "forward",
+    "revoke": "recall",
+    "agree": "system",
+    "disagree": "system",
+    "card": "other",
+    "location": "other",
+    "redpacket": "other",
+    "external_redpacket": "other",
+    "meeting": "other",
+    "meeting_voice_call": "other",
+    "voip_doc_share": "other",
+    "qydiskfile": "file",
+    "solitaire": "solitaire",
+    "jielong": "solitaire",
+    "note": "text",
+    "meeting_notification": "text",
 }
 # payload key when it differs from the msgtype
 PAYLOAD_KEY = {"external_redpacket": "redpacket", "docmsg": "doc", "markdown": "info", "news": "info"}
@@ -36,12 +62,17 @@ def _content_text(msgtype: str, p: dict[str, Any], top: dict[str, Any]) -> str:
         return _s(p.get("content"))
     if msgtype == "news":
         items = p.get("item") or p.get("news_item") or []
-        return "\n".join(_s(i.get("title")) + (" " + _s(i.get("description")) if i.get("description") else "")
-                         for i in items if isinstance(i, dict))
+        return "\n".join(
+            _s(i.get("title")) + (" " + _s(i.get("description")) if i.get("description") else "")
+            for i in items
+            if isinstance(i, dict)
+        )
     if msgtype == "file":
         return _s(p.get("filename"))
     if msgtype in ("link", "weapp"):
-        return "\n".join(x for x in (_s(p.get("title")), _s(p.get("description")), _s(p.get("link_url"))) if x)
+        return "\n".join(
+            x for x in (_s(p.get("title")), _s(p.get("description")), _s(p.get("link_url"))) if x
+        )
     if msgtype == "docmsg":
         return "\n".join(x for x in (_s(p.get("title")), _s(p.get("link_url"))) if x)
     if msgtype == "todo":
@@ -94,7 +125,9 @@ def _content_text(msgtype: str, p: dict[str, Any], top: dict[str, Any]) -> str:
     if msgtype in ("agree", "disagree"):
         return "同意会话存档" if msgtype == "agree" else "不同意会话存档"
     if msgtype in ("solitaire", "jielong"):
-        return "\n".join(x for x in (_s(p.get("title")), _s(p.get("content"))) if x) or json.dumps(p, ensure_ascii=False)
+        return "\n".join(x for x in (_s(p.get("title")), _s(p.get("content"))) if x) or json.dumps(
+            p, ensure_ascii=False
+        )
     if msgtype == "meeting":
         return _s(p.get("topic"))
     if msgtype == "location":
@@ -149,7 +182,9 @@ def wecom_json(run, inp) -> tuple[int, str]:
     skipped_before = run.summary.skipped_count
     for n, o in _records(path, enc):
         if not isinstance(o, dict):
-            run.skip(path, _where(n), "不是完整的 JSON 对象" if isinstance(o, Exception) else "不是 JSON 对象")
+            run.skip(
+                path, _where(n), "不是完整的 JSON 对象" if isinstance(o, Exception) else "不是 JSON 对象"
+            )
             continue
         get = o.get
         action = get("action")
@@ -188,10 +223,26 @@ def wecom_json(run, inp) -> tuple[int, str]:
             ments, at_all = mentions_in(text)
         else:
             ments, at_all = [], False
-        row(None, _s(msgid), chat, room or None, frm or None, None, int(ms * 1000), kind, text, None, None, ments,
-            at_all, kind == "forward")
+        row(
+            None,
+            _s(msgid),
+            chat,
+            room or None,
+            frm or None,
+            None,
+            int(ms * 1000),
+            kind,
+            text,
+            None,
+            None,
+            ments,
+            at_all,
+            kind == "forward",
+        )
         good += 1
     sink.flush()
     if good == 0 and run.summary.skipped_count > skipped_before:
-        raise ImportFormatError("文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path))
+        raise ImportFormatError(
+            "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
+        )
     return sink.count, enc
