@@ -464,6 +464,38 @@ def test_records_are_numbered_in_file_order_at_scale(ws, tmp_path):
     assert m.loc["a000005", "text"] == "t5" and m.loc["a000007", "text"] == "t7"
 
 
+def test_pywxdump_csv_records_numbered_in_file_order_at_scale(ws, tmp_path):
+    """The PyWxDump CSV reader numbers its records after the parallel insert too: over many row groups
+    the first of two records with one MsgSvrID is kept, a bad time names its record, the type names map
+    without a join, and mentions and recalls are still found."""
+    header = ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "CreateTime"]
+    n = 150_000
+    rows = [
+        [str(i), str(1_000_000 + i), "文本", "0", f"wxid_{i % 7}", "工作群", f"t{i}", "2026-05-06 09:00:00"]
+        for i in range(n)
+    ]
+    rows[140_000][1] = str(1_000_005)  # repeats record 6's MsgSvrID: the first is kept
+    rows[140_000][6] = "later copy"
+    rows[145_000][7] = "昨天"
+    rows[146_000][6] = "请@张三\u2005今天报数"
+    rows[147_000][2], rows[147_000][6] = "系统通知", '<revokemsg>"李四" 撤回了一条消息</revokemsg>'
+    rows[148_000][2] = "图片"
+    p = tmp_path / "wx.csv"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+    p.write_text(buf.getvalue(), encoding="utf-8")
+    s = import_paths(ws, [p], fmt="pywxdump_csv")
+    assert s.parsed == n - 1 and s.duplicates == 1
+    assert [k["where"] for k in s.skipped] == ["第 145001 条记录"]
+    m = _messages(ws)
+    assert (m.text == "t5").sum() == 1 and (m.text == "later copy").sum() == 0
+    by_text = m.set_index("text")
+    assert list(by_text.loc["请@张三\u2005今天报数", "mentions"]) == ["raw:张三"]
+    assert by_text.loc['"李四" 撤回了一条消息', "kind"] == "recall"
+    assert by_text.loc["t148000", "kind"] == "image"
+    assert (m.kind == "text").sum() == n - 4
+
+
 def test_many_bad_records_are_all_counted_and_the_first_listed(ws, tmp_path):
     from zhijian.ingest.run import MAX_SKIPPED_LISTED
 

@@ -377,7 +377,9 @@ class ImportRun:
         self.summary.people_unmatched = len(unmatched)
         self.summary.senders = len(matched) + len(unmatched)
         self.summary.unmatched_senders = [
-            {"sender": k, "name": unmatched_name[k], "messages": n} for k, n in unmatched.most_common(100)
+            {"sender": k, "name": unmatched_name[k], "messages": n}
+            # most messages first, ties by id: the same list whatever order the staging rows came in
+            for k, n in sorted(unmatched.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
         ]
         # mentions: every alias and unique name of the roster -> person id
         by_alias, by_name = r.people()

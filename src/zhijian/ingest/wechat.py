@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, from_epoch, mentions_in, open_text, parse_local
+from zhijian.ingest.common import (
+    RawSink,
+    detect_encoding,
+    from_epoch,
+    mentions_in,
+    number_rows,
+    open_text,
+    parse_local,
+)
 
 # PyWxDump / MemoTrace Chinese type names -> lake kind
 TYPE_NAMES = {
@@ -216,7 +224,12 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
 
 def pywxdump_csv(run, inp) -> tuple[int, str]:
     """Vectorised in DuckDB (PyWxDump pages and merged exports reach millions of rows); the same
-    mapping as :func:`_pywxdump_row`, which serves the JSON variant."""
+    mapping as :func:`_pywxdump_row`, which serves the JSON variant.
+
+    Kept parallel: no window and no join in the insert (``row_number() OVER ()`` would make the whole
+    pipeline, parsing included, single-threaded; the records are numbered afterwards by
+    :func:`~zhijian.ingest.common.number_rows`), the type names map through a CASE, and the per-row
+    regexes run only on the rows that contain their literal (``revokemsg``, ``@``)."""
     import duckdb
 
     from zhijian.ingest.common import transcode_to_utf8
@@ -232,8 +245,12 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
     msg = "msg" if "msg" in header else "coalesce(try(json_extract_string(content, '$.msg')), content)"
     db = run.db
-    db.register("wx_types", _types_table())
     base = run.seq
+    kind_of = (
+        "CASE trim(s.type_name) "
+        + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items())
+        + " END"
+    )
     stem = q(path.stem)
     fmts = (
         "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
@@ -241,17 +258,21 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     sql = f"""
         INSERT INTO raw
         WITH src AS (
-          SELECT *, row_number() OVER () AS rn FROM read_csv({q(src)}, header=true, all_varchar=true, delim=',',
-                                                               quote='"', escape='"', strict_mode=true)),
+          SELECT * FROM read_csv({q(src)}, header=true, all_varchar=true, delim=',',
+                                 quote='"', escape='"', strict_mode=true)),
+        m AS (
+          SELECT s.MsgSvrID AS sid, coalesce(s.type_name, '') AS tn, trim(coalesce(s.talker, '')) AS talker,
+                 trim(coalesce(s.room_name, '')) AS room, s.CreateTime AS ct, coalesce({msg}, '') AS msg0,
+                 timezone({q(run.tzname)}, try_strptime(trim(s.CreateTime), {fmts})) AS ts, {kind_of} AS k
+          FROM src s),
         t AS (
-          SELECT s.rn, s.MsgSvrID AS sid, coalesce(s.type_name, '') AS tn, trim(coalesce(s.talker, '')) AS talker,
-                 trim(coalesce(s.room_name, '')) AS room, s.CreateTime AS ct,
-                 regexp_replace(coalesce({msg}, ''), '</?revokemsg>', '', 'g') AS body,
-                 timezone({q(run.tzname)}, try_strptime(trim(s.CreateTime), {fmts})) AS ts, k.kind AS k
-          FROM src s LEFT JOIN wx_types k ON k.name = trim(s.type_name)),
+          SELECT *, CASE WHEN contains(msg0, 'revokemsg') THEN regexp_replace(msg0, '</?revokemsg>', '', 'g')
+                         ELSE msg0 END AS body
+          FROM m),
         u AS (
           SELECT *, CASE
-                 WHEN tn LIKE '消息撤回%' OR regexp_matches(body, '撤回了一条消息|revokemsg') THEN 'recall'
+                 WHEN tn LIKE '消息撤回%' OR contains(body, '撤回了一条消息') OR contains(body, 'revokemsg')
+                   THEN 'recall'
                  WHEN talker = '系统' THEN 'system'
                  ELSE coalesce(k, 'other') END AS kind,
                CASE WHEN tn LIKE '引用%' THEN regexp_replace(body, {q(QUOTE_RE2)}, '') ELSE body END AS text
@@ -259,26 +280,25 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
         SELECT NULL, CASE WHEN regexp_full_match(coalesce(sid, ''), '[0-9]{{6,}}') THEN sid END, 'pywxdump_csv', 'wechat',
                coalesce(nullif(room, ''), {stem}), coalesce(nullif(room, ''), {stem}),
                CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
-               CASE WHEN kind = 'text' THEN list_distinct(list_filter(
+               CASE WHEN kind = 'text' AND contains(text, '@') THEN list_distinct(list_filter(
                  regexp_extract_all(text, {q(MENTION_RE2)}, 1), lambda x: x NOT IN ('所有人', 'all', 'All', '全体成员')))
                  ELSE []::VARCHAR[] END,
                kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
                                   OR contains(text, '@全体成员')),
-               kind = 'forward', {base} + rn,
+               kind = 'forward', NULL::BIGINT,
                CASE WHEN ts IS NULL THEN '时间无法识别：' || left(coalesce(ct, ''), 40) END,
                {run.file_no}
         FROM u
     """
     try:
         db.execute(sql)
+        number_rows(db, base)
     except duckdb.Error as e:
-        db.execute(f"DELETE FROM raw WHERE seq > {base}")
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         m = str(e).split("\n")[0][:300]
         raise ImportFormatError(
             f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)
         ) from None
-    finally:
-        db.unregister("wx_types")
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
     bad = db.execute(
         f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
@@ -295,12 +315,6 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
 QUOTE_RE2 = r"(?s)\n\n?\[引用\]\(.*$"
 #: the mention pattern of common.mentions_in, for DuckDB (RE2); literal characters, no escapes
 MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
-
-
-def _types_table():
-    import pyarrow as pa
-
-    return pa.table({"name": list(TYPE_NAMES), "kind": list(TYPE_NAMES.values())})
 
 
 def _load_json(path: Path, enc: str):

@@ -5,8 +5,12 @@ mapped; unknown ones are kept as kind ``other`` with whatever text they carry.""
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, open_text
@@ -173,76 +177,341 @@ def _where(n: int) -> str:
     return f"第 {n} 行" if n > 0 else f"第 {-n} 条"
 
 
+def _convert(o: Any) -> tuple | str:
+    """One record -> the 14 :attr:`RawSink.ROW_FIELDS` (ts in integer microseconds), or the reason it
+    is skipped."""
+    if not isinstance(o, dict):
+        return "不是完整的 JSON 对象" if isinstance(o, Exception) else "不是 JSON 对象"
+    get = o.get
+    action = get("action")
+    msgtype = get("msgtype")
+    if action == "switch" or ("msgtype" not in o and "time" in o and "user" in o):
+        return SKIP_SWITCH
+    msgtype = "" if msgtype is None else str(msgtype)
+    mt = get("msgtime")
+    try:
+        ms = float(mt)
+    except (TypeError, ValueError):
+        ms = 0.0
+    msgid = get("msgid")
+    if not msgtype or not (0 < ms < 7_000_000_000_000) or not msgid:
+        return SKIP_INCOMPLETE
+    payload = get(PAYLOAD_KEY.get(msgtype, msgtype))
+    if not isinstance(payload, dict):
+        payload = {}
+    if msgtype == "text":
+        c = payload.get("content")
+        text = "" if c is None else str(c)
+    else:
+        try:
+            text = _content_text(msgtype, payload, o)
+        except (TypeError, AttributeError, ValueError):  # e.g. "item": 1 where a list is documented
+            return SKIP_PAYLOAD
+    kind = "recall" if action == "recall" else KINDS.get(msgtype, "other")
+    room = _s(get("roomid"))
+    frm = _s(get("from"))
+    if room:
+        chat = room
+    else:
+        tolist = get("tolist") or []
+        peers = sorted({frm, *(_s(t) for t in tolist)})
+        chat = "single:" + "|".join(peers)
+    if kind == "text" and "@" in text:
+        ments, at_all = mentions_in(text)
+    else:
+        ments, at_all = [], False
+    return (
+        None,
+        _s(msgid),
+        chat,
+        room or None,
+        frm or None,
+        None,
+        int(ms * 1000),
+        kind,
+        text,
+        None,
+        None,
+        ments,
+        at_all,
+        kind == "forward",
+    )
+
+
+SKIP_SWITCH = "切换企业日志（不是消息）"
+SKIP_INCOMPLETE = "缺少 msgid、msgtype 或 msgtime"
+SKIP_PAYLOAD = "消息内容的结构与会话存档文档不符"
+
+
 def wecom_json(run, inp) -> tuple[int, str]:
     path = inp.path
+    # the encoding decided on the first megabytes for DuckDB's reader (it rejects invalid UTF-8, and a
+    # full strict decode costs a single-threaded pass); the record-by-record reader decides on the whole
+    enc = detect_encoding(path, full=False)
+    n = _wecom_vectorised(run, path, enc)
+    if n is not None:
+        return n, enc
     enc = detect_encoding(path)
     sink = RawSink(run.emit, "wecom_json", "wecom")
     row = sink.row
-    good = 0
     skipped_before = run.summary.skipped_count
     for n, o in _records(path, enc):
-        if not isinstance(o, dict):
-            run.skip(
-                path, _where(n), "不是完整的 JSON 对象" if isinstance(o, Exception) else "不是 JSON 对象"
-            )
-            continue
-        get = o.get
-        action = get("action")
-        msgtype = get("msgtype")
-        if action == "switch" or ("msgtype" not in o and "time" in o and "user" in o):
-            run.skip(path, _where(n), "切换企业日志（不是消息）")
-            continue
-        msgtype = "" if msgtype is None else str(msgtype)
-        mt = get("msgtime")
-        try:
-            ms = float(mt)
-        except (TypeError, ValueError):
-            ms = 0.0
-        msgid = get("msgid")
-        if not msgtype or not (0 < ms < 7_000_000_000_000) or not msgid:
-            run.skip(path, _where(n), "缺少 msgid、msgtype 或 msgtime")
-            continue
-        payload = get(PAYLOAD_KEY.get(msgtype, msgtype))
-        if not isinstance(payload, dict):
-            payload = {}
-        if msgtype == "text":
-            c = payload.get("content")
-            text = "" if c is None else str(c)
+        r = _convert(o)
+        if isinstance(r, str):
+            run.skip(path, _where(n), r)
         else:
-            text = _content_text(msgtype, payload, o)
-        kind = "recall" if action == "recall" else KINDS.get(msgtype, "other")
-        room = _s(get("roomid"))
-        frm = _s(get("from"))
-        if room:
-            chat = room
-        else:
-            tolist = get("tolist") or []
-            peers = sorted({frm, *(_s(t) for t in tolist)})
-            chat = "single:" + "|".join(peers)
-        if kind == "text" and "@" in text:
-            ments, at_all = mentions_in(text)
-        else:
-            ments, at_all = [], False
-        row(
-            None,
-            _s(msgid),
-            chat,
-            room or None,
-            frm or None,
-            None,
-            int(ms * 1000),
-            kind,
-            text,
-            None,
-            None,
-            ments,
-            at_all,
-            kind == "forward",
-        )
-        good += 1
+            row(*r)
     sink.flush()
-    if good == 0 and run.summary.skipped_count > skipped_before:
+    if sink.count == 0 and run.summary.skipped_count > skipped_before:
         raise ImportFormatError(
             "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
         )
     return sink.count, enc
+
+
+# ── the vectorised reader ─────────────────────────────────────────────────────────────────────────
+#: msgtypes whose text the SQL computes: text; constant texts; the payload's own "filename"; and the
+#: types that _content_text reads with its generic rule (the first non-empty of content/title/text)
+_SQL_GENERIC = (
+    "image",
+    "emotion",
+    "voice",
+    "video",
+    "card",
+    "meeting_voice_call",
+    "voip_doc_share",
+    "qydiskfile",
+    "note",
+    "meeting_notification",
+)
+_SQL_TYPES = ("text", "file", "revoke", "agree", "disagree", *_SQL_GENERIC)
+_PAYLOADS = ("text", "file", *_SQL_GENERIC)  # the msgtypes whose payload the SQL reads
+_TOP = ("msgid", "action", "msgtype", "msgtime", "roomid", "from", "tolist")
+
+
+@cache
+def _mention_re2() -> str:
+    """common._MENTION for RE2: Python's ``\\s`` (str patterns: every character ``isspace``) written as
+    literal characters, since RE2's ``\\s`` is ASCII whitespace only."""
+    space = "".join(c for c in map(chr, range(0x10000)) if re.match(r"\s", c))
+    return "(?m)@([^@" + space + "\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
+
+
+_PY = "\x00python"  # staging marker: this record is converted by _convert
+
+
+def _q(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
+    """Read the file with DuckDB's JSON reader (parallel, no Python per record) and map the common
+    records (text, file, revoke, image, voice, video, …: ``_SQL_TYPES``, with string fields) in SQL,
+    exactly as :func:`_convert` does; the other records (links, forwards, mixed, votes, odd field
+    types) keep their JSON and :func:`_convert` maps them afterwards. Returns None when DuckDB cannot
+    read the file (broken JSON, an odd encoding): then the record-by-record reader runs and names the
+    record at fault. Nothing is left staged in that case."""
+    import duckdb
+
+    from zhijian.ingest.canonical import record_lines
+    from zhijian.ingest.common import number_rows, transcode_to_utf8
+
+    with open_text(path, enc) as f:
+        head = f.read(4096).lstrip("\ufeff \t\r\n")
+    fmt = "array" if head.startswith("[") else "newline_delimited"
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
+    db = run.db
+    base = run.seq
+    # one parse of each record into the fields the SQL reads, each kept as JSON (its type is checked)
+    struct = json.dumps({k: "JSON" for k in (*_TOP, *_PAYLOADS)})
+    pstruct = json.dumps({k: "JSON" for k in ("content", "title", "text", "filename")})
+    ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
+    sql = f"""
+        INSERT INTO raw
+        WITH src AS (SELECT json AS j FROM read_json_objects({_q(str(src))}, format='{fmt}')),
+        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {_q(struct)}) AS s FROM src),
+        b AS (
+          SELECT j, jt, s, s.action ->> '$' AS action, json_type(s.action) AS action_t,
+                 s.msgtype ->> '$' AS msgtype, json_type(s.msgtype) AS msgtype_t,
+                 -- absent and null are one NULL in the struct: the switch test reads the record itself,
+                 -- only for the (rare) records without a msgtype value
+                 CASE WHEN s.msgtype IS NULL AND jt = 'OBJECT' THEN NOT json_exists(j, '$.msgtype')
+                        AND json_exists(j, '$.time') AND json_exists(j, '$.user') ELSE false END AS switch_like,
+                 json_type(s.msgtime) AS mt_t, s.msgid ->> '$' AS msgid, json_type(s.msgid) AS msgid_t,
+                 s.roomid ->> '$' AS room, json_type(s.roomid) AS room_t,
+                 s."from" ->> '$' AS frm, json_type(s."from") AS frm_t,
+                 -- tolist is read for chats without a roomid only (as _convert does)
+                 CASE WHEN coalesce(s.roomid ->> '$', '') = '' THEN json_type(s.tolist) END AS to_t,
+                 CASE WHEN coalesce(s.roomid ->> '$', '') = '' THEN json_type(s.tolist, '$[*]') END AS to_types,
+                 CASE WHEN json_type(s.msgtime) IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN TRY_CAST(s.msgtime ->> '$' AS DOUBLE)
+                 END AS ms,
+                 CASE s.msgtype ->> '$' {" ".join(f"WHEN {_q(t)} THEN s.{t}" for t in _PAYLOADS)} END AS p
+          FROM a),
+        c AS (
+          SELECT *, json_type(p) AS p_t, json_transform(p, {_q(pstruct)}) AS ps
+          FROM b),
+        c2 AS (
+          SELECT *, ps.content ->> '$' AS p_content, json_type(ps.content) AS p_content_t,
+                 ps.title ->> '$' AS p_title, json_type(ps.title) AS p_title_t,
+                 ps.text ->> '$' AS p_text, json_type(ps.text) AS p_text_t,
+                 ps.filename ->> '$' AS p_filename, json_type(ps.filename) AS p_filename_t
+          FROM c),
+        d AS (
+          SELECT *,
+            CASE
+              WHEN jt <> 'OBJECT' THEN '不是 JSON 对象'
+              WHEN action_t = 'VARCHAR' AND action = 'switch' THEN {_q(SKIP_SWITCH)}
+              WHEN msgtype_t IS NULL AND switch_like THEN {_q(SKIP_SWITCH)}
+              -- records whose fields are all of the simple kinds the SQL maps; everything else -> Python
+              WHEN NOT (coalesce(msgtype_t = 'VARCHAR', false) AND coalesce(action_t IN ('VARCHAR', 'NULL'), true)
+                        AND coalesce(mt_t IN ('UBIGINT', 'BIGINT', 'DOUBLE', 'NULL'), true)
+                        AND coalesce(msgid_t IN ('VARCHAR', 'NULL'), true) AND coalesce(room_t IN ('VARCHAR', 'NULL'), true)
+                        AND coalesce(frm_t IN ('VARCHAR', 'NULL'), true)
+                        AND (coalesce(room, '') <> '' OR to_t IS NULL OR to_t = 'NULL'
+                             OR (to_t = 'ARRAY' AND len(list_filter(to_types, lambda x: x <> 'VARCHAR')) = 0))
+                        AND msgtype IN ({", ".join(_q(t) for t in _SQL_TYPES)})
+                        AND (p IS NULL OR p_t <> 'OBJECT' OR (
+                             {ok.format("p_content_t")} AND {ok.format("p_title_t")}
+                             AND {ok.format("p_text_t")} AND {ok.format("p_filename_t")})))
+                THEN {_q(_PY)}
+              WHEN msgtype = '' OR msgid IS NULL OR msgid = '' OR ms IS NULL OR NOT (ms > 0 AND ms < 7000000000000)
+                THEN {_q(SKIP_INCOMPLETE)}
+            END AS bad0,
+            CASE WHEN p_t = 'OBJECT' THEN p_content END AS pc,
+            CASE WHEN p_t = 'OBJECT' THEN p_title END AS pt,
+            CASE WHEN p_t = 'OBJECT' THEN p_text END AS px,
+            CASE WHEN p_t = 'OBJECT' THEN p_filename END AS pf
+          FROM c2),
+        e AS (
+          SELECT *,
+            CASE
+              WHEN bad0 = {_q(_PY)} THEN j::VARCHAR
+              WHEN bad0 IS NOT NULL THEN NULL
+              WHEN msgtype = 'text' THEN coalesce(pc, '')
+              WHEN msgtype = 'file' THEN coalesce(pf, '')
+              WHEN msgtype = 'revoke' THEN '撤回了一条消息'
+              WHEN msgtype = 'agree' THEN '同意会话存档'
+              WHEN msgtype = 'disagree' THEN '不同意会话存档'
+              ELSE coalesce(nullif(pc, ''), nullif(pt, ''), nullif(px, ''), '')
+            END AS text0,
+            CASE WHEN action_t = 'VARCHAR' AND action = 'recall' THEN 'recall'
+                 ELSE CASE msgtype {" ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in KINDS.items())} ELSE 'other' END
+            END AS kind0,
+            coalesce(room, '') AS room0, coalesce(frm, '') AS frm0
+          FROM d),
+        f AS (
+          SELECT *, CASE WHEN bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') THEN list_filter(
+                           regexp_extract_all(text0, {_q(_mention_re2())}, 1),
+                           lambda x: x NOT IN ('所有人', 'all', 'All', '全体成员'))
+                         ELSE []::VARCHAR[] END AS ments0
+          FROM e)
+        SELECT NULL, CASE WHEN bad0 IS NULL THEN msgid END, 'wecom_json', 'wecom',
+               CASE WHEN bad0 IS NOT NULL THEN NULL WHEN room0 <> '' THEN room0
+                    ELSE 'single:' || array_to_string(list_sort(list_distinct(list_append(
+                           coalesce(CASE WHEN to_t = 'ARRAY' THEN json_extract_string(j, '$.tolist[*]') END, []::VARCHAR[]),
+                           frm0))), '|') END,
+               nullif(room0, ''), nullif(frm0, ''), NULL,
+               CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(CAST(trunc(ms * 1000) AS BIGINT))) END,
+               CASE WHEN bad0 IS NULL THEN kind0 END, text0, NULL, NULL,
+               list_filter(ments0, lambda x, i: list_position(ments0, x) = i),  -- distinct, first seen first
+               bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') AND (contains(text0, '@所有人')
+                 OR contains(text0, '@all') OR contains(text0, '@All') OR contains(text0, '@全体成员')),
+               bad0 IS NULL AND kind0 = 'forward', NULL::BIGINT, bad0, {run.file_no}
+        FROM f
+    """
+    try:
+        db.execute(sql)
+        number_rows(db, base)
+    except duckdb.Error:
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+        return None
+    _convert_staged(run, base)
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    bad = dict(
+        db.execute(
+            f"SELECT bad, count(*) FROM raw WHERE seq > {base} AND bad IS NOT NULL GROUP BY bad"
+        ).fetchall()
+    )
+    n_bad = sum(bad.values())
+    if bad:
+        listed = db.execute(
+            f"SELECT seq - {base}, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
+            f" LIMIT {run.listing_room()}"
+        ).fetchall()
+        if fmt == "array":
+            where = {k: f"第 {k} 条" for k, _ in listed}
+        else:
+            lines = record_lines(path, enc, [k for k, _ in listed], csv_file=False) if listed else {}
+            where = {k: f"第 {lines[k]} 行" for k, _ in listed}
+        for k, reason in listed:
+            run.skip(path, where[k], reason)
+            bad[reason] -= 1
+        for reason, n in bad.items():
+            run.skip(path, "", reason, count=n)
+        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
+    run.seq = base + n_rows + 1
+    if n_rows == n_bad and n_bad:
+        raise ImportFormatError(
+            "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
+        )
+    return n_rows - n_bad
+
+
+_CONVERTED = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("native_id", pa.string()),
+        ("chat_key", pa.string()),
+        ("chat_name", pa.string()),
+        ("sender_key", pa.string()),
+        ("ts", pa.int64()),
+        ("kind", pa.string()),
+        ("text", pa.string()),
+        ("mentions", pa.list_(pa.string())),
+        ("at_all", pa.bool_()),
+        ("forwarded", pa.bool_()),
+        ("bad", pa.string()),
+    ]
+)
+
+
+def _convert_staged(run, base: int, batch: int = 50_000) -> None:
+    """Map the records the SQL left to Python (their JSON is in ``text``) with :func:`_convert`, in
+    batches of ``batch`` records (each batch read in full before its update runs on the connection)."""
+    db = run.db
+    seqs = db.execute(
+        f"SELECT seq FROM raw WHERE seq > {base} AND bad = {_q(_PY)} ORDER BY seq"
+    ).fetchnumpy()["seq"]
+    loads = json.loads
+    for k in range(0, len(seqs), batch):
+        lo, hi = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])
+        rows = db.execute(
+            f"SELECT seq, text FROM raw WHERE seq BETWEEN {lo} AND {hi} AND bad = {_q(_PY)} ORDER BY seq"
+        ).fetchall()
+        out = []
+        for seq, js in rows:
+            try:
+                r = _convert(loads(js))
+            except (ValueError, RecursionError) as e:
+                r = _convert(e)
+            if isinstance(r, str):
+                out.append((seq, None, None, None, None, None, None, None, None, False, False, r))
+            else:
+                _mid, nid, chat, name, frm, _sn, ts, kind, text, _rn, _rt, ments, at_all, fwd = r
+                out.append((seq, nid, chat, name, frm, ts, kind, text, ments, at_all, fwd, None))
+        t = pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(zip(*out, strict=True), _CONVERTED, strict=True)],
+            schema=_CONVERTED,
+        )
+        db.register("_wc_batch", t)
+        try:
+            db.execute(
+                "UPDATE raw SET native_id = u.native_id, chat_key = u.chat_key, chat_name = u.chat_name,"
+                " sender_key = u.sender_key, ts = timezone('UTC', make_timestamp(u.ts)), kind = u.kind,"
+                " text = u.text, mentions = u.mentions, at_all = u.at_all, forwarded = u.forwarded, bad = u.bad"
+                " FROM _wc_batch u WHERE raw.seq = u.seq"
+            )
+        finally:
+            db.unregister("_wc_batch")
