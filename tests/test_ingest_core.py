@@ -477,7 +477,8 @@ def test_pywxdump_csv_records_numbered_in_file_order_at_scale(ws, tmp_path):
     rows[140_000][1] = str(1_000_005)  # repeats record 6's MsgSvrID: the first is kept
     rows[140_000][6] = "later copy"
     rows[145_000][7] = "昨天"
-    rows[146_000][6] = "请@张三\u2005今天报数"
+    rows[146_000][6] = "请@张三\u2005@李四\u2005@张三\u2005今天报数"
+    rows[146_001][6] = "@王五\u3000x 收到"  # U+3000 is a space to Python's \\s, not to RE2's: no mention
     rows[147_000][2], rows[147_000][6] = "系统通知", '<revokemsg>"李四" 撤回了一条消息</revokemsg>'
     rows[148_000][2] = "图片"
     p = tmp_path / "wx.csv"
@@ -490,7 +491,12 @@ def test_pywxdump_csv_records_numbered_in_file_order_at_scale(ws, tmp_path):
     m = _messages(ws)
     assert (m.text == "t5").sum() == 1 and (m.text == "later copy").sum() == 0
     by_text = m.set_index("text")
-    assert list(by_text.loc["请@张三\u2005今天报数", "mentions"]) == ["raw:张三"]
+    # the mentions SQL gives what common.mentions_in gives: first-seen order, Python's idea of a space
+    assert list(by_text.loc["请@张三\u2005@李四\u2005@张三\u2005今天报数", "mentions"]) == [
+        "raw:张三",
+        "raw:李四",
+    ]
+    assert list(by_text.loc["@王五\u3000x 收到", "mentions"]) == []
     assert by_text.loc['"李四" 撤回了一条消息', "kind"] == "recall"
     assert by_text.loc["t148000", "kind"] == "image"
     assert (m.kind == "text").sum() == n - 4

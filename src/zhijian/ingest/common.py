@@ -12,6 +12,7 @@ import codecs
 import hashlib
 import re
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -226,6 +227,28 @@ def mentions_in(text: str | None) -> tuple[list[str], bool]:
     at_all = any(t in text for t in AT_ALL_TOKENS)
     names = [m for m in _MENTION.findall(text) if m not in ("所有人", "all", "All", "全体成员")]
     return list(dict.fromkeys(names)), at_all
+
+
+@cache
+def mention_re2() -> str:
+    """:data:`_MENTION` for RE2 (DuckDB): Python's ``\\s`` (str patterns: every character ``isspace``)
+    written out as literal characters, since RE2's ``\\s`` is ASCII whitespace only."""
+    space = "".join(c for c in map(chr, range(0x10000)) if _SPACE.match(c))
+    return "(?m)@([^@" + space + "\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
+
+
+_SPACE = re.compile(r"\s")
+
+
+def mentions_sql(col: str) -> str:
+    """DuckDB SQL for ``mentions_in(col)[0]``: the @names in order of first appearance, without the
+    @all tokens (``list_distinct`` does not keep the order, so each name is kept at its first position)."""
+    pattern = "'" + mention_re2().replace("'", "''") + "'"
+    found = (
+        f"list_filter(regexp_extract_all({col}, {pattern}, 1),"
+        " lambda m_: m_ NOT IN ('所有人', 'all', 'All', '全体成员'))"
+    )
+    return f"list_filter({found}, lambda x_, i_: list_position({found}, x_) = i_)"
 
 
 # ── phone numbers as senders (WhatsApp shows unsaved contacts by number) ──────────────────────────

@@ -16,6 +16,7 @@ from zhijian.ingest.common import (
     detect_encoding,
     from_epoch,
     mentions_in,
+    mentions_sql,
     number_rows,
     open_text,
     parse_local,
@@ -280,9 +281,7 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
         SELECT NULL, CASE WHEN regexp_full_match(coalesce(sid, ''), '[0-9]{{6,}}') THEN sid END, 'pywxdump_csv', 'wechat',
                coalesce(nullif(room, ''), {stem}), coalesce(nullif(room, ''), {stem}),
                CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
-               CASE WHEN kind = 'text' AND contains(text, '@') THEN list_distinct(list_filter(
-                 regexp_extract_all(text, {q(MENTION_RE2)}, 1), lambda x: x NOT IN ('所有人', 'all', 'All', '全体成员')))
-                 ELSE []::VARCHAR[] END,
+               CASE WHEN kind = 'text' AND contains(text, '@') THEN {mentions_sql("text")} ELSE []::VARCHAR[] END,
                kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
                                   OR contains(text, '@全体成员')),
                kind = 'forward', NULL::BIGINT,
@@ -313,8 +312,6 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
 
 #: PyWxDump's quote rendering "{reply}\n\n[引用]({time}){name}:{quoted}": the quoted part
 QUOTE_RE2 = r"(?s)\n\n?\[引用\]\(.*$"
-#: the mention pattern of common.mentions_in, for DuckDB (RE2); literal characters, no escapes
-MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
 
 
 def _load_json(path: Path, enc: str):

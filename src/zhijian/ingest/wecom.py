@@ -5,15 +5,13 @@ mapped; unknown ones are kept as kind ``other`` with whatever text they carry.""
 from __future__ import annotations
 
 import json
-import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, open_text
+from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, mentions_sql, open_text
 
 KINDS = {
     "text": "text",
@@ -289,14 +287,6 @@ _PAYLOADS = ("text", "file", *_SQL_GENERIC)  # the msgtypes whose payload the SQ
 _TOP = ("msgid", "action", "msgtype", "msgtime", "roomid", "from", "tolist")
 
 
-@cache
-def _mention_re2() -> str:
-    """common._MENTION for RE2: Python's ``\\s`` (str patterns: every character ``isspace``) written as
-    literal characters, since RE2's ``\\s`` is ASCII whitespace only."""
-    space = "".join(c for c in map(chr, range(0x10000)) if re.match(r"\s", c))
-    return "(?m)@([^@" + space + "\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
-
-
 _PY = "\x00python"  # staging marker: this record is converted by _convert
 
 
@@ -402,9 +392,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
             coalesce(room, '') AS room0, coalesce(frm, '') AS frm0
           FROM d),
         f AS (
-          SELECT *, CASE WHEN bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') THEN list_filter(
-                           regexp_extract_all(text0, {_q(_mention_re2())}, 1),
-                           lambda x: x NOT IN ('所有人', 'all', 'All', '全体成员'))
+          SELECT *, CASE WHEN bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') THEN {mentions_sql("text0")}
                          ELSE []::VARCHAR[] END AS ments0
           FROM e)
         SELECT NULL, CASE WHEN bad0 IS NULL THEN msgid END, 'wecom_json', 'wecom',
@@ -415,7 +403,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
                nullif(room0, ''), nullif(frm0, ''), NULL,
                CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(CAST(trunc(ms * 1000) AS BIGINT))) END,
                CASE WHEN bad0 IS NULL THEN kind0 END, text0, NULL, NULL,
-               list_filter(ments0, lambda x, i: list_position(ments0, x) = i),  -- distinct, first seen first
+               ments0,
                bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') AND (contains(text0, '@所有人')
                  OR contains(text0, '@all') OR contains(text0, '@All') OR contains(text0, '@全体成员')),
                bad0 IS NULL AND kind0 = 'forward', NULL::BIGINT, bad0, {run.file_no}

@@ -15,6 +15,7 @@ from zhijian.ingest.common import (
     ChatSink,
     detect_encoding,
     mentions_in,
+    mentions_sql,
     normalize_phone,
     open_text,
 )
@@ -540,9 +541,7 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
         SELECT NULL, NULL, 'whatsapp_txt', 'whatsapp', {q(name)}, {q(name)},
                CASE WHEN is_sys THEN NULL ELSE trim(snd) END, CASE WHEN is_sys THEN NULL ELSE trim(snd) END, ts, kind,
                CASE WHEN is_sys THEN fulltext WHEN kind = 'text' THEN txt2 ELSE txt END, NULL, NULL,
-               CASE WHEN kind = 'text' AND contains(txt2, '@') THEN list_distinct(list_filter(
-                 regexp_extract_all(txt2, {q(_MENTION_RE2)}, 1), lambda z: z NOT IN ('所有人', 'all', 'All', '全体成员')))
-                 ELSE []::VARCHAR[] END,
+               CASE WHEN kind = 'text' AND contains(txt2, '@') THEN {mentions_sql("txt2")} ELSE []::VARCHAR[] END,
                kind = 'text' AND (contains(txt2, '@所有人') OR contains(txt2, '@all') OR contains(txt2, '@All')
                                   OR contains(txt2, '@全体成员')),
                false, {base} + msg_no,
@@ -590,9 +589,6 @@ def _low_candidate() -> str:
     chars |= firsts | {"\u0130", "\u212a"}  # İ and the Kelvin sign lower-case to ASCII letters
     cls = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(chars))
     return "^[ \n\t]*[" + cls + "]"
-
-
-_MENTION_RE2 = "(?m)@([^@\\s\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
 
 
 def _normalize_phone_senders(db, base: int) -> None:
