@@ -369,6 +369,38 @@ def test_gbk_after_the_first_megabytes(ws, tmp_path, suffix):
     assert m.loc[m.message_id == "z1", "text"].item() == "最后一条：中文"
 
 
+@pytest.mark.parametrize("fmt", ["pywxdump_csv", "wecom_json"])
+def test_chat_exports_gbk_after_the_first_megabytes(ws, tmp_path, fmt):
+    """The vectorised PyWxDump CSV and WeCom readers also decide the encoding on the first megabytes and
+    read the whole file as GB18030 when GBK bytes come later."""
+    n = 45_000
+    if fmt == "pywxdump_csv":
+        header = ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "CreateTime"]
+        rows = [
+            [str(i), str(10**6 + i), "文本", "0", "wx_a", "room", "x" * 80, "2026-05-06 09:00:00"]
+            for i in range(n)
+        ]
+        rows.append(
+            [str(n), str(10**6 + n), "文本", "0", "wx_a", "room", "最后一条：中文", "2026-05-06 09:00:00"]
+        )
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([header, *rows])
+        text, p = buf.getvalue(), tmp_path / "wx.csv"
+    else:
+        recs = [
+            {"msgid": f"m{i}", "msgtype": "text", "msgtime": 1603875609704 + i, "roomid": "r", "from": "a",
+             "text": {"content": "x" * 80 if i < n else "最后一条：中文"}}
+            for i in range(n + 1)
+        ]  # fmt: skip
+        text, p = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), tmp_path / "wecom.jsonl"
+    p.write_bytes(text.encode("gb18030"))
+    assert p.stat().st_size > 4 << 20
+    s = import_paths(ws, [p], fmt=fmt)
+    assert s.messages == n + 1 and s.files[0]["encoding"] == "GB18030/GBK"
+    m = _messages(ws)
+    assert (m.text == "最后一条：中文").sum() == 1
+
+
 def test_canonical_flags_kinds_and_mentions_spellings(ws, tmp_path):
     """True/false, kind and mentions as people write them in a spreadsheet (the exported forms take a
     fast path; the others the general one): the same values either way, CSV and JSON Lines."""

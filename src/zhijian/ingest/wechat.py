@@ -133,11 +133,12 @@ def _local(run, text: str, path: Path, where: str) -> datetime | None:
     return d.replace(tzinfo=run.export_tz).astimezone(UTC)
 
 
-def _csv_rows(path: Path):
-    """(encoding, header, iterator of (line, row dict)); the iterator keeps the file open itself."""
+def _csv_rows(path: Path, enc: str | None = None):
+    """(encoding, header, iterator of (line, row dict)); the iterator keeps the file open itself.
+    ``enc``: the encoding when already decided, else detected on the whole file."""
     import csv
 
-    enc = detect_encoding(path)
+    enc = enc or detect_encoding(path)
     with open_text(path, enc, newline="") as f:
         try:
             header = [h.strip().lstrip("\ufeff") for h in next(csv.reader(f))]
@@ -231,12 +232,28 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     pipeline, parsing included, single-threaded; the records are numbered afterwards by
     :func:`~zhijian.ingest.common.number_rows`), the type names map through a CASE, and the per-row
     regexes run only on the rows that contain their literal (``revokemsg``, ``@``)."""
+    path = inp.path
+    # the encoding decided on the first megabytes (a strict decode of the whole file is a
+    # single-threaded pass); DuckDB rejects invalid UTF-8 later on, and then the whole file decides
+    enc = detect_encoding(path, full=False)
+    if enc != "gb18030":
+        try:
+            return _pywxdump_csv(run, path, enc)
+        except _NotUtf8:
+            pass
+    return _pywxdump_csv(run, path, detect_encoding(path))
+
+
+class _NotUtf8(ImportFormatError):
+    """DuckDB met bytes that are not UTF-8 (the encoding was decided on the first megabytes)."""
+
+
+def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
     import duckdb
 
     from zhijian.ingest.common import transcode_to_utf8
 
-    path = inp.path
-    enc, header, _rows = _csv_rows(path)
+    enc, header, _rows = _csv_rows(path, enc)
     _need(header, ("MsgSvrID", "type_name", "talker", "room_name", "CreateTime"), path, "PyWxDump CSV")
     if "msg" not in header and "content" not in header:
         _need(header, ("msg",), path, "PyWxDump CSV")
@@ -295,9 +312,9 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         m = str(e).split("\n")[0][:300]
-        raise ImportFormatError(
-            f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)
-        ) from None
+        full = str(e).lower()
+        err = _NotUtf8 if "unicode" in full or "utf-8" in full or "utf8" in full else ImportFormatError
+        raise err(f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)) from None
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
     bad = db.execute(
         f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
