@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from zhijian.store import Store
 from zhijian.store.models import Finding
@@ -80,7 +80,10 @@ class UpsertResult:
 
 
 def upsert_findings(
-    store: Store, drafts: Iterable[FindingDraft], rules_run: set[str] | None = None, now: dt.datetime | None = None
+    store: Store,
+    drafts: Iterable[FindingDraft],
+    rules_run: set[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> UpsertResult:
     """Write drafts to the store in one transaction (see module docstring).
 
@@ -95,18 +98,41 @@ def upsert_findings(
         by_id[d.id] = d  # a later draft of the same id wins
     rules = set(rules_run) if rules_run is not None else {d.rule_id for d in by_id.values()}
     with store.session() as s:
-        existing = {f.id: f for f in s.scalars(select(Finding).where(Finding.rule_id.in_(rules)))} if rules else {}
+        # bulk statements (insert / update by primary key / update where id in): an ORM object per
+        # finding cost 230 µs each (55k findings of a 10M-message county: 12.8 s of the analysis)
+        existing: dict[str, tuple[str, bool]] = {}  # id -> (rule_id, active)
+        cols = (Finding.id, Finding.rule_id, Finding.active)
+        if rules:
+            existing.update(
+                {i: (r, a) for i, r, a in s.execute(select(*cols).where(Finding.rule_id.in_(rules)))}
+            )
         if by_id:
             missing = [i for i in by_id if i not in existing]
             for chunk in range(0, len(missing), 500):
                 part = missing[chunk : chunk + 500]
-                existing.update({f.id: f for f in s.scalars(select(Finding).where(Finding.id.in_(part)))})
+                existing.update(
+                    {i: (r, a) for i, r, a in s.execute(select(*cols).where(Finding.id.in_(part)))}
+                )
+        new_rows: list[dict[str, Any]] = []
+        upd_rows: list[dict[str, Any]] = []
         for fid, d in by_id.items():
-            f = existing.get(fid)
-            if f is None:
-                f = Finding(
-                    id=fid,
-                    category=d.category,
+            row = {
+                "id": fid,
+                "category": d.category,
+                "unit_id": d.unit_id,
+                "severity": d.severity,
+                "title": d.title,
+                "summary": d.summary,
+                "evidence": d.evidence(),
+                "policy": _jsonable(d.policy),
+                "last_seen_at": now,
+                "updated_at": now,
+                "active": True,
+            }
+            if fid in existing:
+                upd_rows.append(row)
+            else:
+                row.update(
                     rule_id=d.rule_id,
                     object_type=d.object_type,
                     object_id=d.object_id,
@@ -114,24 +140,22 @@ def upsert_findings(
                     status="open",
                     first_seen_at=now,
                 )
-                s.add(f)
-                res.new += 1
-            else:
-                res.updated += 1
-            f.category = d.category
-            f.unit_id = d.unit_id
-            f.severity = d.severity
-            f.title = d.title
-            f.summary = d.summary
-            f.evidence = d.evidence()
-            f.policy = _jsonable(d.policy)
-            f.last_seen_at = now
-            f.updated_at = now
-            f.active = True
+                new_rows.append(row)
             res.by_category[d.category] = res.by_category.get(d.category, 0) + 1
-        for fid, f in existing.items():
-            if fid not in by_id and f.rule_id in rules and f.active:
-                f.active = False
-                f.updated_at = now
-                res.deactivated += 1
+        res.new, res.updated = len(new_rows), len(upd_rows)
+        if new_rows:
+            s.execute(insert(Finding), new_rows)
+        if upd_rows:
+            s.execute(update(Finding), upd_rows)  # bulk UPDATE by primary key
+        gone = [
+            fid for fid, (rule, active) in existing.items() if fid not in by_id and rule in rules and active
+        ]
+        for chunk in range(0, len(gone), 500):
+            s.execute(
+                update(Finding)
+                .where(Finding.id.in_(gone[chunk : chunk + 500]))
+                .values(active=False, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        res.deactivated = len(gone)
     return res
