@@ -317,36 +317,53 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     # one parse of each record into the fields the SQL reads, each kept as JSON (its type is checked)
     struct = json.dumps({k: "JSON" for k in (*_TOP, *_PAYLOADS)})
     pstruct = json.dumps({k: "JSON" for k in ("content", "title", "text", "filename")})
+
+    # The fields are JSON fragments as json_transform writes them (minified, re-serialised): the type
+    # is told by the first character and a string without a backslash is its text between the quotes,
+    # where json_type / ->> would parse every fragment again.
+    def jt_(x: str) -> str:
+        return (
+            f"CASE WHEN {x} IS NULL THEN NULL ELSE CASE left({x}::VARCHAR, 1) WHEN '\"' THEN 'VARCHAR'"
+            " WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN'"
+            " WHEN 'n' THEN 'NULL' ELSE 'NUMBER' END END"
+        )
+
+    def sv(x: str) -> str:  # the text of a string fragment (of another type: what ->> gives)
+        return (
+            f"CASE WHEN left({x}::VARCHAR, 1) <> '\"' THEN {x} ->> '$'"
+            f" WHEN contains({x}::VARCHAR, '\\') THEN {x} ->> '$'"
+            f" ELSE substr({x}::VARCHAR, 2, length({x}::VARCHAR) - 2) END"
+        )
+
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
     sql = f"""
         INSERT INTO raw
         WITH src AS (SELECT json AS j FROM read_json_objects({_q(str(src))}, format='{fmt}')),
         a AS (SELECT j, json_type(j) AS jt, json_transform(j, {_q(struct)}) AS s FROM src),
         b AS (
-          SELECT j, jt, s, s.action ->> '$' AS action, json_type(s.action) AS action_t,
-                 s.msgtype ->> '$' AS msgtype, json_type(s.msgtype) AS msgtype_t,
+          SELECT j, jt, s, {sv("s.action")} AS action, {jt_("s.action")} AS action_t,
+                 {sv("s.msgtype")} AS msgtype, {jt_("s.msgtype")} AS msgtype_t,
                  -- absent and null are one NULL in the struct: the switch test reads the record itself,
                  -- only for the (rare) records without a msgtype value
                  CASE WHEN s.msgtype IS NULL AND jt = 'OBJECT' THEN NOT json_exists(j, '$.msgtype')
                         AND json_exists(j, '$.time') AND json_exists(j, '$.user') ELSE false END AS switch_like,
-                 json_type(s.msgtime) AS mt_t, s.msgid ->> '$' AS msgid, json_type(s.msgid) AS msgid_t,
-                 s.roomid ->> '$' AS room, json_type(s.roomid) AS room_t,
-                 s."from" ->> '$' AS frm, json_type(s."from") AS frm_t,
+                 {jt_("s.msgtime")} AS mt_t, {sv("s.msgid")} AS msgid, {jt_("s.msgid")} AS msgid_t,
+                 {sv("s.roomid")} AS room, {jt_("s.roomid")} AS room_t,
+                 {sv('s."from"')} AS frm, {jt_('s."from"')} AS frm_t,
                  -- tolist is read for chats without a roomid only (as _convert does)
-                 CASE WHEN coalesce(s.roomid ->> '$', '') = '' THEN json_type(s.tolist) END AS to_t,
-                 CASE WHEN coalesce(s.roomid ->> '$', '') = '' THEN json_type(s.tolist, '$[*]') END AS to_types,
-                 CASE WHEN json_type(s.msgtime) IN ('UBIGINT', 'BIGINT', 'DOUBLE') THEN TRY_CAST(s.msgtime ->> '$' AS DOUBLE)
-                 END AS ms,
-                 CASE s.msgtype ->> '$' {" ".join(f"WHEN {_q(t)} THEN s.{t}" for t in _PAYLOADS)} END AS p
+                 CASE WHEN coalesce({sv("s.roomid")}, '') = '' THEN {jt_("s.tolist")} END AS to_t,
+                 CASE WHEN coalesce({sv("s.roomid")}, '') = '' THEN json_type(s.tolist, '$[*]') END AS to_types,
+                 CASE WHEN {jt_("s.msgtime")} = 'NUMBER' THEN TRY_CAST(s.msgtime::VARCHAR AS DOUBLE) END AS ms,
+                 CASE {sv("s.msgtype")} {" ".join(f"WHEN {_q(t)} THEN s.{t}" for t in _PAYLOADS)} END AS p
           FROM a),
         c AS (
-          SELECT *, json_type(p) AS p_t, json_transform(p, {_q(pstruct)}) AS ps
+          SELECT *, {jt_("p")} AS p_t, json_transform(p, {_q(pstruct)}) AS ps
           FROM b),
         c2 AS (
-          SELECT *, ps.content ->> '$' AS p_content, json_type(ps.content) AS p_content_t,
-                 ps.title ->> '$' AS p_title, json_type(ps.title) AS p_title_t,
-                 ps.text ->> '$' AS p_text, json_type(ps.text) AS p_text_t,
-                 ps.filename ->> '$' AS p_filename, json_type(ps.filename) AS p_filename_t
+          SELECT *, {sv("ps.content")} AS p_content, {jt_("ps.content")} AS p_content_t,
+                 {sv("ps.title")} AS p_title, {jt_("ps.title")} AS p_title_t,
+                 {sv("ps.text")} AS p_text, {jt_("ps.text")} AS p_text_t,
+                 {sv("ps.filename")} AS p_filename, {jt_("ps.filename")} AS p_filename_t
           FROM c),
         d AS (
           SELECT *,
@@ -356,7 +373,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
               WHEN msgtype_t IS NULL AND switch_like THEN {_q(SKIP_SWITCH)}
               -- records whose fields are all of the simple kinds the SQL maps; everything else -> Python
               WHEN NOT (coalesce(msgtype_t = 'VARCHAR', false) AND coalesce(action_t IN ('VARCHAR', 'NULL'), true)
-                        AND coalesce(mt_t IN ('UBIGINT', 'BIGINT', 'DOUBLE', 'NULL'), true)
+                        AND coalesce(mt_t IN ('NUMBER', 'NULL'), true)
                         AND coalesce(msgid_t IN ('VARCHAR', 'NULL'), true) AND coalesce(room_t IN ('VARCHAR', 'NULL'), true)
                         AND coalesce(frm_t IN ('VARCHAR', 'NULL'), true)
                         AND (coalesce(room, '') <> '' OR to_t IS NULL OR to_t = 'NULL'
