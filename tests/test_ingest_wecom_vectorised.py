@@ -46,7 +46,7 @@ def _record(rnd: random.Random, i: int):
         "msgid": f"m{i % 1500}" if rnd.random() > 0.02 else rnd.choice([123, "", None, ["a"]]),
         "action": rnd.choice(["send"] * 8 + ["recall", None, 5]),
         "from": rnd.choice(["zhangsan", "lisi", "", None, 42, '张"三', "a\\b", "é"]),
-        "tolist": rnd.choice([["a", "b"], ["b", "zhangsan"], [], None, "ab", [1, "x"]]),
+        "tolist": rnd.choice([["a", "b"], ["b", "zhangsan"], [], None, "ab", [1, "x"], 7, {"a": 1}]),
         "roomid": rnd.choice(["wrA"] * 5 + ["", None, 7, 'wr"B', "wr\\C", "群\n名"]),
         "msgtime": rnd.choice(
             [1603875609704 + i * 1000] * 8 + [1603875609704.5, "1603875609704", None, -1, 9e12]

@@ -212,6 +212,8 @@ def _convert(o: Any) -> tuple | str:
         chat = room
     else:
         tolist = get("tolist") or []
+        if not isinstance(tolist, list):  # e.g. a number: the peers of a private chat are unknown
+            return SKIP_TOLIST
         peers = sorted({frm, *(_s(t) for t in tolist)})
         chat = "single:" + "|".join(peers)
     if kind == "text" and "@" in text:
@@ -239,6 +241,7 @@ def _convert(o: Any) -> tuple | str:
 SKIP_SWITCH = "切换企业日志（不是消息）"
 SKIP_INCOMPLETE = "缺少 msgid、msgtype 或 msgtime"
 SKIP_PAYLOAD = "消息内容的结构与会话存档文档不符"
+SKIP_TOLIST = "单聊消息的 tolist 不是数组"
 
 
 def wecom_json(run, inp) -> tuple[int, str]:
