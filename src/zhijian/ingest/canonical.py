@@ -6,15 +6,21 @@ times are read in the export zone)."""
 
 from __future__ import annotations
 
-import codecs
 import csv
-import sys
 from pathlib import Path
 
 import duckdb
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import detect_encoding, number_rows, open_text, transcode_to_utf8
+from zhijian.ingest.common import (
+    finish_staged,
+    number_rows,
+    open_text,
+    read_with_encoding,
+    record_lines,
+    staged_read_error,
+    transcode_to_utf8,
+)
 
 COLUMNS = (
     "message_id",
@@ -66,24 +72,8 @@ def _csv_header(path: Path, enc: str) -> list[str]:
     return [c.strip().lstrip("\ufeff") for c in row]
 
 
-class _NotUtf8(ImportFormatError):
-    """DuckDB met bytes that are not UTF-8 (the encoding was decided on the first megabytes)."""
-
-
-def _retrying(read, run, path: Path) -> tuple[int, str]:
-    """Decide the encoding on the first megabytes (a full strict decode of a large file costs a
-    single-threaded pass); DuckDB's readers reject invalid UTF-8, and then the whole file decides."""
-    enc = detect_encoding(path, full=False)
-    if enc != "gb18030":
-        try:
-            return read(run, path, enc)
-        except _NotUtf8:
-            pass
-    return read(run, path, detect_encoding(path))
-
-
 def import_csv(run, path: Path) -> tuple[int, str]:
-    return _retrying(_import_csv, run, path)
+    return read_with_encoding(_import_csv, run, path)
 
 
 def _import_csv(run, path: Path, enc: str) -> tuple[int, str]:
@@ -107,7 +97,7 @@ def _import_csv(run, path: Path, enc: str) -> tuple[int, str]:
 
 
 def import_jsonl(run, path: Path) -> tuple[int, str]:
-    return _retrying(_import_jsonl, run, path)
+    return read_with_encoding(_import_jsonl, run, path)
 
 
 def _import_jsonl(run, path: Path, enc: str) -> tuple[int, str]:
@@ -167,80 +157,17 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
         number_rows(db, base)
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
-        msg = str(e).split("\n")[0][:300]
-        full = str(e).lower()
-        err = _NotUtf8 if "unicode" in full or "utf-8" in full or "utf8" in full else ImportFormatError
-        raise err(
-            f"文件无法按规范消息格式读取：{msg}", f"cannot read as canonical messages: {msg}", path=str(path)
+        raise staged_read_error(
+            e, "文件无法按规范消息格式读取", "cannot read as canonical messages", path
         ) from None
     finally:
         db.execute("SET TimeZone='UTC'")
-    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
-    bad = dict(
-        db.execute(
-            f"SELECT bad, count(*) FROM raw WHERE seq > {base} AND bad IS NOT NULL GROUP BY bad"
-        ).fetchall()
-    )
-    n_bad = sum(bad.values())
-    if bad:
-        # the records listed in the summary get their line (a re-read of the file up to the last of
-        # them); the others are counted by reason
-        listed = db.execute(
-            f"SELECT seq - {base}, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
-            f" LIMIT {run.listing_room()}"
-        ).fetchall()
-        lines = (
-            record_lines(path, enc, [k for k, _ in listed], csv_file=fmt == "canonical_csv") if listed else {}
-        )
-        for k, reason in listed:
-            run.skip(path, f"第 {lines[k]} 行", reason)
-            bad[reason] -= 1
-        for reason, n in bad.items():
-            run.skip(path, "", reason, count=n)
-        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
+    csv_file = fmt == "canonical_csv"
+
+    def where(ordinals: list[int]) -> dict[int, str]:  # the line a record starts on (a re-read)
+        lines = record_lines(path, enc, ordinals, csv_file=csv_file)
+        return {k: f"第 {lines[k]} 行" for k in ordinals}
+
+    n_rows, n_bad = finish_staged(run, path, base, where)
     run.seq = base + n_rows + 1
     return n_rows - n_bad
-
-
-def record_lines(path: Path, enc: str, ordinals: list[int], *, csv_file: bool) -> dict[int, int]:
-    """The physical line on which each record (1-based ordinal, blank lines not counted, as DuckDB's
-    readers count them) starts: a CSV record may span lines (quoted newlines), a JSON Lines file may
-    hold blank lines. Only called for skipped records (the bulk read numbers records, not lines); reads
-    the file up to the last of them."""
-    wanted = set(ordinals)
-    top = max(wanted)
-    out: dict[int, int] = {}
-    try:
-        if csv_file:
-            # a long message is one field (raised here, where it is needed, not for every importer)
-            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-            with open_text(path, enc, newline="") as f:
-                r = csv.reader(f)
-                next(r, None)  # header
-                end = r.line_num
-                k = 0
-                for row in r:
-                    start, end = end + 1, r.line_num
-                    if not row:  # an empty line is no record
-                        continue
-                    k += 1
-                    if k in wanted:
-                        out[k] = start
-                    if k >= top:
-                        break
-        else:
-            with open(path, "rb") as f:  # lines end with \n only, as for the JSON Lines reader
-                k = 0
-                for n, line in enumerate(f, 1):
-                    if not line.lstrip(codecs.BOM_UTF8 if n == 1 else b"").strip(b" \t\r\n"):
-                        continue
-                    k += 1
-                    if k in wanted:
-                        out[k] = n
-                    if k >= top:
-                        break
-    except (csv.Error, UnicodeError, OSError):
-        pass
-    # the file could not be re-read the same way (it was readable a moment ago): the record ordinal
-    offset = 1 if csv_file else 0
-    return {k: out.get(k, k + offset) for k in wanted}

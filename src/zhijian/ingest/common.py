@@ -9,8 +9,10 @@ export sender key, UTC instant, kind, text …) through :class:`RawSink`; the im
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import re
+import sys
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -376,6 +378,104 @@ def number_rows(db, base: int) -> None:
             f" FROM (SELECT rowid AS rid, {base} + row_number() OVER (ORDER BY rowid) AS seq"
             " FROM raw WHERE seq IS NULL) k WHERE raw.rowid = k.rid"
         )
+
+
+class NotUtf8(ImportFormatError):
+    """DuckDB met bytes that are not UTF-8 (the encoding was decided on the first megabytes)."""
+
+
+def read_with_encoding(read, run, path: Path) -> tuple[int, str]:
+    """``read(run, path, enc)`` with the encoding decided on the first megabytes (a full strict decode
+    of a large file costs a single-threaded pass). DuckDB's readers reject invalid UTF-8 themselves
+    (``read`` raises :class:`NotUtf8`), and then the whole file decides."""
+    enc = detect_encoding(path, full=False)
+    if enc != "gb18030":
+        try:
+            return read(run, path, enc)
+        except NotUtf8:
+            pass
+    return read(run, path, detect_encoding(path))
+
+
+def staged_read_error(e: Exception, zh: str, en: str, path: Path) -> ImportFormatError:
+    """The import error for a DuckDB reader's failure (its first line quoted); :class:`NotUtf8` when
+    the bytes were not UTF-8, so :func:`read_with_encoding` retries with the whole file's encoding."""
+    msg = str(e).split("\n")[0][:300]
+    full = str(e).lower()
+    err = NotUtf8 if "unicode" in full or "utf-8" in full or "utf8" in full else ImportFormatError
+    return err(f"{zh}：{msg}", f"{en}: {msg}", path=str(path))
+
+
+def finish_staged(run, path: Path, base: int, where) -> tuple[int, int]:
+    """After a vectorised reader's insert (rows numbered ``base + 1 …``, problems in ``bad``): report
+    the skipped records and delete them. The first ones the summary has room for are listed with
+    ``where(ordinals) -> {ordinal: position text}``, the others counted by reason. Returns
+    (rows staged, rows skipped)."""
+    db = run.db
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    bad = dict(
+        db.execute(
+            f"SELECT bad, count(*) FROM raw WHERE seq > {base} AND bad IS NOT NULL GROUP BY bad"
+        ).fetchall()
+    )
+    n_bad = sum(bad.values())
+    if bad:
+        listed = db.execute(
+            f"SELECT seq - {base}, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
+            f" LIMIT {run.listing_room()}"
+        ).fetchall()
+        at = where([k for k, _ in listed]) if listed else {}
+        for k, reason in listed:
+            run.skip(path, at[k], reason)
+            bad[reason] -= 1
+        for reason, n in bad.items():
+            run.skip(path, "", reason, count=n)
+        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
+    return n_rows, n_bad
+
+
+def record_lines(path: Path, enc: str, ordinals: list[int], *, csv_file: bool) -> dict[int, int]:
+    """The physical line on which each record (1-based ordinal, blank lines not counted, as DuckDB's
+    readers count them) starts: a CSV record may span lines (quoted newlines), a JSON Lines file may
+    hold blank lines. Only called for skipped records (the bulk read numbers records, not lines); reads
+    the file up to the last of them."""
+    wanted = set(ordinals)
+    top = max(wanted)
+    out: dict[int, int] = {}
+    try:
+        if csv_file:
+            # a long message is one field (raised here, where it is needed, not for every importer)
+            csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+            with open_text(path, enc, newline="") as f:
+                r = csv.reader(f)
+                next(r, None)  # header
+                end = r.line_num
+                k = 0
+                for row in r:
+                    start, end = end + 1, r.line_num
+                    if not row:  # an empty line is no record
+                        continue
+                    k += 1
+                    if k in wanted:
+                        out[k] = start
+                    if k >= top:
+                        break
+        else:
+            with open(path, "rb") as f:  # lines end with \n only, as for the JSON Lines reader
+                k = 0
+                for n, line in enumerate(f, 1):
+                    if not line.lstrip(codecs.BOM_UTF8 if n == 1 else b"").strip(b" \t\r\n"):
+                        continue
+                    k += 1
+                    if k in wanted:
+                        out[k] = n
+                    if k >= top:
+                        break
+    except (csv.Error, UnicodeError, OSError):
+        pass
+    # the file could not be re-read the same way (it was readable a moment ago): the record ordinal
+    offset = 1 if csv_file else 0
+    return {k: out.get(k, k + offset) for k in wanted}
 
 
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:

@@ -14,12 +14,15 @@ from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
     RawSink,
     detect_encoding,
+    finish_staged,
     from_epoch,
     mentions_in,
     mentions_sql,
     number_rows,
     open_text,
     parse_local,
+    read_with_encoding,
+    staged_read_error,
 )
 
 # PyWxDump / MemoTrace Chinese type names -> lake kind
@@ -232,20 +235,8 @@ def pywxdump_csv(run, inp) -> tuple[int, str]:
     pipeline, parsing included, single-threaded; the records are numbered afterwards by
     :func:`~zhijian.ingest.common.number_rows`), the type names map through a CASE, and the per-row
     regexes run only on the rows that contain their literal (``revokemsg``, ``@``)."""
-    path = inp.path
-    # the encoding decided on the first megabytes (a strict decode of the whole file is a
-    # single-threaded pass); DuckDB rejects invalid UTF-8 later on, and then the whole file decides
-    enc = detect_encoding(path, full=False)
-    if enc != "gb18030":
-        try:
-            return _pywxdump_csv(run, path, enc)
-        except _NotUtf8:
-            pass
-    return _pywxdump_csv(run, path, detect_encoding(path))
-
-
-class _NotUtf8(ImportFormatError):
-    """DuckDB met bytes that are not UTF-8 (the encoding was decided on the first megabytes)."""
+    # the encoding decided on the first megabytes, the whole file deciding when DuckDB meets non-UTF-8
+    return read_with_encoding(_pywxdump_csv, run, inp.path)
 
 
 def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
@@ -311,20 +302,10 @@ def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
         number_rows(db, base)
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
-        m = str(e).split("\n")[0][:300]
-        full = str(e).lower()
-        err = _NotUtf8 if "unicode" in full or "utf-8" in full or "utf8" in full else ImportFormatError
-        raise err(f"PyWxDump CSV 无法读取：{m}", f"cannot read PyWxDump CSV: {m}", path=str(path)) from None
-    n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
-    bad = db.execute(
-        f"SELECT seq, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
-    ).fetchall()
-    for seq, reason in bad:
-        run.skip(path, f"第 {seq - base} 条记录", reason)
-    if bad:
-        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
-    run.seq = (max_seq or base) + 1
-    return n_rows - len(bad), enc
+        raise staged_read_error(e, "PyWxDump CSV 无法读取", "cannot read PyWxDump CSV", path) from None
+    n_rows, n_bad = finish_staged(run, path, base, lambda ks: {k: f"第 {k} 条记录" for k in ks})
+    run.seq = base + n_rows + 1
+    return n_rows - n_bad, enc
 
 
 #: PyWxDump's quote rendering "{reply}\n\n[引用]({time}){name}:{quoted}": the quoted part

@@ -306,8 +306,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     record at fault. Nothing is left staged in that case."""
     import duckdb
 
-    from zhijian.ingest.canonical import record_lines
-    from zhijian.ingest.common import number_rows, transcode_to_utf8
+    from zhijian.ingest.common import finish_staged, number_rows, record_lines, transcode_to_utf8
 
     with open_text(path, enc) as f:
         head = f.read(4096).lstrip("\ufeff \t\r\n")
@@ -436,29 +435,14 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         return None
     _convert_staged(run, base)
-    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
-    bad = dict(
-        db.execute(
-            f"SELECT bad, count(*) FROM raw WHERE seq > {base} AND bad IS NOT NULL GROUP BY bad"
-        ).fetchall()
-    )
-    n_bad = sum(bad.values())
-    if bad:
-        listed = db.execute(
-            f"SELECT seq - {base}, bad FROM raw WHERE seq > {base} AND bad IS NOT NULL ORDER BY seq"
-            f" LIMIT {run.listing_room()}"
-        ).fetchall()
+
+    def where(ordinals: list[int]) -> dict[int, str]:  # as _where: array elements, or JSONL lines
         if fmt == "array":
-            where = {k: f"第 {k} 条" for k, _ in listed}
-        else:
-            lines = record_lines(path, enc, [k for k, _ in listed], csv_file=False) if listed else {}
-            where = {k: f"第 {lines[k]} 行" for k, _ in listed}
-        for k, reason in listed:
-            run.skip(path, where[k], reason)
-            bad[reason] -= 1
-        for reason, n in bad.items():
-            run.skip(path, "", reason, count=n)
-        db.execute(f"DELETE FROM raw WHERE seq > {base} AND bad IS NOT NULL")
+            return {k: f"第 {k} 条" for k in ordinals}
+        lines = record_lines(path, enc, ordinals, csv_file=False)
+        return {k: f"第 {lines[k]} 行" for k in ordinals}
+
+    n_rows, n_bad = finish_staged(run, path, base, where)
     run.seq = base + n_rows + 1
     if n_rows == n_bad and n_bad:
         raise ImportFormatError(
