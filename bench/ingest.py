@@ -63,24 +63,11 @@ def _rows(n: int, seed: int = 1):
 def gen_canonical_csv(path: Path, n: int) -> None:
     import csv
 
+    from zhijian.ingest.canonical import COLUMNS
+
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(
-            [
-                "message_id",
-                "group_id",
-                "group_name",
-                "sender_id",
-                "sender_name",
-                "ts",
-                "kind",
-                "text",
-                "at_all",
-                "mentions",
-                "reply_to",
-                "forwarded",
-            ]
-        )
+        w.writerow(COLUMNS)  # the canonical header, as zhijian export writes it
         for i, g, u, ts, text in _rows(n):
             w.writerow(
                 [
@@ -180,24 +167,25 @@ def gen_telegram_json(path: Path, n: int) -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write('{"name": "工作群", "type": "private_supergroup", "id": 1700000001, "messages": [\n')
         for i, _g, u, ts, text in _rows(n):
-            f.write(
-                ("," if i else "")
-                + json.dumps(
-                    {
-                        "id": i + 1,
-                        "type": "message",
-                        "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
-                        "date_unixtime": str(int(ts.timestamp())),
-                        "from": f"干部{u}",
-                        "from_id": f"user{u}",
-                        "text": text,
-                        "text_entities": [{"type": "plain", "text": text}],
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-            )
+            f.write(("," if i else "") + _tg_message(i, u, ts, text) + "\n")
         f.write("]}\n")
+
+
+def _tg_message(i: int, u: int, ts, text: str) -> str:
+    """One Telegram Desktop message object, as JSON."""
+    return json.dumps(
+        {
+            "id": i + 1,
+            "type": "message",
+            "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(ts.timestamp())),
+            "from": f"干部{u}",
+            "from_id": f"user{u}",
+            "text": text,
+            "text_entities": [{"type": "plain", "text": text}],
+        },
+        ensure_ascii=False,
+    )
 
 
 def gen_telegram_account(path: Path, n: int, chats: int = 20) -> None:
@@ -224,23 +212,7 @@ def gen_telegram_account(path: Path, n: int, chats: int = 20) -> None:
                 if row is None:
                     break
                 i, _g, u, ts, text = row
-                f.write(
-                    ("," if k else "")
-                    + json.dumps(
-                        {
-                            "id": i + 1,
-                            "type": "message",
-                            "date": ts.strftime("%Y-%m-%dT%H:%M:%S"),
-                            "date_unixtime": str(int(ts.timestamp())),
-                            "from": f"干部{u}",
-                            "from_id": f"user{u}",
-                            "text": text,
-                            "text_entities": [{"type": "plain", "text": text}],
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+                f.write(("," if k else "") + _tg_message(i, u, ts, text) + "\n")
             f.write("]}\n")
         f.write(']}, "left_chats": {"about": "", "list": []}}\n')
 
