@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import json
 import re
 import sys
 from datetime import UTC, datetime
@@ -232,10 +233,16 @@ def mentions_in(text: str | None) -> tuple[list[str], bool]:
 
 
 @cache
+def python_space_chars() -> str:
+    """The characters Python's ``\\s`` matches (str patterns: every character ``isspace``, which
+    ``str.strip`` strips), for RE2 character classes: RE2's ``\\s`` is ASCII whitespace only."""
+    return "".join(c for c in map(chr, range(0x10000)) if _SPACE.match(c))
+
+
+@cache
 def mention_re2() -> str:
-    """:data:`_MENTION` for RE2 (DuckDB): Python's ``\\s`` (str patterns: every character ``isspace``)
-    written out as literal characters, since RE2's ``\\s`` is ASCII whitespace only."""
-    space = "".join(c for c in map(chr, range(0x10000)) if _SPACE.match(c))
+    """:data:`_MENTION` for RE2 (DuckDB), Python's ``\\s`` written out (:func:`python_space_chars`)."""
+    space = python_space_chars()
     return "(?m)@([^@" + space + "\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
 
 
@@ -378,6 +385,96 @@ def number_rows(db, base: int) -> None:
             f" FROM (SELECT rowid AS rid, {base} + row_number() OVER (ORDER BY rowid) AS seq"
             " FROM raw WHERE seq IS NULL) k WHERE raw.rowid = k.rid"
         )
+
+
+# ── vectorised readers: SQL over DuckDB's JSON fragments, Python for the odd records ─────────────
+#: staging marker in ``bad``: the record's JSON is in ``text`` and :func:`convert_staged` maps it
+STAGED_PY = "\x00python"
+
+
+def json_kind_sql(x: str) -> str:
+    """SQL: the JSON type of fragment ``x`` as json_type names it (NULL when absent or null in a
+    json_transform struct). The fragments json_transform writes are minified and re-serialised, so the
+    first character tells the type where json_type would parse every fragment again."""
+    return (
+        f"CASE WHEN {x} IS NULL THEN NULL ELSE CASE left({x}::VARCHAR, 1) WHEN '\"' THEN 'VARCHAR'"
+        " WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN'"
+        " WHEN 'n' THEN 'NULL' ELSE 'NUMBER' END END"
+    )
+
+
+def json_text_sql(x: str) -> str:
+    """SQL: the text of string fragment ``x`` (of another type: what ``->>`` gives); a string without
+    a backslash is the text between its quotes."""
+    return (
+        f"CASE WHEN left({x}::VARCHAR, 1) <> '\"' THEN {x} ->> '$'"
+        f" WHEN contains({x}::VARCHAR, '\\') THEN {x} ->> '$'"
+        f" ELSE substr({x}::VARCHAR, 2, length({x}::VARCHAR) - 2) END"
+    )
+
+
+_CONVERTED = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("native_id", pa.string()),
+        ("chat_key", pa.string()),
+        ("chat_name", pa.string()),
+        ("sender_key", pa.string()),
+        ("sender_name", pa.string()),
+        ("ts", pa.int64()),
+        ("kind", pa.string()),
+        ("text", pa.string()),
+        ("reply_native", pa.string()),
+        ("mentions", pa.list_(pa.string())),
+        ("at_all", pa.bool_()),
+        ("forwarded", pa.bool_()),
+        ("bad", pa.string()),
+    ]
+)
+
+
+def convert_staged(run, base: int, convert, batch: int = 50_000) -> None:
+    """Map the staged records (rows after ``base``) a vectorised reader's SQL left to Python — marked
+    :data:`STAGED_PY`, their JSON in ``text`` — with ``convert(obj)``: the 14 :attr:`RawSink.ROW_FIELDS`
+    (``ts`` in microseconds) or the reason to skip the record. In batches of ``batch`` records, each
+    read in full before its update runs on the connection."""
+    db = run.db
+    marker = "'" + STAGED_PY + "'"
+    seqs = db.execute(f"SELECT seq FROM raw WHERE seq > {base} AND bad = {marker} ORDER BY seq").fetchnumpy()[
+        "seq"
+    ]
+    loads = json.loads
+    for k in range(0, len(seqs), batch):
+        lo, hi = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])
+        rows = db.execute(
+            f"SELECT seq, text FROM raw WHERE seq BETWEEN {lo} AND {hi} AND bad = {marker} ORDER BY seq"
+        ).fetchall()
+        out = []
+        for seq, js in rows:
+            try:
+                r = convert(loads(js))
+            except (ValueError, RecursionError) as e:
+                r = convert(e)
+            if isinstance(r, str):
+                out.append((seq, *([None] * 9), None, False, False, r))
+            else:
+                _mid, nid, chat, name, frm, sname, ts, kind, text, rn, _rt, ments, at_all, fwd = r
+                out.append((seq, nid, chat, name, frm, sname, ts, kind, text, rn, ments, at_all, fwd, None))
+        t = pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(zip(*out, strict=True), _CONVERTED, strict=True)],
+            schema=_CONVERTED,
+        )
+        db.register("_staged_batch", t)
+        try:
+            db.execute(
+                "UPDATE raw SET native_id = u.native_id, chat_key = u.chat_key, chat_name = u.chat_name,"
+                " sender_key = u.sender_key, sender_name = u.sender_name,"
+                " ts = timezone('UTC', make_timestamp(u.ts)), kind = u.kind, text = u.text,"
+                " reply_native = u.reply_native, mentions = u.mentions, at_all = u.at_all,"
+                " forwarded = u.forwarded, bad = u.bad FROM _staged_batch u WHERE raw.seq = u.seq"
+            )
+        finally:
+            db.unregister("_staged_batch")
 
 
 class NotUtf8(ImportFormatError):

@@ -349,7 +349,10 @@ class ImportRun:
 
     def _resolve_senders(self) -> tuple[dict[str, list], dict[str, list]]:
         rows = self.db.execute(
-            "SELECT sender_key, sender_name, count(*) FROM raw GROUP BY sender_key, sender_name"
+            # most used name of a key first (ties by name): the name listed for an unmatched sender
+            # does not depend on the order the staging rows came in
+            "SELECT sender_key, sender_name, count(*) AS n FROM raw GROUP BY sender_key, sender_name"
+            " ORDER BY n DESC, sender_key NULLS FIRST, sender_name NULLS FIRST"
         ).fetchall()
         r = self.resolver
         keys, names, ids = [], [], []

@@ -7,11 +7,30 @@ time, so memory stays flat for multi-gigabyte account exports."""
 
 from __future__ import annotations
 
+import codecs
+import json
+import mmap
+import os
 from datetime import UTC
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, open_text, parse_local
+from zhijian.ingest.common import (
+    STAGED_PY,
+    RawSink,
+    convert_staged,
+    detect_encoding,
+    finish_staged,
+    json_kind_sql,
+    json_text_sql,
+    number_rows,
+    open_text,
+    parse_local,
+    python_space_chars,
+    transcode_to_utf8,
+)
+from zhijian.ingest.jsonscan import ByteDoc, NotWalkable
 from zhijian.ingest.jsonstream import JsonReader
 
 MEDIA_KIND = {
@@ -35,6 +54,96 @@ def _text(v: Any) -> str:
     return ""
 
 
+def _ts(m: dict, tz) -> int | None:
+    """Microseconds since the epoch: ``date_unixtime`` (UTC), else ``date`` read in the export zone."""
+    u = m.get("date_unixtime")
+    if u is not None:
+        try:
+            v = float(u)
+        except (TypeError, ValueError):
+            v = 0
+        if 0 < v < 7_000_000_000:
+            return int(v * 1_000_000)
+    if m.get("date"):
+        d = parse_local(str(m["date"]))
+        if d is not None:
+            return round(d.replace(tzinfo=tz).astimezone(UTC).timestamp() * 1_000_000)
+    return None
+
+
+def _convert(m: Any, cid: str, cname: str, tz) -> tuple | str:
+    """One message object -> the 14 :attr:`RawSink.ROW_FIELDS`, or the reason to skip it."""
+    if not isinstance(m, dict):
+        return "不是 JSON 对象"
+    ts = _ts(m, tz)
+    if ts is None:
+        return "缺少 date / date_unixtime"
+    get = m.get
+    mtype = get("type")
+    t = get("text")
+    text = t if isinstance(t, str) else _text(t)
+    ments: list[str] = []
+    ents = get("text_entities")
+    if ents and isinstance(ents, list):
+        for e in ents:
+            if isinstance(e, dict):
+                et = e.get("type")
+                if et == "mention":
+                    ments.append(str(e.get("text", "")).lstrip("@"))
+                elif et == "mention_name":
+                    ments.append(str(e.get("user_id") and f"user{e['user_id']}" or e.get("text", "")))
+    if mtype == "message":
+        kind = "text"
+        if get("photo"):
+            kind = "image"
+        elif get("media_type"):
+            kind = MEDIA_KIND.get(str(m["media_type"]), "file")
+        elif get("file"):
+            kind = "file"
+        elif get("poll"):
+            p = m["poll"] if isinstance(m["poll"], dict) else {}
+            text = text or str(p.get("question", ""))
+        elif get("location_information") or get("contact_information"):
+            kind = "other"
+        if kind == "text" and not text.strip():
+            kind = "other"
+        sender_key, sender_name = get("from_id"), get("from")
+    elif mtype == "service":
+        kind = "system"
+        action = str(get("action") or "")
+        actor = str(get("actor") or "")
+        text = text or " ".join(x for x in (actor, action) if x)
+        sender_key, sender_name = get("actor_id"), get("actor")
+    else:
+        return f"不支持的消息类型 {mtype!r}"
+    mid = get("id")
+    reply = get("reply_to_message_id")
+    return (
+        None,
+        None if mid is None else str(mid),
+        cid,
+        cname,
+        str(sender_key) if sender_key else None,
+        str(sender_name) if sender_name else None,
+        ts,
+        kind,
+        text,
+        None if reply is None else str(reply),
+        None,
+        ments,
+        False,
+        bool(get("forwarded_from")),
+    )
+
+
+def _chat_key(head: dict[str, Any], ci: int, stem: str) -> tuple[str, str]:
+    """(chat key, chat name) of the ``ci``-th chat of a file from its ``id``, ``name`` and ``type``."""
+    cid = str(head.get("id", "") if head.get("id") is not None else "") or f"{stem}#{ci}"
+    name = head.get("name")
+    cname = str(name or "") or ("Saved Messages" if head.get("type") == "saved_messages" else cid)
+    return cid, cname
+
+
 class _Reader:
     """State of one file: the sink, the chats seen, the message being read (for error messages)."""
 
@@ -43,87 +152,12 @@ class _Reader:
         self.chats: list[str] = []
         self.tz = run.export_tz
 
-    def _ts(self, m: dict) -> int | None:
-        """Microseconds since the epoch: ``date_unixtime`` (UTC), else ``date`` read in the export zone."""
-        u = m.get("date_unixtime")
-        if u is not None:
-            try:
-                v = float(u)
-            except (TypeError, ValueError):
-                v = 0
-            if 0 < v < 7_000_000_000:
-                return int(v * 1_000_000)
-        if m.get("date"):
-            d = parse_local(str(m["date"]))
-            if d is not None:
-                return round(d.replace(tzinfo=self.tz).astimezone(UTC).timestamp() * 1_000_000)
-        return None
-
     def message(self, m: Any, cid: str, cname: str, mi: int) -> None:
-        if not isinstance(m, dict):
-            self.run.skip(self.path, f"会话“{cname}”第 {mi} 条", "不是 JSON 对象")
-            return
-        ts = self._ts(m)
-        if ts is None:
-            self.run.skip(self.path, f"会话“{cname}”第 {mi} 条", "缺少 date / date_unixtime")
-            return
-        get = m.get
-        mtype = get("type")
-        t = get("text")
-        text = t if isinstance(t, str) else _text(t)
-        ments: list[str] = []
-        ents = get("text_entities")
-        if ents and isinstance(ents, list):
-            for e in ents:
-                if isinstance(e, dict):
-                    et = e.get("type")
-                    if et == "mention":
-                        ments.append(str(e.get("text", "")).lstrip("@"))
-                    elif et == "mention_name":
-                        ments.append(str(e.get("user_id") and f"user{e['user_id']}" or e.get("text", "")))
-        if mtype == "message":
-            kind = "text"
-            if get("photo"):
-                kind = "image"
-            elif get("media_type"):
-                kind = MEDIA_KIND.get(str(m["media_type"]), "file")
-            elif get("file"):
-                kind = "file"
-            elif get("poll"):
-                p = m["poll"] if isinstance(m["poll"], dict) else {}
-                text = text or str(p.get("question", ""))
-            elif get("location_information") or get("contact_information"):
-                kind = "other"
-            if kind == "text" and not text.strip():
-                kind = "other"
-            sender_key, sender_name = get("from_id"), get("from")
-        elif mtype == "service":
-            kind = "system"
-            action = str(get("action") or "")
-            actor = str(get("actor") or "")
-            text = text or " ".join(x for x in (actor, action) if x)
-            sender_key, sender_name = get("actor_id"), get("actor")
+        r = _convert(m, cid, cname, self.tz)
+        if isinstance(r, str):
+            self.run.skip(self.path, f"会话“{cname}”第 {mi} 条", r)
         else:
-            self.run.skip(self.path, f"会话“{cname}”第 {mi} 条", f"不支持的消息类型 {mtype!r}")
-            return
-        mid = get("id")
-        reply = get("reply_to_message_id")
-        self.sink.row(
-            None,
-            None if mid is None else str(mid),
-            cid,
-            cname,
-            str(sender_key) if sender_key else None,
-            str(sender_name) if sender_name else None,
-            ts,
-            kind,
-            text,
-            None if reply is None else str(reply),
-            None,
-            ments,
-            False,
-            bool(get("forwarded_from")),
-        )
+            self.sink.row(*r)
 
     def chat(self, r: JsonReader, head: dict[str, Any], ci: int) -> None:
         """The members of a chat object from the cursor on (``head`` holds keys already read).
@@ -145,10 +179,7 @@ class _Reader:
         self.finish_chat(head, ci, used, saw_messages)
 
     def _key(self, head: dict[str, Any], ci: int) -> tuple[str, str]:
-        cid = str(head.get("id", "") if head.get("id") is not None else "") or f"{self.path.stem}#{ci}"
-        name = head.get("name")
-        cname = str(name or "") or ("Saved Messages" if head.get("type") == "saved_messages" else cid)
-        return cid, cname
+        return _chat_key(head, ci, self.path.stem)
 
     def finish_chat(self, head: dict[str, Any], ci: int, used: tuple[str, str] | None, saw: bool) -> None:
         final = self._key(head, ci)
@@ -157,6 +188,11 @@ class _Reader:
             self.run.skip(self.path, f"第 {ci} 个会话", "会话中没有 messages 数组")
             return
         if used is not None and used != final:  # name/id came after the messages
+            # the records skipped so far were named by the provisional key: name the chat instead
+            old, new = f"会话“{used[1]}”", f"会话“{final[1]}”"
+            for sk in self.run.summary.skipped:
+                if sk["file"] == str(self.path) and sk["where"].startswith(old):
+                    sk["where"] = new + sk["where"][len(old) :]
             self.sink.flush()
             self.run.db.execute(
                 "UPDATE raw SET chat_key = ?, chat_name = ? WHERE file_no = ? AND chat_key = ? AND source = 'telegram_json'",
@@ -166,6 +202,12 @@ class _Reader:
 
 def telegram_json(run, inp) -> tuple[int, str]:
     path = inp.path
+    # the encoding decided on the first megabytes for DuckDB's reader (as for WeCom); the streaming
+    # reader decides on the whole file
+    enc = detect_encoding(path, full=False)
+    n = _telegram_vectorised(run, inp, enc)
+    if n is not None:
+        return n, enc
     enc = detect_encoding(path)
     sink = RawSink(run.emit, "telegram_json", "telegram")
     rd = _Reader(run, path, sink)
@@ -223,3 +265,297 @@ def telegram_json(run, inp) -> tuple[int, str]:
     if len(rd.chats) > 1:
         run.warn(f"{inp.display}：整个账号的导出，导入了全部 {len(rd.chats)} 个会话")
     return sink.count, enc
+
+
+# ── the vectorised reader ─────────────────────────────────────────────────────────────────────────
+class _Chat(NamedTuple):
+    head: dict[str, Any]
+    start: int  # byte offset of the messages array's "["
+    end: int  # byte offset after its "]"
+
+
+def _locate(doc: ByteDoc) -> list[_Chat]:
+    """The chats of the file and the byte range of each one's messages array, for the two shapes
+    Telegram Desktop writes: a single chat (the root object) or a whole account (``chats.list`` and
+    ``left_chats.list``). Anything else (two messages arrays in one chat, a chat without one, a
+    list element that is no object, a single chat that also has ``chats``) is :class:`NotWalkable`:
+    the streaming reader handles those files."""
+    buf = doc.buf
+    root = doc.members(doc.ws(3 if buf[:3] == codecs.BOM_UTF8 else 0))
+    head: dict[str, Any] = {}
+    single: list[tuple[int, int]] = []
+    chats: list[_Chat] = []
+    has_chats = False
+    for key, v in root:
+        if key == "messages" and doc.byte(v) == ord("["):
+            if single:
+                raise NotWalkable("two messages arrays")
+            # Telegram writes messages last: the array then ends at the last "]" before the closing
+            # brace, found without scanning the array. If messages were not last, the range would hold
+            # what follows the array and DuckDB's array reader would reject it (nothing may follow the
+            # array): the streaming reader then runs.
+            end = _tail_array_end(doc) or doc.close(v)
+            single.append((v, end))
+            root.end = end
+        elif key in _HEAD_KEYS:
+            head[key], root.end = doc.value(v)
+        elif key in ("chats", "left_chats"):
+            has_chats = True
+            root.end = _chat_list(doc, v, chats)
+        else:
+            root.end = doc.skip(v)
+    if doc.ws(root.end) != doc.n:
+        raise NotWalkable("data after the root object")
+    if single and not has_chats:
+        return [_Chat(head, *single[0])]
+    if single or not chats:
+        raise NotWalkable("neither a single chat nor an account export")
+    return chats
+
+
+def _tail_array_end(doc: ByteDoc) -> int | None:
+    """The position after the last "]" of the file if only whitespace and one "}" follow it."""
+    buf = doc.buf
+    p = doc.n - 1
+    while p >= 0 and buf[p] in b" \t\r\n":
+        p -= 1
+    if p < 1 or buf[p] != ord("}"):
+        return None
+    p -= 1
+    while p >= 0 and buf[p] in b" \t\r\n":
+        p -= 1
+    return p + 1 if p >= 0 and buf[p] == ord("]") else None
+
+
+def _chat_list(doc: ByteDoc, v: int, chats: list[_Chat]) -> int:
+    """``chats`` / ``left_chats`` at ``v``: appends the chats of its ``list``; returns the end."""
+    if doc.byte(v) != ord("{"):
+        raise NotWalkable("chats is not an object")
+    it = doc.members(v)
+    for key, v2 in it:
+        if key != "list" or doc.byte(v2) != ord("["):
+            it.end = doc.skip(v2)
+            continue
+        items = doc.items(v2)
+        for v3 in items:
+            head: dict[str, Any] = {}
+            arrays: list[tuple[int, int]] = []
+            chat = doc.members(v3)
+            for k, v4 in chat:
+                if k in _HEAD_KEYS:
+                    head[k], chat.end = doc.value(v4)
+                elif k == "messages" and doc.byte(v4) == ord("["):
+                    end = doc.close(v4)
+                    arrays.append((v4, end))
+                    chat.end = end
+                else:
+                    chat.end = doc.skip(v4)
+            if len(arrays) != 1:
+                raise NotWalkable("a chat without exactly one messages array")
+            chats.append(_Chat(head, *arrays[0]))
+            items.end = chat.end
+        it.end = items.end
+    return it.end
+
+
+def _copy_range(src: Path, start: int, end: int, dest: Path) -> None:
+    """Bytes ``start:end`` of ``src`` into a new file ``dest`` (in the kernel where it can)."""
+    with open(src, "rb") as fi, open(dest, "wb") as fo:
+        left, off = end - start, start
+        try:
+            while left > 0:
+                n = os.copy_file_range(fi.fileno(), fo.fileno(), left, off)
+                if n <= 0:
+                    break
+                off, left = off + n, left - n
+        except OSError:  # another file system, or no copy_file_range: copy through user space
+            pass
+        fi.seek(off)
+        while left > 0:
+            b = fi.read(min(left, 1 << 22))
+            if not b:
+                raise OSError(f"{src} shrank while it was read")
+            fo.write(b)
+            left -= len(b)
+
+
+_STRUCT = json.dumps(
+    {
+        k: "JSON"
+        for k in (
+            "id",
+            "type",
+            "date_unixtime",
+            "from",
+            "from_id",
+            "actor",
+            "actor_id",
+            "action",
+            "text",
+            "text_entities",
+            "photo",
+            "media_type",
+            "file",
+            "poll",
+            "location_information",
+            "contact_information",
+            "reply_to_message_id",
+            "forwarded_from",
+        )  # fmt: skip
+    }
+)
+
+
+def _q(v: str) -> str:
+    return "'" + v.replace("'", "''") + "'"
+
+
+def _truthy(x: str) -> str:
+    """SQL: Python's ``bool()`` of the JSON fragment ``x`` (absent and null: false)."""
+    return (
+        f"coalesce(CASE left({x}::VARCHAR, 1) WHEN '\"' THEN {x}::VARCHAR <> '\"\"'"
+        f" WHEN 'n' THEN false WHEN 't' THEN true WHEN 'f' THEN false WHEN '[' THEN {x}::VARCHAR <> '[]'"
+        f" WHEN '{{' THEN {x}::VARCHAR <> '{{}}' ELSE {x}::VARCHAR NOT IN ('0', '0.0', '-0.0') END, false)"
+    )
+
+
+def _messages_sql(src: Path, cid: str, cname: str, file_no: int) -> str:
+    """INSERT of one chat's messages array (the file ``src``) into the staging table: the records
+    whose fields are of the types Telegram writes are mapped in SQL exactly as :func:`_convert` maps
+    them; the others (no ``date_unixtime``, mention entities, odd field types, unknown message types)
+    keep their JSON for :func:`_convert` (``STAGED_PY``)."""
+    k, t = json_kind_sql, json_text_sql
+    space = "'[" + python_space_chars().replace("'", "''") + "]*'"
+    str_or_null = "coalesce({} = 'VARCHAR', true)"
+    int_like = "coalesce({0} = 'VARCHAR' OR ({0} = 'NUMBER' AND regexp_full_match({1}::VARCHAR, '-?[0-9]{{1,18}}')), true)"
+    media = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in MEDIA_KIND.items())
+    return f"""
+        INSERT INTO raw
+        WITH src AS (SELECT json AS j FROM read_json_objects({_q(str(src))}, format='array')),
+        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {_q(_STRUCT)}) AS s FROM src),
+        b AS (
+          SELECT jt, j, s, {t("s.type")} AS mtype, {k("s.type")} AS type_t,
+                 s.date_unixtime::VARCHAR AS du, {k("s.text")} AS text_t,
+                 CASE {k("s.text")} WHEN 'VARCHAR' THEN {t("s.text")}
+                   WHEN 'ARRAY' THEN array_to_string(list_transform(json_transform(s.text, '["JSON"]'),
+                     lambda x: CASE left(x::VARCHAR, 1) WHEN '"' THEN {t("x")}
+                                 WHEN '{{' THEN coalesce(x ->> 'text', '') ELSE '' END), '')
+                   ELSE '' END AS text0,
+                 CASE WHEN {k("s.text")} = 'ARRAY' THEN list_bool_and(list_transform(
+                   json_transform(s.text, '["JSON"]'), lambda x: left(x::VARCHAR, 1) <> '{{'
+                     OR coalesce(json_type(x, '$.text') = 'VARCHAR', json_type(x, '$.text') IS NULL)))
+                   ELSE true END AS text_ok,
+                 {t('s."from"')} AS frm, {t("s.from_id")} AS fid, {t("s.actor")} AS actor,
+                 {t("s.actor_id")} AS aid, {t("s.action")} AS action,
+                 {str_or_null.format(k('s."from"'))} AND {str_or_null.format(k("s.from_id"))}
+                   AND {str_or_null.format(k("s.actor"))} AND {str_or_null.format(k("s.actor_id"))}
+                   AND {str_or_null.format(k("s.action"))} AS names_ok,
+                 {int_like.format(k("s.id"), "s.id")} AND {int_like.format(k("s.reply_to_message_id"), "s.reply_to_message_id")}
+                   AS ids_ok,
+                 {t("s.id")} AS mid, {t("s.reply_to_message_id")} AS reply,
+                 {_truthy("s.photo")} AS photo, {_truthy("s.media_type")} AS has_media,
+                 CASE WHEN {k("s.media_type")} = 'VARCHAR' THEN CASE {t("s.media_type")} {media} ELSE 'file' END
+                      ELSE 'file' END AS media_kind,
+                 {_truthy("s.file")} AS has_file, {_truthy("s.poll")} AS has_poll,
+                 CASE WHEN {k("s.poll")} = 'OBJECT' THEN json_type(s.poll, '$.question') END AS q_t,
+                 CASE WHEN {k("s.poll")} = 'OBJECT' THEN coalesce(s.poll ->> 'question', '') ELSE '' END AS question,
+                 {_truthy("s.location_information")} OR {_truthy("s.contact_information")} AS loc,
+                 {_truthy("s.forwarded_from")} AS fwd,
+                 coalesce(contains(s.text_entities::VARCHAR, '"mention'), false) AS has_mention
+          FROM a),
+        c AS (
+          SELECT *,
+            CASE
+              WHEN jt <> 'OBJECT' THEN '不是 JSON 对象'
+              WHEN NOT coalesce(type_t = 'VARCHAR' AND mtype IN ('message', 'service')
+                        AND (regexp_full_match(du, '"[0-9]{{1,10}}"') OR regexp_full_match(du, '[0-9]{{1,10}}'))
+                        AND TRY_CAST(trim(du, '"') AS BIGINT) BETWEEN 1 AND 6999999999
+                        AND coalesce(text_ok, true) AND names_ok AND ids_ok AND NOT has_mention
+                        AND coalesce(q_t = 'VARCHAR', q_t IS NULL), false)
+                THEN {_q(STAGED_PY)}
+            END AS bad0
+          FROM b),
+        d AS (
+          SELECT *,
+            CASE WHEN mtype = 'service' THEN 'system'
+                 WHEN photo THEN 'image' WHEN has_media THEN media_kind WHEN has_file THEN 'file'
+                 WHEN NOT has_poll AND loc THEN 'other'
+                 ELSE 'text' END AS kind1,
+            CASE WHEN mtype = 'service' THEN CASE WHEN text0 <> '' THEN text0
+                      ELSE concat_ws(' ', nullif(actor, ''), nullif(action, '')) END
+                 WHEN NOT photo AND NOT has_media AND NOT has_file AND has_poll AND text0 = '' THEN question
+                 ELSE text0 END AS text1
+          FROM c)
+        SELECT NULL, CASE WHEN bad0 IS NULL THEN mid END, 'telegram_json', 'telegram', {_q(cid)}, {_q(cname)},
+               CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN aid ELSE fid END, '') END,
+               CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN actor ELSE frm END, '') END,
+               CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(TRY_CAST(trim(du, '"') AS BIGINT) * 1000000)) END,
+               CASE WHEN bad0 IS NOT NULL THEN NULL
+                    WHEN kind1 = 'text' AND regexp_full_match(text1, {space}) THEN 'other' ELSE kind1 END,
+               CASE WHEN bad0 = {_q(STAGED_PY)} THEN j::VARCHAR WHEN bad0 IS NULL THEN text1 END,
+               CASE WHEN bad0 IS NULL THEN reply END, NULL, []::VARCHAR[], false,
+               bad0 IS NULL AND fwd, NULL::BIGINT, bad0, {file_no}
+        FROM d
+    """
+
+
+def _telegram_vectorised(run, inp, enc: str) -> int | None:
+    """Find each chat's messages array by bytes (:func:`_locate`), copy it to a file of its own and
+    read that with DuckDB's JSON reader (parallel, no Python per message), mapping the records in SQL
+    (:func:`_messages_sql`). Returns None when the file is not in a shape this reads or DuckDB cannot
+    read it (broken JSON, bytes that are not UTF-8): nothing is left staged, and the streaming reader
+    runs and names the record at fault."""
+    import duckdb
+
+    path = inp.path
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
+    try:
+        with open(src, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        chats = _locate(ByteDoc(mm))
+    except NotWalkable:
+        return None
+    finally:
+        mm.close()
+    db = run.db
+    file_base = base = run.seq
+    tz = run.export_tz
+    starts: list[tuple[int, str]] = []  # (records of the file before the chat's first, chat name)
+    try:
+        for ci, chat in enumerate(chats, 1):
+            cid, cname = _chat_key(chat.head, ci, path.stem)
+            part = run.work / f"telegram-{run.file_no}-{ci}.json"
+            _copy_range(src, chat.start, chat.end, part)
+            try:
+                db.execute(_messages_sql(part, cid, cname, run.file_no))
+                number_rows(db, base)
+            finally:
+                part.unlink(missing_ok=True)
+            starts.append((base - file_base, cname))
+            convert_staged(run, base, lambda o, c=cid, n=cname: _convert(o, c, n, tz))
+            base = db.execute(f"SELECT coalesce(max(seq), {base}) FROM raw WHERE seq > {base}").fetchall()[0][
+                0
+            ]
+    except (duckdb.Error, OSError):
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {file_base}")
+        return None
+
+    def where(ordinals: list[int]) -> dict[int, str]:
+        out = {}
+        for k in ordinals:
+            first, cname = next((s, n) for s, n in reversed(starts) if s < k)
+            out[k] = f"会话“{cname}”第 {k - first} 条"
+        return out
+
+    n_rows, n_bad = finish_staged(run, path, file_base, where)
+    run.seq = file_base + n_rows + 1
+    if len(chats) > 1:
+        run.warn(f"{inp.display}：整个账号的导出，导入了全部 {len(chats)} 个会话")
+    return n_rows - n_bad

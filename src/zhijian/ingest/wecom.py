@@ -8,8 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, mentions_sql, open_text
 
@@ -290,9 +288,6 @@ _PAYLOADS = ("text", "file", *_SQL_GENERIC)  # the msgtypes whose payload the SQ
 _TOP = ("msgid", "action", "msgtype", "msgtime", "roomid", "from", "tolist")
 
 
-_PY = "\x00python"  # staging marker: this record is converted by _convert
-
-
 def _q(v: str) -> str:
     return "'" + v.replace("'", "''") + "'"
 
@@ -306,7 +301,16 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     record at fault. Nothing is left staged in that case."""
     import duckdb
 
-    from zhijian.ingest.common import finish_staged, number_rows, record_lines, transcode_to_utf8
+    from zhijian.ingest.common import (
+        STAGED_PY,
+        convert_staged,
+        finish_staged,
+        json_kind_sql,
+        json_text_sql,
+        number_rows,
+        record_lines,
+        transcode_to_utf8,
+    )
 
     with open_text(path, enc) as f:
         head = f.read(4096).lstrip("\ufeff \t\r\n")
@@ -320,22 +324,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     struct = json.dumps({k: "JSON" for k in (*_TOP, *_PAYLOADS)})
     pstruct = json.dumps({k: "JSON" for k in ("content", "title", "text", "filename")})
 
-    # The fields are JSON fragments as json_transform writes them (minified, re-serialised): the type
-    # is told by the first character and a string without a backslash is its text between the quotes,
-    # where json_type / ->> would parse every fragment again.
-    def jt_(x: str) -> str:
-        return (
-            f"CASE WHEN {x} IS NULL THEN NULL ELSE CASE left({x}::VARCHAR, 1) WHEN '\"' THEN 'VARCHAR'"
-            " WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN'"
-            " WHEN 'n' THEN 'NULL' ELSE 'NUMBER' END END"
-        )
-
-    def sv(x: str) -> str:  # the text of a string fragment (of another type: what ->> gives)
-        return (
-            f"CASE WHEN left({x}::VARCHAR, 1) <> '\"' THEN {x} ->> '$'"
-            f" WHEN contains({x}::VARCHAR, '\\') THEN {x} ->> '$'"
-            f" ELSE substr({x}::VARCHAR, 2, length({x}::VARCHAR) - 2) END"
-        )
+    jt_, sv = json_kind_sql, json_text_sql
 
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
     sql = f"""
@@ -384,7 +373,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
                         AND (p IS NULL OR p_t <> 'OBJECT' OR (
                              {ok.format("p_content_t")} AND {ok.format("p_title_t")}
                              AND {ok.format("p_text_t")} AND {ok.format("p_filename_t")})))
-                THEN {_q(_PY)}
+                THEN {_q(STAGED_PY)}
               WHEN msgtype = '' OR msgid IS NULL OR msgid = '' OR ms IS NULL OR NOT (ms > 0 AND ms < 7000000000000)
                 THEN {_q(SKIP_INCOMPLETE)}
             END AS bad0,
@@ -396,7 +385,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
         e AS (
           SELECT *,
             CASE
-              WHEN bad0 = {_q(_PY)} THEN j::VARCHAR
+              WHEN bad0 = {_q(STAGED_PY)} THEN j::VARCHAR
               WHEN bad0 IS NOT NULL THEN NULL
               WHEN msgtype = 'text' THEN coalesce(pc, '')
               WHEN msgtype = 'file' THEN coalesce(pf, '')
@@ -434,7 +423,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     except duckdb.Error:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         return None
-    _convert_staged(run, base)
+    convert_staged(run, base, _convert)
 
     def where(ordinals: list[int]) -> dict[int, str]:  # as _where: array elements, or JSONL lines
         if fmt == "array":
@@ -449,61 +438,3 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
             "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
         )
     return n_rows - n_bad
-
-
-_CONVERTED = pa.schema(
-    [
-        ("seq", pa.int64()),
-        ("native_id", pa.string()),
-        ("chat_key", pa.string()),
-        ("chat_name", pa.string()),
-        ("sender_key", pa.string()),
-        ("ts", pa.int64()),
-        ("kind", pa.string()),
-        ("text", pa.string()),
-        ("mentions", pa.list_(pa.string())),
-        ("at_all", pa.bool_()),
-        ("forwarded", pa.bool_()),
-        ("bad", pa.string()),
-    ]
-)
-
-
-def _convert_staged(run, base: int, batch: int = 50_000) -> None:
-    """Map the records the SQL left to Python (their JSON is in ``text``) with :func:`_convert`, in
-    batches of ``batch`` records (each batch read in full before its update runs on the connection)."""
-    db = run.db
-    seqs = db.execute(
-        f"SELECT seq FROM raw WHERE seq > {base} AND bad = {_q(_PY)} ORDER BY seq"
-    ).fetchnumpy()["seq"]
-    loads = json.loads
-    for k in range(0, len(seqs), batch):
-        lo, hi = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])
-        rows = db.execute(
-            f"SELECT seq, text FROM raw WHERE seq BETWEEN {lo} AND {hi} AND bad = {_q(_PY)} ORDER BY seq"
-        ).fetchall()
-        out = []
-        for seq, js in rows:
-            try:
-                r = _convert(loads(js))
-            except (ValueError, RecursionError) as e:
-                r = _convert(e)
-            if isinstance(r, str):
-                out.append((seq, None, None, None, None, None, None, None, None, False, False, r))
-            else:
-                _mid, nid, chat, name, frm, _sn, ts, kind, text, _rn, _rt, ments, at_all, fwd = r
-                out.append((seq, nid, chat, name, frm, ts, kind, text, ments, at_all, fwd, None))
-        t = pa.Table.from_arrays(
-            [pa.array(c, f.type) for c, f in zip(zip(*out, strict=True), _CONVERTED, strict=True)],
-            schema=_CONVERTED,
-        )
-        db.register("_wc_batch", t)
-        try:
-            db.execute(
-                "UPDATE raw SET native_id = u.native_id, chat_key = u.chat_key, chat_name = u.chat_name,"
-                " sender_key = u.sender_key, ts = timezone('UTC', make_timestamp(u.ts)), kind = u.kind,"
-                " text = u.text, mentions = u.mentions, at_all = u.at_all, forwarded = u.forwarded, bad = u.bad"
-                " FROM _wc_batch u WHERE raw.seq = u.seq"
-            )
-        finally:
-            db.unregister("_wc_batch")
