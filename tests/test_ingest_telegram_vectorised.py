@@ -108,7 +108,14 @@ def _message(rnd: random.Random, i: int):
         m["file"] = rnd.choice(["a.xlsx", "", None, 0.0])
     elif extra < 0.2:
         m["poll"] = rnd.choice(
-            [{"question": "今天几点开会？", "answers": []}, {"question": None}, {"x": 1}, "odd", [], {"question": 5}]
+            [
+                {"question": "今天几点开会？", "answers": []},
+                {"question": None},
+                {"x": 1},
+                "odd",
+                [],
+                {"question": 5},
+            ]
         )
     elif extra < 0.23:
         m[rnd.choice(["location_information", "contact_information"])] = rnd.choice([{"a": 1}, {}, 0, "x"])
@@ -131,13 +138,13 @@ def _chat(rnd: random.Random, ci: int, n: int) -> dict:
     return {**head, "messages": [_message(rnd, i) for i in range(1, n + 1)]}
 
 
-def _dump(obj, rnd: random.Random) -> str:
-    return json.dumps(obj, ensure_ascii=rnd.random() < 0.5, indent=rnd.choice([None, 1]))
+def _dump(obj, rnd: random.Random, indent: int | None = 1) -> str:
+    return json.dumps(obj, ensure_ascii=rnd.random() < 0.5, indent=indent)
 
 
-def _write_single(path: Path, n: int, seed: int, *, encoding: str = "utf-8") -> Path:
+def _write_single(path: Path, n: int, seed: int, *, encoding: str = "utf-8", indent: int | None = 1) -> Path:
     rnd = random.Random(seed)
-    path.write_text(_dump(_chat(rnd, 1, n), rnd), encoding=encoding)
+    path.write_text(_dump(_chat(rnd, 1, n), rnd, indent), encoding=encoding)
     return path
 
 
@@ -145,6 +152,8 @@ def _write_account(path: Path, n: int, seed: int) -> Path:
     rnd = random.Random(seed)
     chats = [_chat(rnd, ci, rnd.randint(0, n)) for ci in range(1, 5)]
     chats[1] = {"messages": chats[1]["messages"], **{k: v for k, v in chats[1].items() if k != "messages"}}
+    chats[2]["id"], chats[2]["name"] = 1700000001, "同号的会话"  # two chats with one id
+    chats[0]["id"] = 1700000001
     doc = {
         "about": "Here is the data you requested. [ { ",
         "personal_information": {"user_id": 1, "first_name": "Me"},
@@ -164,8 +173,15 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
         used.append(r is not None)
         return r
 
+    real_copy = telegram._copy_range
+
+    def copy_spy(*a, **k):
+        used.append("piece")
+        return real_copy(*a, **k)
+
     with monkeypatch.context() as m:
         m.setattr(telegram, "_telegram_vectorised", spy if vectorised else (lambda *a, **k: None))
+        m.setattr(telegram, "_copy_range", copy_spy)
         ws = init_workspace(tmp / name)
         try:
             s = import_paths(ws, [path], fmt="telegram_json")
@@ -179,15 +195,23 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
 
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):
+    # pieces of a few kilobytes: the generated arrays are read from several files, as large ones are
+    monkeypatch.setattr(telegram, "PIECE_MIN_BYTES", 4096)
+    monkeypatch.setattr(telegram, "_threads", lambda db: 3)
+    monkeypatch.setattr(telegram, "BATCH_BYTES", 150_000)  # the account's chats in several inserts
     fast, fast_msgs, used = _import(tmp_path, "a", path, vectorised=True, monkeypatch=monkeypatch)
     slow, slow_msgs, _ = _import(tmp_path, "b", path, vectorised=False, monkeypatch=monkeypatch)
-    assert used == [fast_expected]
+    pieces = used.count("piece")
+    assert [u for u in used if u != "piece"] == [fast_expected]
     assert fast == slow
     assert fast_msgs.astype(str).equals(slow_msgs.astype(str))
+    fast["pieces"] = pieces
     return fast, fast_msgs
 
 
-@pytest.mark.parametrize("name", ["fixture", "account", "gen_single", "gen_account", "gen_bom", "gen_gbk"])
+@pytest.mark.parametrize(
+    "name", ["fixture", "account", "gen_single", "gen_minified", "gen_account", "gen_bom", "gen_gbk"]
+)
 def test_vectorised_equals_streaming(tmp_path, monkeypatch, name):
     if name == "fixture":
         path = FIX / "chat-analytics_DM_2A_7M.json"
@@ -195,6 +219,8 @@ def test_vectorised_equals_streaming(tmp_path, monkeypatch, name):
         path = SYN / "result_account.json"
     elif name == "gen_single":
         path = _write_single(tmp_path / "result.json", 3000, seed=1)
+    elif name == "gen_minified":
+        path = _write_single(tmp_path / "result.json", 1000, seed=8, indent=None)
     elif name == "gen_bom":
         path = _write_single(tmp_path / "result.json", 800, seed=2, encoding="utf-8-sig")
     elif name == "gen_gbk":
@@ -208,6 +234,8 @@ def test_vectorised_equals_streaming(tmp_path, monkeypatch, name):
     assert len(msgs) > 0
     if name.startswith("gen"):
         assert summary["skipped"], "the generated files hold records to skip"
+        minified = name in ("gen_gbk", "gen_minified")  # one piece per chat
+        assert (summary["pieces"] == 1) if minified else (summary["pieces"] > (4 if "account" in name else 1))
 
 
 def test_name_after_messages_in_a_single_chat(tmp_path, monkeypatch):
@@ -251,10 +279,43 @@ def test_odd_shapes_use_the_streaming_reader(tmp_path, monkeypatch, doc):
 
 
 def test_broken_json_falls_back_and_names_the_record(tmp_path, monkeypatch):
-    good = {"id": 1, "type": "message", "date_unixtime": "1714957200", "from": "a", "from_id": "u1", "text": "hi"}
+    good = {
+        "id": 1,
+        "type": "message",
+        "date_unixtime": "1714957200",
+        "from": "a",
+        "from_id": "u1",
+        "text": "hi",
+    }
     body = json.dumps({"name": "群", "id": 1, "messages": [good, good]})
     path = tmp_path / "broken.json"
     path.write_text(body.replace('"from": "a", ', '"from": "a" ', 1), encoding="utf-8")
     with pytest.raises(ImportFormatError) as e:
         _import(tmp_path, "a", path, vectorised=True, monkeypatch=monkeypatch)
     assert "会话“群”第 1 条" in str(e.value) and e.value.path == str(path)
+
+
+@pytest.mark.parametrize("style", ["indent", "telegram", "leading_comma", "minified"])
+def test_split_points_cut_between_elements_only(style):
+    rnd = random.Random(7)
+    msgs = [_message(rnd, i) for i in range(1, 400)]
+    for m in msgs[::3]:  # nested arrays of objects, indented deeper, where no cut may fall
+        if isinstance(m, dict):
+            m["text_entities"] = [{"type": "plain", "text": "},\n{"}, {"type": "bold", "text": "x"}]
+    if style == "indent":
+        body = json.dumps(msgs, indent=1, ensure_ascii=False)
+    elif style == "telegram":
+        body = json.dumps({"name": "群", "messages": msgs}, indent=1, ensure_ascii=False)
+    elif style == "leading_comma":
+        body = "[\n" + "\n,".join(json.dumps(m, ensure_ascii=False) for m in msgs) + "\n]"
+    else:
+        body = json.dumps(msgs, ensure_ascii=False)
+    buf = body.encode()
+    start = buf.index(b"[", buf.index(b"messages") if style == "telegram" else 0)
+    end = buf.rindex(b"]") + 1
+    ranges = telegram._split_points(buf, start, end, 5)
+    assert len(ranges) == (1 if style == "minified" else 5)
+    got = []
+    for a, b in ranges:
+        got.extend(json.loads(b"[" + buf[a:b] + b"]"))
+    assert got == msgs

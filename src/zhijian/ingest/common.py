@@ -433,16 +433,18 @@ _CONVERTED = pa.schema(
 )
 
 
-def convert_staged(run, base: int, convert, batch: int = 50_000) -> None:
-    """Map the staged records (rows after ``base``) a vectorised reader's SQL left to Python — marked
+def convert_staged(run, base: int, convert, batch: int = 50_000, *, hi: int | None = None) -> None:
+    """Map the staged records (rows after ``base``, up to ``hi`` if given) a vectorised reader's SQL
+    left to Python — marked
     :data:`STAGED_PY`, their JSON in ``text`` — with ``convert(obj)``: the 14 :attr:`RawSink.ROW_FIELDS`
     (``ts`` in microseconds) or the reason to skip the record. In batches of ``batch`` records, each
     read in full before its update runs on the connection."""
     db = run.db
     marker = "'" + STAGED_PY + "'"
-    seqs = db.execute(f"SELECT seq FROM raw WHERE seq > {base} AND bad = {marker} ORDER BY seq").fetchnumpy()[
-        "seq"
-    ]
+    upto = "" if hi is None else f" AND seq <= {int(hi)}"
+    seqs = db.execute(
+        f"SELECT seq FROM raw WHERE seq > {base}{upto} AND bad = {marker} ORDER BY seq"
+    ).fetchnumpy()["seq"]
     loads = json.loads
     for k in range(0, len(seqs), batch):
         lo, hi = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])

@@ -127,6 +127,30 @@ class ByteDoc:
             pos = end
         raise NotWalkable(f"the container opened at byte {p} is not closed")
 
+    def pretty_close(self, p: int) -> int | None:
+        """``p`` is at ``[`` or ``{`` that ends its line: in a consistently indented (pretty-printed)
+        file the matching bracket is the first that starts a line indented as the opening line is,
+        found by a substring search instead of a scan. None when the container is not laid out so.
+
+        A guess the consumer must check by parsing the range: were the layout inconsistent, the
+        range would end at a bracket that is not the matching one, leaving containers open or
+        closing one never opened, and a JSON parser rejects it (a raw newline, which the search
+        relies on, cannot occur inside a JSON string)."""
+        buf, n = self.buf, self.n
+        c = self.byte(p)
+        q = p + 1
+        while q < n and buf[q] in b" \t\r":
+            q += 1
+        if q >= n or buf[q] != 0x0A:
+            return None
+        ls = buf.rfind(b"\n", 0, p) + 1
+        k = ls
+        while k < p and buf[k] in b" \t":
+            k += 1
+        closer = b"]" if c == 0x5B else b"}"
+        hit = buf.find(b"\n" + bytes(buf[ls:k]) + closer, q)
+        return None if hit < 0 else hit + 1 + (k - ls) + 1
+
     def _unescaped(self, c: np.ndarray, q: np.ndarray, pos: int) -> np.ndarray:
         """The quotes of ``q`` (indexes into chunk ``c`` at ``pos``) not escaped by an odd run of
         backslashes (runs may begin before the chunk)."""

@@ -345,7 +345,9 @@ def _chat_list(doc: ByteDoc, v: int, chats: list[_Chat]) -> int:
                 if k in _HEAD_KEYS:
                     head[k], chat.end = doc.value(v4)
                 elif k == "messages" and doc.byte(v4) == ord("["):
-                    end = doc.close(v4)
+                    # Telegram indents its JSON: the array's end is found by its indentation (checked
+                    # by DuckDB, which rejects a range that is not one array), else by a scan
+                    end = doc.pretty_close(v4) or doc.close(v4)
                     arrays.append((v4, end))
                     chat.end = end
                 else:
@@ -358,9 +360,74 @@ def _chat_list(doc: ByteDoc, v: int, chats: list[_Chat]) -> int:
     return it.end
 
 
-def _copy_range(src: Path, start: int, end: int, dest: Path) -> None:
-    """Bytes ``start:end`` of ``src`` into a new file ``dest`` (in the kernel where it can)."""
+#: a messages array is read from pieces of at least this many bytes, one per DuckDB thread: DuckDB
+#: reads one JSON array file in one thread, and the SQL that maps the records runs in that thread too
+PIECE_MIN_BYTES = 16 << 20
+#: the chats of an account export are read in batches of about this many bytes (one INSERT each)
+BATCH_BYTES = 256 << 20
+_WS = b" \t\r\n"
+
+
+def _split_points(buf, start: int, end: int, pieces: int) -> list[tuple[int, int]]:
+    """Up to ``pieces`` byte ranges covering the elements of the array ``buf[start:end]`` (brackets
+    included), each to be read as an array of its own (``"["`` and ``"]"`` added where cut).
+
+    A cut is made after a newline near each target offset where two elements of a pretty-printed
+    array meet: ``…},⏎{…`` or ``…}⏎,{…`` with the ``{`` (or ``,``) indented as the first element
+    is. A raw newline cannot occur inside a JSON string, so a cut is never inside one, and with
+    consistent indentation never inside a nested container (Telegram writes the entities of a
+    message as an indented array of objects). Were it inside one all the same, the first piece would
+    end with containers left open and DuckDB would reject it: the streaming reader then runs.
+    Minified arrays (no newline before the first element) stay whole."""
+    lo = start + 1  # the first element's bytes start after "["
+    first = lo
+    while first < end and buf[first] in _WS:
+        first += 1
+    nl = buf.rfind(b"\n", lo, first)
+    if nl < 0:
+        return [(lo, end - 1)]
+    indent = first - nl - 1
+    out: list[tuple[int, int]] = []
+    size = end - start
+    for k in range(1, pieces):
+        q = max(lo, start + size * k // pieces) - 1
+        stop = min(end - 1, q + (4 << 20))
+        while True:
+            q = buf.find(b"\n", q + 1, stop)
+            if q < 0:
+                break
+            b = q + 1  # the first non-blank byte after the newline
+            while b < end and buf[b] in b" \t":
+                b += 1
+            if b - q - 1 != indent:
+                continue
+            a = q  # the last non-blank byte before it
+            while a > lo and buf[a - 1] in _WS:
+                a -= 1
+            if buf[a - 1] == ord(",") and buf[b] == ord("{") and a - 2 > lo:
+                out.append((lo, a - 1))
+                lo = b
+                break
+            if buf[a - 1] == ord("}") and buf[b] == ord(","):
+                c = b + 1
+                while c < end and buf[c] in _WS:
+                    c += 1
+                if buf[c] == ord("{"):
+                    out.append((lo, a))
+                    lo = c
+                    break
+        if q < 0:
+            break
+    out.append((lo, end - 1))  # up to the final "]"
+    return out
+
+
+def _copy_range(src: Path, start: int, end: int, dest: Path, head: bytes = b"", tail: bytes = b"") -> None:
+    """``head``, bytes ``start:end`` of ``src`` and ``tail`` into a new file ``dest`` (the bytes in
+    the kernel where it can)."""
     with open(src, "rb") as fi, open(dest, "wb") as fo:
+        fo.write(head)
+        fo.flush()
         left, off = end - start, start
         try:
             while left > 0:
@@ -370,6 +437,7 @@ def _copy_range(src: Path, start: int, end: int, dest: Path) -> None:
                 off, left = off + n, left - n
         except OSError:  # another file system, or no copy_file_range: copy through user space
             pass
+        fo.seek(0, os.SEEK_END)
         fi.seek(off)
         while left > 0:
             b = fi.read(min(left, 1 << 22))
@@ -377,6 +445,8 @@ def _copy_range(src: Path, start: int, end: int, dest: Path) -> None:
                 raise OSError(f"{src} shrank while it was read")
             fo.write(b)
             left -= len(b)
+        fo.seek(0, os.SEEK_END)
+        fo.write(tail)
 
 
 _STRUCT = json.dumps(
@@ -419,8 +489,15 @@ def _truthy(x: str) -> str:
     )
 
 
-def _messages_sql(src: Path, cid: str, cname: str, file_no: int) -> str:
-    """INSERT of one chat's messages array (the file ``src``) into the staging table: the records
+def _piece_name(file_no: int, ci: int, k: int) -> str:
+    return f"telegram-{file_no}-{ci}-{k}.json"
+
+
+def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) -> str:
+    """INSERT of messages arrays into the staging table: ``src`` are pieces of the chats' arrays in
+    file order (:func:`_piece_name`: the chat's ordinal ``ci`` is in the name; ``keys[ci - 1]`` is
+    its key and name), read in parallel (DuckDB keeps the rows in file order). Until the reader
+    clears it, ``message_id`` holds the chat ordinal. The records
     whose fields are of the types Telegram writes are mapped in SQL exactly as :func:`_convert` maps
     them; the others (no ``date_unixtime``, mention entities, odd field types, unknown message types)
     keep their JSON for :func:`_convert` (``STAGED_PY``)."""
@@ -431,10 +508,13 @@ def _messages_sql(src: Path, cid: str, cname: str, file_no: int) -> str:
     media = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in MEDIA_KIND.items())
     return f"""
         INSERT INTO raw
-        WITH src AS (SELECT json AS j FROM read_json_objects({_q(str(src))}, format='array')),
-        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {_q(_STRUCT)}) AS s FROM src),
+        WITH src AS (
+          SELECT json AS j,
+                 regexp_extract(filename, '-([0-9]+)-[0-9]+[.]json$', 1)::INTEGER AS ci
+          FROM read_json_objects([{", ".join(_q(str(p)) for p in src)}], format='array', filename=true)),
+        a AS (SELECT ci, j, json_type(j) AS jt, json_transform(j, {_q(_STRUCT)}) AS s FROM src),
         b AS (
-          SELECT jt, j, s, {t("s.type")} AS mtype, {k("s.type")} AS type_t,
+          SELECT ci, jt, j, s, {t("s.type")} AS mtype, {k("s.type")} AS type_t,
                  s.date_unixtime::VARCHAR AS du, {k("s.text")} AS text_t,
                  CASE {k("s.text")} WHEN 'VARCHAR' THEN {t("s.text")}
                    WHEN 'ARRAY' THEN array_to_string(list_transform(json_transform(s.text, '["JSON"]'),
@@ -486,7 +566,8 @@ def _messages_sql(src: Path, cid: str, cname: str, file_no: int) -> str:
                  WHEN NOT photo AND NOT has_media AND NOT has_file AND has_poll AND text0 = '' THEN question
                  ELSE text0 END AS text1
           FROM c)
-        SELECT NULL, CASE WHEN bad0 IS NULL THEN mid END, 'telegram_json', 'telegram', {_q(cid)}, {_q(cname)},
+        SELECT ci::VARCHAR, CASE WHEN bad0 IS NULL THEN mid END, 'telegram_json', 'telegram',
+               [{", ".join(_q(k) for k, _ in keys)}][ci], [{", ".join(_q(n) for _, n in keys)}][ci],
                CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN aid ELSE fid END, '') END,
                CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN actor ELSE frm END, '') END,
                CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(TRY_CAST(trim(du, '"') AS BIGINT) * 1000000)) END,
@@ -499,10 +580,15 @@ def _messages_sql(src: Path, cid: str, cname: str, file_no: int) -> str:
     """
 
 
+def _threads(db) -> int:
+    """The threads DuckDB works with (the pieces a large messages array is read from)."""
+    return int(db.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
 def _telegram_vectorised(run, inp, enc: str) -> int | None:
-    """Find each chat's messages array by bytes (:func:`_locate`), copy it to a file of its own and
-    read that with DuckDB's JSON reader (parallel, no Python per message), mapping the records in SQL
-    (:func:`_messages_sql`). Returns None when the file is not in a shape this reads or DuckDB cannot
+    """Find each chat's messages array by bytes (:func:`_locate`), copy it (large ones in pieces,
+    :func:`_split_points`) to files of their own and read those with DuckDB's JSON reader (parallel,
+    no Python per message), mapping the records in SQL (:func:`_messages_sql`). Returns None when the file is not in a shape this reads or DuckDB cannot
     read it (broken JSON, bytes that are not UTF-8): nothing is left staged, and the streaming reader
     runs and names the record at fault."""
     import duckdb
@@ -518,31 +604,56 @@ def _telegram_vectorised(run, inp, enc: str) -> int | None:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
         return None
+    db = run.db
+    threads = _threads(db)
     try:
         chats = _locate(ByteDoc(mm))
+        ranges = [
+            _split_points(mm, c.start, c.end, max(1, min(threads, (c.end - c.start) // PIECE_MIN_BYTES)))
+            for c in chats
+        ]
     except NotWalkable:
         return None
     finally:
         mm.close()
-    db = run.db
-    file_base = base = run.seq
+    keys = [_chat_key(c.head, ci, path.stem) for ci, c in enumerate(chats, 1)]
+    file_base = run.seq
     tz = run.export_tz
     starts: list[tuple[int, str]] = []  # (records of the file before the chat's first, chat name)
+    # the chats in batches of about BATCH_BYTES (one INSERT each: DuckDB reads the pieces of a batch
+    # in parallel; the copies on disk never exceed a batch or the largest chat)
+    batches: list[list[int]] = [[]]
+    size = 0
+    for ci, c in enumerate(chats, 1):
+        if batches[-1] and size + (c.end - c.start) > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(ci)
+        size += c.end - c.start
     try:
-        for ci, chat in enumerate(chats, 1):
-            cid, cname = _chat_key(chat.head, ci, path.stem)
-            part = run.work / f"telegram-{run.file_no}-{ci}.json"
-            _copy_range(src, chat.start, chat.end, part)
+        for batch in batches:
+            base = db.execute(
+                f"SELECT coalesce(max(seq), {file_base}) FROM raw WHERE seq > {file_base}"
+            ).fetchall()[0][0]
+            parts = []
             try:
-                db.execute(_messages_sql(part, cid, cname, run.file_no))
-                number_rows(db, base)
+                for ci in batch:
+                    for k, (a, b) in enumerate(ranges[ci - 1]):
+                        parts.append(run.work / _piece_name(run.file_no, ci, k))
+                        _copy_range(src, a, b, parts[-1], b"[", b"]")
+                db.execute(_messages_sql(parts, keys, run.file_no))
             finally:
-                part.unlink(missing_ok=True)
-            starts.append((base - file_base, cname))
-            convert_staged(run, base, lambda o, c=cid, n=cname: _convert(o, c, n, tz))
-            base = db.execute(f"SELECT coalesce(max(seq), {base}) FROM raw WHERE seq > {base}").fetchall()[0][
-                0
-            ]
+                for part in parts:
+                    part.unlink(missing_ok=True)
+            number_rows(db, base)
+            spans = db.execute(
+                f"SELECT message_id::INTEGER, min(seq), max(seq) FROM raw WHERE seq > {base} GROUP BY 1 ORDER BY 2"
+            ).fetchall()
+            db.execute(f"UPDATE raw SET message_id = NULL WHERE seq > {base}")
+            for ci, lo, hi in spans:
+                cid, cname = keys[ci - 1]
+                starts.append((lo - 1 - file_base, cname))
+                convert_staged(run, lo - 1, lambda o, c=cid, n=cname: _convert(o, c, n, tz), hi=hi)
     except (duckdb.Error, OSError):
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {file_base}")
         return None
