@@ -466,7 +466,16 @@ def verified_edges(docs, edges, p: Params, sig=None):
     cont = acc.filter(acc.contained)
     w = ibis.window(group_by=cont.s, order_by=[cont.nl.desc(), cont.l])
     cont = cont.mutate(rk=ibis.row_number().over(w))
-    one = cont.filter(cont.rk == 0).select(a=cont.s, b=cont.l)
+    best = cont.filter(cont.rk == 0).select(s=cont.s, l=cont.l, t1=cont.tl)
+    # a text contained in two partners that are not one notice (the longest does not contain the
+    # other) is the shared beginning of siblings, e.g. a copy cut before the slot that tells them
+    # apart: it cannot be told whose copy it is, so it joins neither
+    other = cont.filter(cont.rk > 0)
+    h2 = ibis.least(ibis.literal(p.trim_chars, "int64"), other.nl // 8)
+    other = other.select(s=other.s, core2=other.tl.substr(h2, other.nl - 2 * h2))
+    pair = other.join(best, "s")
+    ambiguous = pair.filter(~pair.t1.contains(pair.core2)).select("s").distinct()
+    one = best.anti_join(ambiguous, "s").select(a=best.s, b=best.l)
     return mutual.union(one, distinct=False)
 
 
