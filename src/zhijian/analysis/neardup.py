@@ -15,13 +15,15 @@ Pipeline (output is clusters, never an all-pairs list):
    hash per shingle, then one GROUP BY doc with K ``min`` aggregates of cheap permutations), LSH bands, plus two extra buckets on the first and last
    characters (truncated copies);
 3. per bucket, *star* edges (each doc to the bucket's first doc) and *chain* edges (each doc to the
-   previous one, ordered by its slot sequence): at most 2 × docs × buckets edges, linear in docs;
+   previous one, ordered by its slot sequence; the head bucket is chained in text order as well, so a
+   copy cut short meets a text it is the beginning of): at most 2 × docs × buckets edges, linear in docs;
 4. exact verification of each edge (``verify="substring"``): the shorter text, with at most
    ``trim_chars`` characters trimmed at each end, must occur in the longer one, and its slot sequence
    (digits, dates, times, counts) must occur in the longer one's — this is what keeps template siblings
    (another date, place or subject) apart, where a plain MinHash threshold merges them. Each text
    keeps only its edge to its longest verified partner (``contained_ratio``): the edges form a forest,
-   so a truncated copy cannot bridge two siblings. ``verify="signature"`` instead accepts
+   so a truncated copy cannot bridge two siblings; a text contained in two partners that are not one
+   notice keeps none (it cannot be told whose copy it is). ``verify="signature"`` instead accepts
    an edge when the share of equal MinHash values reaches ``min_agreement`` (similar wording);
 5. connected components of the accepted edges (numpy union-find, on the bounded edge list).
 """
@@ -380,13 +382,13 @@ def signatures(docs, p: Params, shards: int = 1):
     return sh.group_by("doc").aggregate(**aggs)
 
 
-def _bucket_edges(t, keys: list[str]):
-    """Star and chain edges within each bucket of ``t`` (doc, srank, *keys). One window (partition
-    and order) for the three functions: the engine sorts each bucket once, on integers (``srank``
-    orders like the slot sequence, without comparing strings)."""
+def _bucket_edges(t, keys: list[str], by: str = "srank"):
+    """Star and chain edges within each bucket of ``t`` (doc, ``by``, *keys), the chain in the order of
+    ``by``. One window (partition and order) for the three functions: the engine sorts each bucket
+    once (``srank`` orders like the slot sequence, on integers, without comparing strings)."""
     import ibis
 
-    part, order = [t[c] for c in keys], [t.srank, t.doc]
+    part, order = [t[c] for c in keys], [t[by], t.doc]
     w_all = ibis.window(group_by=part, order_by=order, rows=(None, None))
     w_ord = ibis.window(group_by=part, order_by=order)
     e = t.mutate(star=t.doc.min().over(w_all), prev=t.doc.lag().over(w_ord), cnt=t.doc.count().over(w_all))
@@ -423,6 +425,10 @@ def candidate_edges(docs, sig, p: Params):
     head = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.substr(0, e))
     tail = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.right(e))
     edges.append(_bucket_edges(head, ["key"]))
+    # and in text order: a copy cut short sorts right before the texts it is the beginning of, so
+    # its chain edge reaches one of them however many siblings share the bucket
+    head_t = long_docs.select(long_docs.doc, long_docs.norm, key=long_docs.norm.substr(0, e))
+    edges.append(_bucket_edges(head_t, ["key"], by="norm"))
     edges.append(_bucket_edges(tail, ["key"]))
     u = edges[0]
     for x in edges[1:]:
