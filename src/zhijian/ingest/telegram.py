@@ -2,8 +2,11 @@
 chat (``{name, type, id, messages}``) or a whole account (``chats.list`` and ``left_chats.list``:
 every chat is imported). ``date_unixtime`` is UTC; ``date`` alone is the exporting PC's local time.
 
-Both shapes are streamed (:class:`~zhijian.ingest.jsonstream.JsonReader`): one message is decoded at a
-time, so memory stays flat for multi-gigabyte account exports."""
+Both shapes are first read by the vectorised path (:func:`_telegram_vectorised`): the byte walker
+(:mod:`~zhijian.ingest.jsonscan`) finds each chat's messages array, DuckDB's JSON reader reads it in
+parallel pieces and SQL maps the records as :func:`_convert` does. Files in other shapes, or that
+DuckDB rejects, are streamed (:class:`~zhijian.ingest.jsonstream.JsonReader`): one message decoded at
+a time, so memory stays flat for multi-gigabyte account exports, and a bad record is named."""
 
 from __future__ import annotations
 
