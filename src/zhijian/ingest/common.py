@@ -387,6 +387,11 @@ def number_rows(db, base: int) -> None:
         )
 
 
+def sql_str(v: str) -> str:
+    """A SQL string literal of ``v`` (quotes doubled)."""
+    return "'" + v.replace("'", "''") + "'"
+
+
 # ── vectorised readers: SQL over DuckDB's JSON fragments, Python for the odd records ─────────────
 #: staging marker in ``bad``: the record's JSON is in ``text`` and :func:`convert_staged` maps it
 STAGED_PY = "\x00python"
@@ -447,9 +452,9 @@ def convert_staged(run, base: int, convert, batch: int = 50_000, *, hi: int | No
     ).fetchnumpy()["seq"]
     loads = json.loads
     for k in range(0, len(seqs), batch):
-        lo, hi = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])
+        first, last = int(seqs[k]), int(seqs[min(k + batch, len(seqs)) - 1])
         rows = db.execute(
-            f"SELECT seq, text FROM raw WHERE seq BETWEEN {lo} AND {hi} AND bad = {marker} ORDER BY seq"
+            f"SELECT seq, text FROM raw WHERE seq BETWEEN {first} AND {last} AND bad = {marker} ORDER BY seq"
         ).fetchall()
         out = []
         for seq, js in rows:

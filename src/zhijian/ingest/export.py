@@ -16,13 +16,10 @@ from sqlalchemy import select
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.canonical import COLUMNS
+from zhijian.ingest.common import sql_str
 from zhijian.store.models import Group
 
 EXPORT_FORMATS = ("csv", "jsonl", "parquet")
-
-
-def _q(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
 
 
 def export_messages(
@@ -62,13 +59,13 @@ def export_messages(
     con.register("gnames", gt)
     where = ["true"]
     if gids:
-        where.append("m.group_id IN (" + ", ".join(_q(g) for g in gids) + ")")
+        where.append("m.group_id IN (" + ", ".join(sql_str(g) for g in gids) + ")")
     if date_from:
-        where.append(f"m.local_ts >= TIMESTAMP {_q(date_from.isoformat())}")
+        where.append(f"m.local_ts >= TIMESTAMP {sql_str(date_from.isoformat())}")
     if date_to:
-        where.append(f"m.local_ts < TIMESTAMP {_q(date_to.isoformat())} + INTERVAL 1 DAY")
+        where.append(f"m.local_ts < TIMESTAMP {sql_str(date_to.isoformat())} + INTERVAL 1 DAY")
     if files:
-        src = "read_parquet([" + ", ".join(_q(str(f)) for f in files) + "])"
+        src = "read_parquet([" + ", ".join(sql_str(str(f)) for f in files) + "])"
     else:
         from zhijian.lake.schema import MESSAGES
 
@@ -83,9 +80,9 @@ def export_messages(
     """
     if fmt == "parquet":
         tmp = Path(str(output) + ".tmp")
-        con.execute(f"COPY ({base}) TO {_q(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({base}) TO {sql_str(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
         os.replace(tmp, output)
-        return con.execute(f"SELECT count(*) FROM read_parquet({_q(str(output))})").fetchall()[0][0]
+        return con.execute(f"SELECT count(*) FROM read_parquet({sql_str(str(output))})").fetchall()[0][0]
     ts_text = (
         "CASE WHEN microsecond(ts) % 1000000 = 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%SZ') "
         "ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') END"

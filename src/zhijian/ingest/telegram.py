@@ -31,6 +31,7 @@ from zhijian.ingest.common import (
     open_text,
     parse_local,
     python_space_chars,
+    sql_str,
     transcode_to_utf8,
 )
 from zhijian.ingest.jsonscan import ByteDoc, NotWalkable
@@ -479,10 +480,6 @@ _STRUCT = json.dumps(
 )
 
 
-def _q(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
-
-
 def _truthy(x: str) -> str:
     """SQL: Python's ``bool()`` of the JSON fragment ``x`` (absent and null: false)."""
     return (
@@ -508,14 +505,14 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
     space = "'[" + python_space_chars().replace("'", "''") + "]*'"
     str_or_null = "coalesce({} = 'VARCHAR', true)"
     int_like = "coalesce({0} = 'VARCHAR' OR ({0} = 'NUMBER' AND regexp_full_match({1}::VARCHAR, '-?[0-9]{{1,18}}')), true)"
-    media = " ".join(f"WHEN {_q(a)} THEN {_q(b)}" for a, b in MEDIA_KIND.items())
+    media = " ".join(f"WHEN {sql_str(a)} THEN {sql_str(b)}" for a, b in MEDIA_KIND.items())
     return f"""
         INSERT INTO raw
         WITH src AS (
           SELECT json AS j,
                  regexp_extract(filename, '-([0-9]+)-[0-9]+[.]json$', 1)::INTEGER AS ci
-          FROM read_json_objects([{", ".join(_q(str(p)) for p in src)}], format='array', filename=true)),
-        a AS (SELECT ci, j, json_type(j) AS jt, json_transform(j, {_q(_STRUCT)}) AS s FROM src),
+          FROM read_json_objects([{", ".join(sql_str(str(p)) for p in src)}], format='array', filename=true)),
+        a AS (SELECT ci, j, json_type(j) AS jt, json_transform(j, {sql_str(_STRUCT)}) AS s FROM src),
         b AS (
           SELECT ci, jt, j, s, {t("s.type")} AS mtype, {k("s.type")} AS type_t,
                  s.date_unixtime::VARCHAR AS du, {k("s.text")} AS text_t,
@@ -555,7 +552,7 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
                         AND TRY_CAST(trim(du, '"') AS BIGINT) BETWEEN 1 AND 6999999999
                         AND coalesce(text_ok, true) AND names_ok AND ids_ok AND NOT has_mention
                         AND coalesce(q_t = 'VARCHAR', q_t IS NULL), false)
-                THEN {_q(STAGED_PY)}
+                THEN {sql_str(STAGED_PY)}
             END AS bad0
           FROM b),
         d AS (
@@ -570,13 +567,13 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
                  ELSE text0 END AS text1
           FROM c)
         SELECT ci::VARCHAR, CASE WHEN bad0 IS NULL THEN mid END, 'telegram_json', 'telegram',
-               [{", ".join(_q(k) for k, _ in keys)}][ci], [{", ".join(_q(n) for _, n in keys)}][ci],
+               [{", ".join(sql_str(k) for k, _ in keys)}][ci], [{", ".join(sql_str(n) for _, n in keys)}][ci],
                CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN aid ELSE fid END, '') END,
                CASE WHEN bad0 IS NULL THEN nullif(CASE WHEN mtype = 'service' THEN actor ELSE frm END, '') END,
                CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(TRY_CAST(trim(du, '"') AS BIGINT) * 1000000)) END,
                CASE WHEN bad0 IS NOT NULL THEN NULL
                     WHEN kind1 = 'text' AND regexp_full_match(text1, {space}) THEN 'other' ELSE kind1 END,
-               CASE WHEN bad0 = {_q(STAGED_PY)} THEN j::VARCHAR WHEN bad0 IS NULL THEN text1 END,
+               CASE WHEN bad0 = {sql_str(STAGED_PY)} THEN j::VARCHAR WHEN bad0 IS NULL THEN text1 END,
                CASE WHEN bad0 IS NULL THEN reply END, NULL, []::VARCHAR[], false,
                bad0 IS NULL AND fwd, NULL::BIGINT, bad0, {file_no}
         FROM d

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, mentions_sql, open_text
+from zhijian.ingest.common import RawSink, detect_encoding, mentions_in, mentions_sql, open_text, sql_str
 
 KINDS = {
     "text": "text",
@@ -288,10 +288,6 @@ _PAYLOADS = ("text", "file", *_SQL_GENERIC)  # the msgtypes whose payload the SQ
 _TOP = ("msgid", "action", "msgtype", "msgtime", "roomid", "from", "tolist")
 
 
-def _q(v: str) -> str:
-    return "'" + v.replace("'", "''") + "'"
-
-
 def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     """Read the file with DuckDB's JSON reader (parallel, no Python per record) and map the common
     records (text, file, revoke, image, voice, video, …: ``_SQL_TYPES``, with string fields) in SQL,
@@ -329,8 +325,8 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
     sql = f"""
         INSERT INTO raw
-        WITH src AS (SELECT json AS j FROM read_json_objects({_q(str(src))}, format='{fmt}')),
-        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {_q(struct)}) AS s FROM src),
+        WITH src AS (SELECT json AS j FROM read_json_objects({sql_str(str(src))}, format='{fmt}')),
+        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {sql_str(struct)}) AS s FROM src),
         b AS (
           SELECT j, jt, s, {sv("s.action")} AS action, {jt_("s.action")} AS action_t,
                  {sv("s.msgtype")} AS msgtype, {jt_("s.msgtype")} AS msgtype_t,
@@ -345,10 +341,10 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
                  CASE WHEN coalesce({sv("s.roomid")}, '') = '' THEN {jt_("s.tolist")} END AS to_t,
                  CASE WHEN coalesce({sv("s.roomid")}, '') = '' THEN json_type(s.tolist, '$[*]') END AS to_types,
                  CASE WHEN {jt_("s.msgtime")} = 'NUMBER' THEN TRY_CAST(s.msgtime::VARCHAR AS DOUBLE) END AS ms,
-                 CASE {sv("s.msgtype")} {" ".join(f"WHEN {_q(t)} THEN s.{t}" for t in _PAYLOADS)} END AS p
+                 CASE {sv("s.msgtype")} {" ".join(f"WHEN {sql_str(t)} THEN s.{t}" for t in _PAYLOADS)} END AS p
           FROM a),
         c AS (
-          SELECT *, {jt_("p")} AS p_t, json_transform(p, {_q(pstruct)}) AS ps
+          SELECT *, {jt_("p")} AS p_t, json_transform(p, {sql_str(pstruct)}) AS ps
           FROM b),
         c2 AS (
           SELECT *, {sv("ps.content")} AS p_content, {jt_("ps.content")} AS p_content_t,
@@ -360,8 +356,8 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
           SELECT *,
             CASE
               WHEN jt <> 'OBJECT' THEN '不是 JSON 对象'
-              WHEN action_t = 'VARCHAR' AND action = 'switch' THEN {_q(SKIP_SWITCH)}
-              WHEN msgtype_t IS NULL AND switch_like THEN {_q(SKIP_SWITCH)}
+              WHEN action_t = 'VARCHAR' AND action = 'switch' THEN {sql_str(SKIP_SWITCH)}
+              WHEN msgtype_t IS NULL AND switch_like THEN {sql_str(SKIP_SWITCH)}
               -- records whose fields are all of the simple kinds the SQL maps; everything else -> Python
               WHEN NOT (coalesce(msgtype_t = 'VARCHAR', false) AND coalesce(action_t IN ('VARCHAR', 'NULL'), true)
                         AND coalesce(mt_t IN ('NUMBER', 'NULL'), true)
@@ -369,13 +365,13 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
                         AND coalesce(frm_t IN ('VARCHAR', 'NULL'), true)
                         AND (coalesce(room, '') <> '' OR to_t IS NULL OR to_t = 'NULL'
                              OR (to_t = 'ARRAY' AND len(list_filter(to_types, lambda x: x <> 'VARCHAR')) = 0))
-                        AND msgtype IN ({", ".join(_q(t) for t in _SQL_TYPES)})
+                        AND msgtype IN ({", ".join(sql_str(t) for t in _SQL_TYPES)})
                         AND (p IS NULL OR p_t <> 'OBJECT' OR (
                              {ok.format("p_content_t")} AND {ok.format("p_title_t")}
                              AND {ok.format("p_text_t")} AND {ok.format("p_filename_t")})))
-                THEN {_q(STAGED_PY)}
+                THEN {sql_str(STAGED_PY)}
               WHEN msgtype = '' OR msgid IS NULL OR msgid = '' OR ms IS NULL OR NOT (ms > 0 AND ms < 7000000000000)
-                THEN {_q(SKIP_INCOMPLETE)}
+                THEN {sql_str(SKIP_INCOMPLETE)}
             END AS bad0,
             CASE WHEN p_t = 'OBJECT' THEN p_content END AS pc,
             CASE WHEN p_t = 'OBJECT' THEN p_title END AS pt,
@@ -385,7 +381,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
         e AS (
           SELECT *,
             CASE
-              WHEN bad0 = {_q(STAGED_PY)} THEN j::VARCHAR
+              WHEN bad0 = {sql_str(STAGED_PY)} THEN j::VARCHAR
               WHEN bad0 IS NOT NULL THEN NULL
               WHEN msgtype = 'text' THEN coalesce(pc, '')
               WHEN msgtype = 'file' THEN coalesce(pf, '')
@@ -395,7 +391,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
               ELSE coalesce(nullif(pc, ''), nullif(pt, ''), nullif(px, ''), '')
             END AS text0,
             CASE WHEN action_t = 'VARCHAR' AND action = 'recall' THEN 'recall'
-                 ELSE CASE msgtype {" ".join(f"WHEN {_q(k)} THEN {_q(v)}" for k, v in KINDS.items())} ELSE 'other' END
+                 ELSE CASE msgtype {" ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in KINDS.items())} ELSE 'other' END
             END AS kind0,
             coalesce(room, '') AS room0, coalesce(frm, '') AS frm0
           FROM d),
