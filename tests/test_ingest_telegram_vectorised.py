@@ -1,10 +1,10 @@
 """The Telegram Desktop reader's vectorised path (byte scan for each chat's messages array, DuckDB's
 JSON reader + SQL) must give exactly what the streaming reader gives: same messages, same chats,
 same skipped records with the same places, on the fixtures and on generated single-chat and
-account exports full of odd records (non-objects, missing or mistyped dates and ids, text arrays
-with odd elements, mention entities, polls, media, service messages, Unicode spaces, escaped
-quotes and brackets inside strings), pretty-printed or minified, with a BOM or in GB18030.
-Files in another shape or with broken JSON fall back to the streaming reader."""
+account exports full of odd records (missing or mistyped dates and ids, text arrays with odd
+elements, mention entities, polls, media, service messages, Unicode spaces, escaped quotes and
+brackets inside strings), pretty-printed or minified, with a BOM or in GB18030. Files in another
+shape, with broken JSON or with elements that are not objects fall back to the streaming reader."""
 
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def _entities(rnd: random.Random):
     return rnd.choice([[], None, "odd", [5, None]])
 
 
-def _message(rnd: random.Random, i: int):
-    r = rnd.random()
+def _message(rnd: random.Random, i: int, odd: bool = False):
+    r = rnd.random() if odd else 1.0
     if r < 0.005:
         return [1, {"a": 2}]
     if r < 0.01:
@@ -129,13 +129,13 @@ def _message(rnd: random.Random, i: int):
     return m
 
 
-def _chat(rnd: random.Random, ci: int, n: int) -> dict:
+def _chat(rnd: random.Random, ci: int, n: int, odd: bool = False) -> dict:
     head = {
         "name": rnd.choice([f"工作群{ci}", 'a "quoted" [name]', "", None]),
         "type": rnd.choice(["private_supergroup", "personal_chat", "saved_messages"]),
         "id": rnd.choice([1700000000 + ci, str(1700000000 + ci), None]),
     }
-    return {**head, "messages": [_message(rnd, i) for i in range(1, n + 1)]}
+    return {**head, "messages": [_message(rnd, i, odd) for i in range(1, n + 1)]}
 
 
 def _dump(obj, rnd: random.Random, indent: int | None = 1) -> str:
@@ -247,6 +247,16 @@ def test_name_after_messages_in_a_single_chat(tmp_path, monkeypatch):
     summary, msgs = _same(tmp_path, monkeypatch, path)
     assert msgs["group_id"].nunique() == 1
     assert summary["skipped"] and all(s["where"].startswith("会话“后写的群名”") for s in summary["skipped"])
+
+
+def test_elements_that_are_not_objects_fall_back(tmp_path, monkeypatch):
+    """DuckDB's reader rejects a messages array with elements that are not objects (Telegram never
+    writes one): the streaming reader runs and skips them, counted."""
+    rnd = random.Random(9)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(_chat(rnd, 1, 600, odd=True), ensure_ascii=False), encoding="utf-8")
+    summary, _ = _same(tmp_path, monkeypatch, path, fast_expected=False)
+    assert any(s["reason"] == "不是 JSON 对象" for s in summary["skipped"])
 
 
 def test_array_after_messages_falls_back(tmp_path, monkeypatch):
