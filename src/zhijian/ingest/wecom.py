@@ -288,25 +288,27 @@ _PAYLOADS = ("text", "file", *_SQL_GENERIC)  # the msgtypes whose payload the SQ
 _TOP = ("msgid", "action", "msgtype", "msgtime", "roomid", "from", "tolist")
 
 
+#: the fields the SQL maps (and :func:`_convert` reads for the msgtypes the SQL maps): DuckDB's reader
+#: takes only these (each field it takes costs, present in the records or not)
+_FIELDS = (*_TOP, *_PAYLOADS)
+#: a record whose fields are not all it needs (no msgtype, or another than ``_SQL_TYPES``: its
+#: payload is under another key): the whole record is read for it by a second pass (:func:`_read`)
+_NEED_RECORD = "\x00record"
+
+
 def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     """Read the file with DuckDB's JSON reader (parallel, no Python per record) and map the common
     records (text, file, revoke, image, voice, video, …: ``_SQL_TYPES``, with string fields) in SQL,
     exactly as :func:`_convert` does; the other records (links, forwards, mixed, votes, odd field
     types) keep their JSON and :func:`_convert` maps them afterwards. Returns None when DuckDB cannot
     read the file (broken JSON, an odd encoding): then the record-by-record reader runs and names the
-    record at fault. Nothing is left staged in that case."""
-    import duckdb
+    record at fault. Nothing is left staged in that case.
 
-    from zhijian.ingest.common import (
-        STAGED_PY,
-        convert_staged,
-        finish_staged,
-        json_kind_sql,
-        json_text_sql,
-        number_rows,
-        record_lines,
-        transcode_to_utf8,
-    )
+    The reader takes only the fields the SQL maps (``_FIELDS``), which is faster than reading whole
+    records, and the whole records only for the records that need them (:func:`_read`); a file
+    with an element that is not an object, or a key twice in one object, is read with whole
+    records throughout."""
+    from zhijian.ingest.common import finish_staged, record_lines, transcode_to_utf8
 
     with open_text(path, enc) as f:
         head = f.read(4096).lstrip("\ufeff \t\r\n")
@@ -314,8 +316,81 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     src = path
     if enc == "gb18030":
         src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
-    db = run.db
     base = run.seq
+    if not _read(run, src, fmt, base, fields=True) and not _read(run, src, fmt, base, fields=False):
+        return None
+
+    def where(ordinals: list[int]) -> dict[int, str]:  # as _where: array elements, or JSONL lines
+        if fmt == "array":
+            return {k: f"第 {k} 条" for k in ordinals}
+        lines = record_lines(path, enc, ordinals, csv_file=False)
+        return {k: f"第 {lines[k]} 行" for k in ordinals}
+
+    n_rows, n_bad = finish_staged(run, path, base, where)
+    run.seq = base + n_rows + 1
+    if n_rows == n_bad and n_bad:
+        raise ImportFormatError(
+            "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
+        )
+    return n_rows - n_bad
+
+
+def _read(run, src: Path, fmt: str, base: int, *, fields: bool) -> bool:
+    """Stage the records of ``src`` after row ``base`` (:func:`_wecom_sql`) and map in Python what the
+    SQL left. False, with nothing staged, when DuckDB cannot read the file so.
+
+    ``fields``: the records marked ``_NEED_RECORD`` get their whole record from a second read of the
+    file that keeps only those (both reads are batch inserts in file order: the n-th row of one is
+    the n-th record of the other)."""
+    import duckdb
+
+    from zhijian.ingest.common import STAGED_PY, convert_staged, number_rows
+
+    db = run.db
+    need = sql_str(_NEED_RECORD)
+    try:
+        db.execute(_wecom_sql(src, fmt, run.file_no, fields=fields))
+        number_rows(db, base)
+        if (
+            fields
+            and db.execute(f"SELECT count(*) FROM raw WHERE seq > {base} AND bad = {need}").fetchall()[0][0]
+        ):
+            sql_types = ", ".join(sql_str(t) for t in _SQL_TYPES)
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE wecom_records AS SELECT CASE WHEN"
+                f" coalesce(json_extract_string(json, '$.msgtype') NOT IN ({sql_types}), true) THEN json END AS j"
+                f" FROM read_json_objects({sql_str(str(src))}, format='{fmt}')"
+            )
+            try:
+                lo, hi, n = db.execute(
+                    "SELECT min(rowid), max(rowid), count(*) FROM wecom_records"
+                ).fetchall()[0]
+                rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+                if n != rows or hi - lo + 1 != n:
+                    raise duckdb.Error("the second read of the file does not line up with the first")
+                db.execute(
+                    f"UPDATE raw SET text = w.j::VARCHAR, bad = {sql_str(STAGED_PY)}"
+                    f" FROM (SELECT rowid + {base + 1} - {lo} AS seq, j FROM wecom_records WHERE j IS NOT NULL) w"
+                    f" WHERE raw.seq = w.seq AND raw.bad = {need}"
+                )
+            finally:
+                db.execute("DROP TABLE IF EXISTS wecom_records")
+            if db.execute(f"SELECT count(*) FROM raw WHERE seq > {base} AND bad = {need}").fetchall()[0][0]:
+                raise duckdb.Error("a record the second read did not keep")
+    except duckdb.Error:
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+        return False
+    convert_staged(run, base, _convert)
+    return True
+
+
+def _wecom_sql(src: Path, fmt: str, file_no: int, *, fields: bool) -> str:
+    """INSERT of the records of ``src`` (JSONL or an array) into the staging table. ``fields``: DuckDB's
+    reader takes only ``_FIELDS`` (each a JSON fragment; absent and null are one NULL), the records
+    that need more are marked ``_NEED_RECORD``, and the fields are the JSON kept for
+    :func:`_convert`; else it reads whole records and keeps them."""
+    from zhijian.ingest.common import STAGED_PY, json_kind_sql, json_text_sql
+
     # one parse of each record into the fields the SQL reads, each kept as JSON (its type is checked)
     struct = json.dumps({k: "JSON" for k in (*_TOP, *_PAYLOADS)})
     pstruct = json.dumps({k: "JSON" for k in ("content", "title", "text", "filename")})
@@ -323,17 +398,33 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     jt_, sv = json_kind_sql, json_text_sql
 
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
+    if fields:
+        columns = ", ".join(f"{sql_str(f)}: 'JSON'" for f in _FIELDS)
+        a = f"""a AS (
+          SELECT NULL::JSON AS j, 'OBJECT' AS jt, struct_pack({", ".join(f'"{f}" := "{f}"' for f in _FIELDS)}) AS s
+          FROM read_json({sql_str(str(src))}, format='{fmt}', records=true, columns={{{columns}}})),"""
+        # the fields are the record _convert reads (null and absent alike to it, but for msgtype: those
+        # records need the whole record)
+        staged = "json_object(" + ", ".join(f'{sql_str(f)}, s."{f}"' for f in _FIELDS) + ")::VARCHAR"
+        whole = f"""WHEN s.msgtype IS NULL OR msgtype_t <> 'VARCHAR'
+                   OR (msgtype <> '' AND msgtype NOT IN ({", ".join(sql_str(t) for t in _SQL_TYPES)}))
+                THEN {sql_str(_NEED_RECORD)}"""
+        switch_like = "false"
+    else:
+        a = f"""src AS (SELECT json AS j FROM read_json_objects({sql_str(str(src))}, format='{fmt}')),
+        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {sql_str(struct)}) AS s FROM src),"""
+        staged, whole = "j::VARCHAR", ""
+        # absent and null are one NULL in the struct: the switch test reads the record itself, only
+        # for the (rare) records without a msgtype value
+        switch_like = """CASE WHEN s.msgtype IS NULL AND jt = 'OBJECT' THEN NOT json_exists(j, '$.msgtype')
+                        AND json_exists(j, '$.time') AND json_exists(j, '$.user') ELSE false END"""
     sql = f"""
         INSERT INTO raw
-        WITH src AS (SELECT json AS j FROM read_json_objects({sql_str(str(src))}, format='{fmt}')),
-        a AS (SELECT j, json_type(j) AS jt, json_transform(j, {sql_str(struct)}) AS s FROM src),
+        WITH {a}
         b AS (
           SELECT j, jt, s, {sv("s.action")} AS action, {jt_("s.action")} AS action_t,
                  {sv("s.msgtype")} AS msgtype, {jt_("s.msgtype")} AS msgtype_t,
-                 -- absent and null are one NULL in the struct: the switch test reads the record itself,
-                 -- only for the (rare) records without a msgtype value
-                 CASE WHEN s.msgtype IS NULL AND jt = 'OBJECT' THEN NOT json_exists(j, '$.msgtype')
-                        AND json_exists(j, '$.time') AND json_exists(j, '$.user') ELSE false END AS switch_like,
+                 {switch_like} AS switch_like,
                  {jt_("s.msgtime")} AS mt_t, {sv("s.msgid")} AS msgid, {jt_("s.msgid")} AS msgid_t,
                  {sv("s.roomid")} AS room, {jt_("s.roomid")} AS room_t,
                  {sv('s."from"')} AS frm, {jt_('s."from"')} AS frm_t,
@@ -358,6 +449,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
               WHEN jt <> 'OBJECT' THEN '不是 JSON 对象'
               WHEN action_t = 'VARCHAR' AND action = 'switch' THEN {sql_str(SKIP_SWITCH)}
               WHEN msgtype_t IS NULL AND switch_like THEN {sql_str(SKIP_SWITCH)}
+              {whole}
               -- records whose fields are all of the simple kinds the SQL maps; everything else -> Python
               WHEN NOT (coalesce(msgtype_t = 'VARCHAR', false) AND coalesce(action_t IN ('VARCHAR', 'NULL'), true)
                         AND coalesce(mt_t IN ('NUMBER', 'NULL'), true)
@@ -381,7 +473,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
         e AS (
           SELECT *,
             CASE
-              WHEN bad0 = {sql_str(STAGED_PY)} THEN j::VARCHAR
+              WHEN bad0 = {sql_str(STAGED_PY)} THEN {staged}
               WHEN bad0 IS NOT NULL THEN NULL
               WHEN msgtype = 'text' THEN coalesce(pc, '')
               WHEN msgtype = 'file' THEN coalesce(pf, '')
@@ -402,7 +494,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
         SELECT NULL, CASE WHEN bad0 IS NULL THEN msgid END, 'wecom_json', 'wecom',
                CASE WHEN bad0 IS NOT NULL THEN NULL WHEN room0 <> '' THEN room0
                     ELSE 'single:' || array_to_string(list_sort(list_distinct(list_append(
-                           coalesce(CASE WHEN to_t = 'ARRAY' THEN json_extract_string(j, '$.tolist[*]') END, []::VARCHAR[]),
+                           coalesce(CASE WHEN to_t = 'ARRAY' THEN json_extract_string(s.tolist, '$[*]') END, []::VARCHAR[]),
                            frm0))), '|') END,
                nullif(room0, ''), nullif(frm0, ''), NULL,
                CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(CAST(trunc(ms * 1000) AS BIGINT))) END,
@@ -410,27 +502,7 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
                ments0,
                bad0 IS NULL AND kind0 = 'text' AND contains(text0, '@') AND (contains(text0, '@所有人')
                  OR contains(text0, '@all') OR contains(text0, '@All') OR contains(text0, '@全体成员')),
-               bad0 IS NULL AND kind0 = 'forward', NULL::BIGINT, bad0, {run.file_no}
+               bad0 IS NULL AND kind0 = 'forward', NULL::BIGINT, bad0, {file_no}
         FROM f
     """
-    try:
-        db.execute(sql)
-        number_rows(db, base)
-    except duckdb.Error:
-        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
-        return None
-    convert_staged(run, base, _convert)
-
-    def where(ordinals: list[int]) -> dict[int, str]:  # as _where: array elements, or JSONL lines
-        if fmt == "array":
-            return {k: f"第 {k} 条" for k in ordinals}
-        lines = record_lines(path, enc, ordinals, csv_file=False)
-        return {k: f"第 {lines[k]} 行" for k in ordinals}
-
-    n_rows, n_bad = finish_staged(run, path, base, where)
-    run.seq = base + n_rows + 1
-    if n_rows == n_bad and n_bad:
-        raise ImportFormatError(
-            "文件中没有可识别的企业微信会话存档消息", "no WeCom archive messages in the file", path=str(path)
-        )
-    return n_rows - n_bad
+    return sql
