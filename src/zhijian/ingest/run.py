@@ -454,7 +454,8 @@ class ImportRun:
             )
             # identical records within a file share a content hash: they get ordinals (rare; skipped
             # when the ids are already distinct)
-            if _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))"):
+            dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
+            if dups:
                 db.execute(
                     """
                 UPDATE ids SET mid = n.mid
@@ -467,8 +468,8 @@ class ImportRun:
                 WHERE ids.seq = n.seq
                 """
                 )
+                dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
             mid, ids_join = "coalesce(i.mid, substr(i.h0, 1, 24))", "JOIN ids i USING (seq)"
-            dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
         else:
             mid, ids_join = "r.message_id", ""
             dups = id_dups
