@@ -14,6 +14,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import zhijian.ingest.wecom as wecom
 from zhijian.ingest import import_paths
@@ -160,3 +162,34 @@ def test_broken_json_falls_back_and_names_the_line(tmp_path, monkeypatch):
     s, msgs, used = _import(tmp_path, "a", path, vectorised=True, monkeypatch=monkeypatch)
     assert used == [False] and len(msgs) == 2
     assert s["skipped"] == [{"file": str(path), "where": "第 2 行", "reason": "不是完整的 JSON 对象"}]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(json_values, min_size=1, max_size=30))
+def test_json_text_sql_is_the_value_of_any_fragment(tmp_path_factory, values):
+    """json_text_sql reads a fragment's text without parsing it (but for escaped strings): it must
+    equal ``->> '$'`` for fragments of every type and number form, as DuckDB's JSON readers write them."""
+    import duckdb
+
+    from zhijian.ingest.common import json_text_sql
+
+    path = tmp_path_factory.mktemp("frag") / "v.jsonl"
+    path.write_text("".join(json.dumps({"v": v}) + "\n" for v in values), encoding="utf-8")
+    db = duckdb.connect()
+    for src in (
+        f"SELECT v FROM read_json('{path}', format='newline_delimited', records=true, columns={{'v': 'JSON'}})",
+        f"SELECT json_transform(json, '{{\"v\": \"JSON\"}}').v AS v FROM read_json_objects('{path}')",
+    ):
+        rows = db.execute(f"SELECT {json_text_sql('v')}, v ->> '$' FROM ({src})").fetchall()
+        assert [a for a, _ in rows] == [b for _, b in rows]

@@ -410,9 +410,11 @@ def json_kind_sql(x: str) -> str:
 
 def json_text_sql(x: str) -> str:
     """SQL: the text of string fragment ``x`` (of another type: what ``->>`` gives); a string without
-    a backslash is the text between its quotes."""
+    a backslash is the text between its quotes. ``->>`` of a number, boolean, array or object is the
+    fragment itself (DuckDB re-serialises what it reads as ``->>`` serialises; checked on fragments
+    of every type in tests/test_ingest_wecom_vectorised.py), so only escaped strings are parsed."""
     return (
-        f"CASE WHEN left({x}::VARCHAR, 1) <> '\"' THEN {x} ->> '$'"
+        f"CASE WHEN left({x}::VARCHAR, 1) <> '\"' THEN nullif({x}::VARCHAR, 'null')"
         f" WHEN contains({x}::VARCHAR, '\\') THEN {x} ->> '$'"
         f" ELSE substr({x}::VARCHAR, 2, length({x}::VARCHAR) - 2) END"
     )
