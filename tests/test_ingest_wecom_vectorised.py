@@ -193,3 +193,16 @@ def test_json_text_sql_is_the_value_of_any_fragment(tmp_path_factory, values):
     ):
         rows = db.execute(f"SELECT {json_text_sql('v')}, v ->> '$' FROM ({src})").fetchall()
         assert [a for a, _ in rows] == [b for _, b in rows]
+
+
+def test_a_key_given_twice_is_left_to_the_record_by_record_reader(tmp_path, monkeypatch):
+    """DuckDB keeps the first value of a key given twice, Python's json the last: such a file is read
+    record by record, as the reference reader reads it."""
+    good = '{"msgid": "m1", "msgtype": "text", "msgtime": 1603875609704, "roomid": "r", "from": "a", "text": {"content": "hi"}}'
+    twice = good.replace('"from": "a"', '"from": "a", "from": "b"').replace("m1", "m2")
+    path = tmp_path / "twice.jsonl"
+    path.write_text(good + "\n" + twice + "\n", encoding="utf-8")
+    fast, fast_msgs, used = _import(tmp_path, "a", path, vectorised=True, monkeypatch=monkeypatch)
+    slow, slow_msgs, _ = _import(tmp_path, "b", path, vectorised=False, monkeypatch=monkeypatch)
+    assert used == [False] and fast == slow and fast_msgs.astype(str).equals(slow_msgs.astype(str))
+    assert sorted(fast_msgs["sender_id"]) == ["raw:a", "raw:b"]  # the last "from" of the second record

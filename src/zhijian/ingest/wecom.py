@@ -306,8 +306,8 @@ def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
 
     The reader takes only the fields the SQL maps (``_FIELDS``), which is faster than reading whole
     records, and the whole records only for the records that need them (:func:`_read`); a file
-    with an element that is not an object, or a key twice in one object, is read with whole
-    records throughout."""
+    with an element that is not an object is read with whole records throughout, and one with a
+    key given twice in an object by the record-by-record reader (which keeps the last value)."""
     from zhijian.ingest.common import finish_staged, record_lines, transcode_to_utf8
 
     with open_text(path, enc) as f:
@@ -413,7 +413,11 @@ def _wecom_sql(src: Path, fmt: str, file_no: int, *, fields: bool) -> str:
     else:
         a = f"""src AS (SELECT json AS j FROM read_json_objects({sql_str(str(src))}, format='{fmt}')),
         a AS (SELECT j, json_type(j) AS jt, json_transform(j, {sql_str(struct)}) AS s FROM src),"""
-        staged, whole = "j::VARCHAR", ""
+        staged = "j::VARCHAR"
+        # DuckDB takes the first of a key given twice, Python's json the last: such a file is left to
+        # the record-by-record reader (DuckDB's read_json rejects it too: this path is the rare one)
+        whole = """WHEN jt = 'OBJECT' AND len(json_keys(j)) <> len(list_distinct(json_keys(j)))
+                THEN error('a key given twice')"""
         # absent and null are one NULL in the struct: the switch test reads the record itself, only
         # for the (rare) records without a msgtype value
         switch_like = """CASE WHEN s.msgtype IS NULL AND jt = 'OBJECT' THEN NOT json_exists(j, '$.msgtype')
