@@ -279,6 +279,9 @@ def main() -> None:
     )
     args = ap.parse_args()
     thresholds = [float(x) for x in args.ds_thresholds.split(",") if x.strip()]
+    from machine_probe import describe, probe  # (bench/ is on the path of a script run from it)
+
+    print(describe(probe(), "at start"))
     if args.notices:
         bench_notices(args.notices, args.engine, args.skip_datasketch, thresholds)
         return

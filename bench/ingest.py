@@ -368,6 +368,8 @@ def main() -> None:
     ap.add_argument("--no-whatstk", action="store_true")
     ap.add_argument("--cli", action="store_true", help="also time `zhijian import --json` end to end")
     args = ap.parse_args()
+    from machine_probe import describe, probe  # (bench/ is on the path of a script run from it)
+
     formats = [f for f in args.formats.split(",") if f]
     sizes = [int(x) for x in args.messages.split(",") if x]
     tmp = Path(args.keep or tempfile.mkdtemp(prefix="zhijian-bench-"))
@@ -378,6 +380,7 @@ def main() -> None:
     print(
         f"(load average {os.getloadavg()[0]:.1f} at start: wall-clock figures suffer when other work shares the cores)"
     )
+    print(describe(probe(), "at start"))
     print(
         f"{'format':<17} {'messages':>9} {'MB':>7} {'s':>6} {'MB/s':>6} {'msgs/s':>9} {'peak RSS MB':>11} "
         f"{'parse':>6} {'finish':>6} {'CPU s':>6} {'MB/cpu-s':>8} {'load':>5}"
@@ -427,6 +430,7 @@ def main() -> None:
             )
     if args.keep is None:
         shutil.rmtree(tmp, ignore_errors=True)
+    print(describe(probe(), "at end"))
     print(f"# done {time.strftime('%Y-%m-%d %H:%M:%S')}")
 
 

@@ -476,10 +476,17 @@ def print_scaling(rows: list[dict]) -> dict:
     return out
 
 
-def compare(current: list[dict], previous_file: Path) -> None:
+def compare(current: list[dict], previous_file: Path, probes: dict | None = None) -> None:
     prev = json.loads(previous_file.read_text())
     pb = {(r["stage"], r["messages"]): r for r in prev["rows"] if "error" not in r}
     print(f"\ncompared with {previous_file.name} ({prev.get('started', '?')})")
+    if probes and prev.get("machine_probe"):  # the same loop then and now: how comparable the runs are
+        then, now = prev["machine_probe"], probes
+        print(
+            "machine probe (one core, start/end): then "
+            f"{then['start']['one_core_s']:.2f}/{then['end']['one_core_s']:.2f} s, "
+            f"now {now['start']['one_core_s']:.2f}/{now['end']['one_core_s']:.2f} s"
+        )
     print(f"{'stage':<20}{'messages':>11}{'before s':>10}{'now s':>10}{'change':>9}")
     for r in current:
         k = (r["stage"], r["messages"])
@@ -533,11 +540,17 @@ def main() -> None:
         f"zhijian benchmark suite: sizes {', '.join(fmt_size(n) for n in sizes)}, {a.runs} run(s) each, "
         f"{os.cpu_count()} cores"
     )
+    from machine_probe import describe, probe
+
+    probes = {"start": probe()}
+    print(describe(probes["start"], "at start"))
     rows: list[dict] = []
     for n in sizes:
         rows += bench_size(n, a)
         print_table(rows)
     scaling = print_scaling(rows)
+    probes["end"] = probe()
+    print(describe(probes["end"], "at end"))
     RESULTS.mkdir(parents=True, exist_ok=True)
     previous = sorted(RESULTS.glob("run-*.json"))
     out = RESULTS / f"run-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
@@ -548,6 +561,7 @@ def main() -> None:
                 "sizes": sizes,
                 "runs": a.runs,
                 "cores": os.cpu_count(),
+                "machine_probe": probes,
                 "rows": rows,
                 "scaling": scaling,
             },
@@ -559,7 +573,7 @@ def main() -> None:
     print(f"\nresults: {out.relative_to(ROOT)}")
     if a.compare:
         if previous:
-            compare(rows, previous[-1])
+            compare(rows, previous[-1], probes)
         else:
             print("no previous results to compare with")
 
