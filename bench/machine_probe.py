@@ -1,10 +1,10 @@
 """How fast this machine's cores are while a benchmark runs: a fixed Python loop timed on one core,
 then on two at once (two processes).
 
-On the shared host of this project's 2-core machine the same loop took 0.42 s at one hour and 0.92 s
+On the shared host of this project's 2-core machine the same loop took 0.32 s at one hour and 0.92 s
 at another of the same day (2026-12-06), and two copies at once took 1.0 to 1.8 times as long as
 one: other work on the host takes turns on the cores, and the load average inside the machine does
-not show it (a 1M-message Telegram import took 2.4 s or 4.3 s, its CPU time 4.4 s or 7.5 s).
+not show it (a 1M-message Telegram import took 2.4 s or 4.3 s, its CPU time 4.2 s or 7.5 s).
 Wall-clock figures of two runs compare only with the probe printed beside each; the benchmarks print
 it at their start and end."""
 
@@ -14,8 +14,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 LOOPS = 10_000_000
-#: the loop's time on one core of this project's machine when the host was quiet (2026-12-06)
-QUIET_S = 0.45
+#: the loop's time on one core of this project's machine when the host was quiet (0.32-0.45 s, 2026-12-06)
+QUIET_S = 0.4
 
 
 def _loop(n: int) -> float:
