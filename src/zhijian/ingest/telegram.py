@@ -367,9 +367,9 @@ def _chat_list(doc: ByteDoc, v: int, chats: list[_Chat]) -> int:
 #: reads one JSON array file in one thread, and the SQL that maps the records runs in that thread too
 PIECE_MIN_BYTES = 16 << 20
 #: the chats of an account export are read in batches of about this many bytes (one INSERT each):
-#: the copies on disk stay below it (memory does not depend on it: the staging table spills). Each
-#: INSERT ends with one thread reading the last piece alone: a 291 MB export read in one INSERT
-#: instead of two of 256 + 35 MB spends 0.15-0.3 s less (bench/ingest.py telegram_account)
+#: the copies on disk stay below it, or the largest chat (memory does not depend on it: the staging
+#: table spills). Each INSERT ends with one thread reading the last piece alone: a 291 MB export
+#: read in one INSERT instead of two of 256 + 35 MB spends 0.15-0.3 s less (bench/ingest.py)
 BATCH_BYTES = 1 << 30
 _WS = b" \t\r\n"
 
@@ -578,8 +578,8 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
                CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(TRY_CAST(trim(du, '"') AS BIGINT) * 1000000)) END,
                CASE WHEN bad0 IS NOT NULL THEN NULL
                     WHEN kind1 = 'text' AND regexp_full_match(text1, {space}) THEN 'other' ELSE kind1 END,
-               CASE WHEN bad0 = {sql_str(STAGED_PY)}
-THEN json_object({record})::VARCHAR WHEN bad0 IS NULL THEN text1 END,
+               CASE WHEN bad0 = {sql_str(STAGED_PY)} THEN json_object({record})::VARCHAR
+                    WHEN bad0 IS NULL THEN text1 END,
                CASE WHEN bad0 IS NULL THEN reply END, NULL, []::VARCHAR[], false,
                bad0 IS NULL AND fwd, NULL::BIGINT, bad0, {file_no}
         FROM d
