@@ -18,6 +18,7 @@ from zhijian.ingest.common import (
     open_text,
     read_with_encoding,
     record_lines,
+    sql_str,
     staged_read_error,
     transcode_to_utf8,
 )
@@ -57,10 +58,6 @@ def is_canonical(header: list[str]) -> bool:
     )
 
 
-def _sql_str(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def _csv_header(path: Path, enc: str) -> list[str]:
     with open_text(path, enc, newline="") as f:
         try:
@@ -91,7 +88,7 @@ def _import_csv(run, path: Path, enc: str) -> tuple[int, str]:
     src = path
     if enc == "gb18030":
         src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
-    source = f"read_csv({_sql_str(str(src))}, header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true)"
+    source = f"read_csv({sql_str(str(src))}, header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true)"
     n = _load(run, path, source, header, "canonical_csv", enc)
     return n, enc
 
@@ -107,8 +104,8 @@ def _import_jsonl(run, path: Path, enc: str) -> tuple[int, str]:
     # JSON values -> text: a VARCHAR column gives strings unquoted and other values (booleans, numbers,
     # arrays, objects) as their JSON text, JSON null as NULL -- what json_type/json_extract_string did per
     # value, at half the cost
-    cols = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in COLUMNS)
-    source = f"read_json({_sql_str(str(src))}, format='newline_delimited', columns={{{cols}}})"
+    cols = ", ".join(f"{sql_str(c)}: 'VARCHAR'" for c in COLUMNS)
+    source = f"read_json({sql_str(str(src))}, format='newline_delimited', columns={{{cols}}})"
     n = _load(run, path, source, list(COLUMNS), "canonical_jsonl", enc)
     return n, enc
 
@@ -151,7 +148,7 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
                {run.file_no}
         FROM typed
     """
-    db.execute("SET TimeZone=" + _sql_str(run.tzname))  # naive ts are in the export zone
+    db.execute("SET TimeZone=" + sql_str(run.tzname))  # naive ts are in the export zone
     try:
         db.execute(q)
         number_rows(db, base)

@@ -252,7 +252,7 @@ _SPACE = re.compile(r"\s")
 def mentions_sql(col: str) -> str:
     """DuckDB SQL for ``mentions_in(col)[0]``: the @names in order of first appearance, without the
     @all tokens (``list_distinct`` does not keep the order, so each name is kept at its first position)."""
-    pattern = "'" + mention_re2().replace("'", "''") + "'"
+    pattern = sql_str(mention_re2())
     found = (
         f"list_filter(regexp_extract_all({col}, {pattern}, 1),"
         " lambda m_: m_ NOT IN ('所有人', 'all', 'All', '全体成员'))"

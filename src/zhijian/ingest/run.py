@@ -30,7 +30,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from zhijian.errors import ImportFormatError, ZhijianError
-from zhijian.ingest.common import RAW, group_id_for, normalize_phone
+from zhijian.ingest.common import RAW, group_id_for, normalize_phone, sql_str
 from zhijian.lake.schema import MEMBERSHIPS, MESSAGE_KINDS, MESSAGES
 from zhijian.store.models import Group, ImportBatch, Person, Unit
 
@@ -395,7 +395,7 @@ class ImportRun:
         files = self.lake.files(name)
         if not files:
             return None
-        return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+        return "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
 
     def finish_messages(self) -> None:
         db = self.db

@@ -505,7 +505,7 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
     :func:`_convert` maps them; the others (no ``date_unixtime``, mention entities, odd field types,
     unknown message types) keep their fields, as a JSON object, for :func:`_convert` (``STAGED_PY``)."""
     k, t = json_kind_sql, json_text_sql
-    space = "'[" + python_space_chars().replace("'", "''") + "]*'"
+    space = sql_str("[" + python_space_chars() + "]*")
     str_or_null = "coalesce({} = 'VARCHAR', true)"
     int_like = "coalesce({0} = 'VARCHAR' OR ({0} = 'NUMBER' AND regexp_full_match({1}::VARCHAR, '-?[0-9]{{1,18}}')), true)"
     media = " ".join(f"WHEN {sql_str(a)} THEN {sql_str(b)}" for a, b in MEDIA_KIND.items())

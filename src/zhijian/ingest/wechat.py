@@ -22,6 +22,7 @@ from zhijian.ingest.common import (
     open_text,
     parse_local,
     read_with_encoding,
+    sql_str,
     staged_read_error,
 )
 
@@ -251,7 +252,7 @@ def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
     src = path
     if enc == "gb18030":
         src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
-    q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
+    q = sql_str
     msg = "msg" if "msg" in header else "coalesce(try(json_extract_string(content, '$.msg')), content)"
     db = run.db
     base = run.seq
@@ -267,7 +268,7 @@ def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
     sql = f"""
         INSERT INTO raw
         WITH src AS (
-          SELECT * FROM read_csv({q(src)}, header=true, all_varchar=true, delim=',',
+          SELECT * FROM read_csv({q(str(src))}, header=true, all_varchar=true, delim=',',
                                  quote='"', escape='"', strict_mode=true)),
         m AS (
           SELECT s.MsgSvrID AS sid, coalesce(s.type_name, '') AS tn, trim(coalesce(s.talker, '')) AS talker,

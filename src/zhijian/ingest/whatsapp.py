@@ -18,6 +18,7 @@ from zhijian.ingest.common import (
     mentions_sql,
     normalize_phone,
     open_text,
+    sql_str,
 )
 
 _INVIS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2068\u2069\ufeff\u200b"), None)
@@ -418,7 +419,7 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     path = inp.path
     enc = detect_encoding(path)
     db = run.db
-    q = lambda v: "'" + str(v).replace("'", "''") + "'"  # noqa: E731
+    q = sql_str
     # every line with its header prefix ('' on continuation lines) and its message number: a running
     # count of header lines, carried from piece to piece (message 0 = lines before the first header)
     db.execute("CREATE OR REPLACE TEMP TABLE wa_l (ln BIGINT, line VARCHAR, pfx VARCHAR, msg_no BIGINT)")
