@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -395,6 +396,18 @@ def sql_str(v: str) -> str:
 # ── vectorised readers: SQL over DuckDB's JSON fragments, Python for the odd records ─────────────
 #: staging marker in ``bad``: the record's JSON is in ``text`` and :func:`convert_staged` maps it
 STAGED_PY = "\x00python"
+
+
+def json_fields_sql(fields: Sequence[str]) -> tuple[str, str, str]:
+    """SQL to read only ``fields`` of JSON records, each as a JSON fragment (absent and null alike are
+    NULL), packed in a struct ``s``, and to rebuild a record of them for :func:`convert_staged`:
+    ``(columns, struct, record)`` for ``read_json(…, records=true, columns={columns})``,
+    ``struct_pack(struct) AS s`` and ``json_object(record)``. DuckDB's reader costs per field it
+    takes, present in the records or not, and much less than reading whole records."""
+    columns = "{" + ", ".join(f"{sql_str(f)}: 'JSON'" for f in fields) + "}"
+    struct = ", ".join(f'"{f}" := "{f}"' for f in fields)
+    record = ", ".join(f'{sql_str(f)}, s."{f}"' for f in fields)
+    return columns, struct, record
 
 
 def json_kind_sql(x: str) -> str:

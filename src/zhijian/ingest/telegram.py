@@ -24,6 +24,7 @@ from zhijian.ingest.common import (
     convert_staged,
     detect_encoding,
     finish_staged,
+    json_fields_sql,
     json_kind_sql,
     json_text_sql,
     number_rows,
@@ -510,15 +511,13 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
     int_like = "coalesce({0} = 'VARCHAR' OR ({0} = 'NUMBER' AND regexp_full_match({1}::VARCHAR, '-?[0-9]{{1,18}}')), true)"
     media = " ".join(f"WHEN {sql_str(a)} THEN {sql_str(b)}" for a, b in MEDIA_KIND.items())
     files = ", ".join(sql_str(str(p)) for p in src)
-    columns = ", ".join(f"{sql_str(f)}: 'JSON'" for f in _FIELDS)
-    fields = ", ".join(f'"{f}" := "{f}"' for f in _FIELDS)
-    record = ", ".join(f'{sql_str(f)}, s."{f}"' for f in _FIELDS)  # the JSON _convert reads
+    columns, fields, record = json_fields_sql(_FIELDS)  # record: the JSON _convert reads
     return f"""
         INSERT INTO raw
         WITH a AS (
           SELECT struct_pack({fields}) AS s,
                  regexp_extract(filename, '-([0-9]+)-[0-9]+[.]json$', 1)::INTEGER AS ci
-          FROM read_json([{files}], format='array', records=true, columns={{{columns}}}, filename=true)),
+          FROM read_json([{files}], format='array', records=true, columns={columns}, filename=true)),
         b AS (
           SELECT ci, s, {t("s.type")} AS mtype, {k("s.type")} AS type_t,
                  s.date_unixtime::VARCHAR AS du, {k("s.text")} AS text_t,

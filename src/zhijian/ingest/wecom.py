@@ -389,28 +389,28 @@ def _wecom_sql(src: Path, fmt: str, file_no: int, *, fields: bool) -> str:
     reader takes only ``_FIELDS`` (each a JSON fragment; absent and null are one NULL), the records
     that need more are marked ``_NEED_RECORD``, and the fields are the JSON kept for
     :func:`_convert`; else it reads whole records and keeps them."""
-    from zhijian.ingest.common import STAGED_PY, json_kind_sql, json_text_sql
+    from zhijian.ingest.common import STAGED_PY, json_fields_sql, json_kind_sql, json_text_sql
 
-    # one parse of each record into the fields the SQL reads, each kept as JSON (its type is checked)
-    struct = json.dumps({k: "JSON" for k in (*_TOP, *_PAYLOADS)})
     pstruct = json.dumps({k: "JSON" for k in ("content", "title", "text", "filename")})
 
     jt_, sv = json_kind_sql, json_text_sql
 
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
     if fields:
-        columns = ", ".join(f"{sql_str(f)}: 'JSON'" for f in _FIELDS)
+        columns, fields, record = json_fields_sql(_FIELDS)
         a = f"""a AS (
-          SELECT NULL::JSON AS j, 'OBJECT' AS jt, struct_pack({", ".join(f'"{f}" := "{f}"' for f in _FIELDS)}) AS s
-          FROM read_json({sql_str(str(src))}, format='{fmt}', records=true, columns={{{columns}}})),"""
+          SELECT NULL::JSON AS j, 'OBJECT' AS jt, struct_pack({fields}) AS s
+          FROM read_json({sql_str(str(src))}, format='{fmt}', records=true, columns={columns})),"""
         # the fields are the record _convert reads (null and absent alike to it, but for msgtype: those
         # records need the whole record)
-        staged = "json_object(" + ", ".join(f'{sql_str(f)}, s."{f}"' for f in _FIELDS) + ")::VARCHAR"
+        staged = f"json_object({record})::VARCHAR"
         whole = f"""WHEN s.msgtype IS NULL OR msgtype_t <> 'VARCHAR'
                    OR (msgtype <> '' AND msgtype NOT IN ({", ".join(sql_str(t) for t in _SQL_TYPES)}))
                 THEN {sql_str(_NEED_RECORD)}"""
         switch_like = "false"
     else:
+        # one parse of each record into the fields the SQL reads, each kept as JSON (its type is checked)
+        struct = json.dumps({k: "JSON" for k in _FIELDS})
         a = f"""src AS (SELECT json AS j FROM read_json_objects({sql_str(str(src))}, format='{fmt}')),
         a AS (SELECT j, json_type(j) AS jt, json_transform(j, {sql_str(struct)}) AS s FROM src),"""
         staged = "j::VARCHAR"
