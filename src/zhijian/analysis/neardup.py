@@ -286,10 +286,38 @@ def _never_lengthens() -> bool:
 
 
 def slot_sequence(norm):
-    """'|' + the runs of slot characters (digits, dates, counts) of a normalised text, '|'-separated."""
+    """'|' + the runs of slot characters (digits, dates, counts) of a normalised text, '|'-separated.
+
+    The runs are extracted (``regexp_extract_all``, the same builtin with the same arguments on
+    DuckDB and Spark ≥ 3.1; group 0 = the whole match, Spark's default is group 1) rather than the
+    text between them replaced: a notice has few slot runs and many characters between them, and
+    the extraction took 0.13 s where three replacements took 0.23 s (92k notices, bench/detect.py
+    --notices 200000)."""
+    import ibis
+
     chars = dedup_policy()["slots"]["chars"]
-    runs = norm.re_replace(f"[^{chars}]+", "|").re_replace("^[|]+", "").re_replace("[|]+$", "")
-    return "|" + runs
+    runs = _regexp_extract_all(norm, f"[{chars}]+", ibis.literal(0, "int32"))
+    # Ibis joins an empty array to '' on DuckDB and to NULL on Spark (dialect difference): coalesce
+    return "|" + ibis.coalesce(ibis.literal("|").join(runs), "")
+
+
+def _regexp_extract_all(s, pattern, group):
+    """Ibis has no extract-all; both engines have this builtin (DuckDB: regexp_extract_all(string,
+    regex, group); Spark: regexp_extract_all(str, regexp, idx))."""
+    return _extract_all_udf()(s, pattern, group)
+
+
+@cache
+def _extract_all_udf():
+    import ibis
+    import ibis.expr.datatypes as dt
+
+    sig = ((dt.string, dt.string, dt.int32), dt.Array(dt.string))
+
+    @ibis.udf.scalar.builtin(name="regexp_extract_all", signature=sig)
+    def regexp_extract_all(s, pattern, group): ...
+
+    return regexp_extract_all
 
 
 def normalise_python(text: str) -> str:
