@@ -230,6 +230,16 @@ def test_gate_literals_are_required_by_every_match():
                 if m.group(0):
                     assert any(n in m.group(0) for n in step[3]), (step[1], m.group(0))
     assert gated >= 4
+    # a replacement is also gated by its own match-only search, except a class run (whitespace,
+    # keep_text), which matches almost every text
+    from zhijian.analysis.neardup import _class_run
+
+    assert _class_run("[ \t]+") and _class_run("[^0-9a-z]+") and _class_run("a*")
+    assert not _class_run("@[^ ]{1,20}( |$)") and not _class_run("[a]+b") and not _class_run("(ab)+")
+    ids = [r["id"] for r in dedup_policy()["normalise"] if r["kind"] == "replace"]
+    self_gated = dict(zip(ids, [s[4] for s in normalise_steps() if s[0] == "replace"], strict=True))
+    assert not self_gated["whitespace"] and not self_gated["keep_text"]
+    assert self_gated["forward_phrases"] and self_gated["signature_bare_unit"]
     # lower is fused into the full-width translation (one pass)
     kinds = [s[0] for s in normalise_steps()]
     assert kinds.count("translate") == 1 and len(kinds) == len(dedup_policy()["normalise"]) - 1

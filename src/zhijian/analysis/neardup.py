@@ -192,6 +192,20 @@ def _required_literals(pattern: str) -> frozenset[str] | None:
     return req
 
 
+def _class_run(pattern: str) -> bool:
+    """True when ``pattern`` is one character class repeated (``[...]+``, ``[^...]*``)."""
+    from re import _parser as sre
+
+    try:
+        tree = list(sre.parse(pattern))
+    except Exception:
+        return False
+    if len(tree) != 1 or tree[0][0] not in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+        return False
+    sub = list(tree[0][1][2])
+    return len(sub) == 1 and sub[0][0] in (sre.IN, sre.NOT_LITERAL, sre.LITERAL)
+
+
 def _class_of(chars: str) -> str:
     """A regex character class matching exactly these characters (escaped for RE2, Java and Python)."""
     return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in dict.fromkeys(chars)) + "]"
@@ -208,7 +222,13 @@ def normalise_steps() -> tuple[tuple[Any, ...], ...]:
       replacement only on texts containing one of the literals that every match contains
       (:func:`_required_literals`); on other texts the step is the identity.
 
-    Steps: ("translate", from, to, gate_class) and ("replace", pattern, replacement, needles | None)."""
+    - a replacement whose pattern is not a run of one character class also runs only where the
+      pattern matches (a match-only search, which RE2 answers with its DFA, is several times cheaper
+      than a replacement, which also finds where each match starts and rebuilds the text; a class
+      run such as whitespace or keep_text matches almost every text, so there the search is waste).
+
+    Steps: ("translate", from, to, gate_class) and ("replace", pattern, replacement, needles | None,
+    self_gate)."""
     out: list[tuple[Any, ...]] = []
     for r in dedup_policy()["normalise"]:
         kind = r["kind"]
@@ -230,7 +250,8 @@ def normalise_steps() -> tuple[tuple[Any, ...], ...]:
                 src, dst = "".join(comp), "".join(comp.values())
             out.append(("translate", src, dst, _class_of(src)))
         elif kind == "replace":
-            out.append(("replace", r["pattern"], r.get("replacement", ""), _required_literals(r["pattern"])))
+            pat = r["pattern"]
+            out.append(("replace", pat, r.get("replacement", ""), _required_literals(pat), not _class_run(pat)))
         else:
             raise ConfigError(
                 f"dedup_policy.yaml：未知的归一化类型 {kind!r}（规则 {r['id']}）",
@@ -263,12 +284,14 @@ def normalised(table, text: str = "text", out: str = "norm"):
             _, src, dst, gate = step
             t = t.mutate(**{out: ibis.ifelse(x.re_search(gate), x.translate(src, dst), x)})
             continue
-        _, pattern, repl, needles = step
+        _, pattern, repl, needles, self_gate = step
+        found = None
+        for lit in sorted(needles or ()):
+            found = x.contains(lit) if found is None else found | x.contains(lit)
+        if self_gate:
+            found = x.re_search(pattern) if found is None else found & x.re_search(pattern)
         done = x.re_replace(pattern, repl)
-        if needles:
-            found = None
-            for lit in sorted(needles):
-                found = x.contains(lit) if found is None else found | x.contains(lit)
+        if found is not None:
             done = ibis.ifelse(found, done, x)
         t = t.mutate(**{out: done})
     return t
