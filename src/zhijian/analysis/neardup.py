@@ -251,7 +251,9 @@ def normalise_steps() -> tuple[tuple[Any, ...], ...]:
             out.append(("translate", src, dst, _class_of(src)))
         elif kind == "replace":
             pat = r["pattern"]
-            out.append(("replace", pat, r.get("replacement", ""), _required_literals(pat), not _class_run(pat)))
+            out.append(
+                ("replace", pat, r.get("replacement", ""), _required_literals(pat), not _class_run(pat))
+            )
         else:
             raise ConfigError(
                 f"dedup_policy.yaml：未知的归一化类型 {kind!r}（规则 {r['id']}）",
