@@ -5,6 +5,7 @@ county, with wall time, peak RSS, and a side-by-side with datasketch MinHashLSH 
     .venv/bin/python bench/detect.py --messages 1000000
     .venv/bin/python bench/detect.py --messages 10000000 --skip-datasketch
     .venv/bin/python bench/detect.py --notices 200000      # dedup only: notice-heavy synthetic set
+    .venv/bin/python bench/detect.py --notices 200000 --skip-datasketch --profile   # + DuckDB's profile
 
 ``--notices N`` measures the near-duplicate core alone on N notice texts built like the labelled
 evaluation set (bench/make_neardup_eval.py: template siblings + forwarded copies with prefixes,
@@ -214,7 +215,9 @@ def synthetic_notices(n: int, seed: int = 7) -> tuple[list[str], list[str]]:
     return texts[:n], truth[:n]
 
 
-def bench_notices(n: int, engine: str, skip_datasketch: bool, thresholds: list[float]) -> None:
+def bench_notices(
+    n: int, engine: str, skip_datasketch: bool, thresholds: list[float], profile: bool = False
+) -> None:
     import tempfile
 
     import pyarrow as pa
@@ -245,6 +248,17 @@ def bench_notices(n: int, engine: str, skip_datasketch: bool, thresholds: list[f
         f"zhijian      {t_z:8.1f} s wall {c_z:8.1f} s cpu  peak {rss.peak / 2**20:8,.0f} MB  "
         f"precision {p:.3f} recall {r:.3f}  {run.metrics}"
     )
+    if profile and engine == "duckdb":
+        from duckdb_profile import QueryProfiles
+
+        with tempfile.TemporaryDirectory() as tmp:  # a second run, profiled (the timed one was not)
+            lake = Lake(tmp, engine)
+            items = lake.register("bench_notices", pa.table({"key": keys, "text": texts}))
+            with QueryProfiles(lake) as prof:
+                run = cluster_texts(lake, items, Params.from_policy())
+                lake.to_arrow(run.items.select("key", "comp"))
+            prof.print()
+            lake.close()
     if skip_datasketch:
         return
     c0 = time.process_time()
@@ -267,6 +281,12 @@ def main() -> None:
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--notices", type=int, default=0, help="dedup only, on N synthetic notice texts")
     ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --notices on DuckDB: run the core once more with DuckDB's profiler and print each "
+        "query's CPU use, spill and costliest operators (bench/duckdb_profile.py)",
+    )
+    ap.add_argument(
         "--ds-thresholds",
         default="0.5,0.8,0.9,0.95",
         help="datasketch MinHashLSH thresholds to run (comma-separated; one signature pass for all)",
@@ -283,7 +303,7 @@ def main() -> None:
 
     print(describe(probe(), "at start"))
     if args.notices:
-        bench_notices(args.notices, args.engine, args.skip_datasketch, thresholds)
+        bench_notices(args.notices, args.engine, args.skip_datasketch, thresholds, args.profile)
         return
     cache = args.cache or Path("/tmp/zhijian-bench-detect") / str(args.messages)
 
