@@ -4,8 +4,8 @@
         run = cluster_texts(lake, items, params)
     prof.print()
 
-Each query the lake runs through ``materialize`` (neardup's intermediate tables) or ``Lake.to_arrow``
-is profiled by DuckDB (``PRAGMA enable_profiling='no_output'`` and ``get_profiling_information``:
+Each query the lake runs through :class:`zhijian.lake.stages.Stages` (neardup's intermediate tables)
+or ``Lake.to_arrow`` is profiled by DuckDB (``PRAGMA enable_profiling='no_output'`` and ``get_profiling_information``:
 the same figures EXPLAIN ANALYZE shows, without running the query twice). For each query it prints
 the wall time (the engine's; for ``to_arrow`` also Ibis's compilation), DuckDB's CPU time (all threads), the share of the threads' capacity it used, what it
 spilled to disk and its peak buffer memory, then its most expensive operators by CPU time with the
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 
@@ -29,33 +28,28 @@ class QueryProfiles:
         self._undo: list[tuple[Any, str, Any]] = []
 
     def __enter__(self) -> QueryProfiles:
-        from zhijian.analysis import neardup
         from zhijian.lake import Lake
+        from zhijian.lake.stages import Stages
 
         raw = self.lake.con.con  # the DuckDB connection under Ibis
         raw.execute("PRAGMA enable_profiling='no_output'")
         self._raw = raw
-        mat, to_arrow = neardup.materialize, Lake.to_arrow
+        create, query, to_arrow = Stages._create, Stages._query, Lake.to_arrow
 
-        def profiled_materialize(lake, expr, prefix="zj"):
-            # materialize's DuckDB branch, with the CREATE as the last statement the profiler saw
-            # (ibis's create_table reads the new table's schema afterwards)
-            name = f"_{prefix}_{uuid.uuid4().hex[:12]}"
-            con = lake.con
-            con._run_pre_execute_hooks(expr)
-            sql = con.compile(expr)
-            self._run(
-                f"materialize {prefix}",
-                lambda: raw.execute(f'CREATE TEMP TABLE "{name}" AS {sql}').fetchall(),
-            )
-            return con.table(name)
+        # (Stages run their queries in a background thread, which alone uses the connection while
+        # they run: the profile read right after a query there is that query's)
+        def profiled_create(st, expr, name, sql, timing):
+            stage = name.rsplit("_", 1)[0].lstrip("_")
+            return self._run(f"stage {stage}", lambda: create(st, expr, name, sql, timing))
+
+        def profiled_query(st, expr, sql, timing):
+            return self._run(f"stage result {timing or ''}".strip(), lambda: query(st, expr, sql, timing))
 
         def profiled_to_arrow(lake, expr):
             return self._run("to_arrow", lambda: to_arrow(lake, expr))
 
-        self._undo = [(neardup, "materialize", mat), (Lake, "to_arrow", to_arrow)]
-        neardup.materialize = profiled_materialize
-        Lake.to_arrow = profiled_to_arrow
+        self._undo = [(Stages, "_create", create), (Stages, "_query", query), (Lake, "to_arrow", to_arrow)]
+        Stages._create, Stages._query, Lake.to_arrow = profiled_create, profiled_query, profiled_to_arrow
         return self
 
     def __exit__(self, *exc) -> None:

@@ -28,14 +28,15 @@ def test_query_profiles_cover_each_stage(tmp_path, capsys):
     assert comp["1"] == comp[str(len(texts) - 1)]  # the forwarded copy joins its notice
     labels = [q["label"] for q in prof.queries]
     for stage in ("nd_texts", "nd_docs", "nd_sig", "nd_cand"):
-        assert f"materialize {stage}" in labels
-    sig = next(q for q in prof.queries if q["label"] == "materialize nd_sig")
+        assert f"stage {stage}" in labels
+    assert "stage result verify_s" in labels and "to_arrow" in labels
+    sig = next(q for q in prof.queries if q["label"] == "stage nd_sig")
     assert sig["info"]["query"]["cpu_time"] > 0 and sig["info"]["operator"]
     prof.print()
     printed = capsys.readouterr().out
-    assert "materialize nd_sig" in printed and "HASH_GROUP_BY" in printed
+    assert "stage nd_sig" in printed and "HASH_GROUP_BY" in printed
     # leaving the block restores the unprofiled functions
-    from zhijian.analysis import neardup
+    from zhijian.lake.stages import Stages
 
-    assert neardup.materialize.__module__ == "zhijian.analysis.neardup"
+    assert Stages._create.__module__ == "zhijian.lake.stages"
     lake.close()
