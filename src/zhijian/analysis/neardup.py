@@ -422,15 +422,15 @@ def signatures(docs, p: Params, shards: int = 1):
 
 def _bucket_edges(t, keys: list[str], by: str = "srank"):
     """Star and chain edges within each bucket of ``t`` (doc, ``by``, *keys), the chain in the order of
-    ``by``. One window (partition and order) for the three functions: the engine sorts each bucket
+    ``by``. One window (partition and order) for both functions: the engine sorts each bucket
     once (``srank`` orders like the slot sequence, on integers, without comparing strings)."""
     import ibis
 
     part, order = [t[c] for c in keys], [t[by], t.doc]
     w_all = ibis.window(group_by=part, order_by=order, rows=(None, None))
     w_ord = ibis.window(group_by=part, order_by=order)
-    e = t.mutate(star=t.doc.min().over(w_all), prev=t.doc.lag().over(w_ord), cnt=t.doc.count().over(w_all))
-    e = e.filter(e.cnt > 1)
+    # (a bucket of one doc gives no edge without a count: its star is itself and it has no previous)
+    e = t.mutate(star=t.doc.min().over(w_all), prev=t.doc.lag().over(w_ord))
     star = e.filter(e.star != e.doc).select(a=e.star, b=e.doc)
     chain = e.filter(e.prev.notnull() & (e.prev != e.star)).select(a=e.prev, b=e.doc)
     return star.union(chain, distinct=False)
