@@ -84,6 +84,7 @@ class Stages:
         sql = self.con.compile(expr)
         fut = self._ex.submit(self._query, expr, sql, timing)
         self.wait()
+        # the conversion ibis's DuckDB to_pyarrow applies to the engine's Arrow result
         return expr.__pyarrow_result__(fut.result(), data_mapper=DuckDBPyArrowData)
 
     def wait(self) -> None:
@@ -112,7 +113,7 @@ class Stages:
     def _query(self, expr, sql: str, timing: str | None) -> pa.Table:
         t0 = time.perf_counter()
         self.con._run_pre_execute_hooks(expr)
-        out = self.con.con.sql(sql).to_arrow_table()
+        out = self.con.con.sql(sql).to_arrow_table()  # (con.con: the DuckDB connection under ibis)
         self._time(timing, time.perf_counter() - t0)
         return out
 
