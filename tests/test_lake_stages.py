@@ -51,3 +51,24 @@ def test_a_failing_stage_raises_and_leaves_the_connection_usable(tmp_path):
             st.fetch(later.count())
     assert lake.to_arrow(t.count()).as_py() == 1000
     lake.close()
+
+
+def test_an_error_in_the_caller_stops_the_running_stage(tmp_path):
+    """Leaving the block on an error (or Ctrl-C) interrupts the stage DuckDB is running and drops the
+    ones not started, instead of computing them all first."""
+    lake = Lake(tmp_path)
+    t = _data(lake)
+    u = t.select(k2=t.k)
+    v = t.select(k3=t.k)
+    big = t.cross_join(u).cross_join(v)  # 10^9 rows: seconds of work
+    names = []
+    with pytest.raises(RuntimeError, match="caller failed"):
+        with Stages(lake) as st:
+            slow = st.add(big.aggregate(s=(big.k * big.k2 + big.k3).sum()), "slow")
+            after = st.add(slow.select(s2=slow.s * 2), "after")
+            names = [slow.get_name(), after.get_name()]
+            raise RuntimeError("caller failed")
+    assert lake.to_arrow(t.count()).as_py() == 1000  # the connection works
+    left = lake.con.raw_sql("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert not {n for (n,) in left} & set(names)
+    lake.close()

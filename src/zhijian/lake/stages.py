@@ -37,7 +37,8 @@ def materialize(lake, expr, prefix: str = "zj"):
 
 class Stages:
     """Materialised stages of one computation (see the module docstring). Use as a context manager:
-    leaving it waits for the background thread, also on errors."""
+    leaving it waits for the background thread; leaving it on an error first cancels the stages
+    not started and interrupts the running one."""
 
     def __init__(self, lake):
         self.lake = lake
@@ -52,9 +53,18 @@ class Stages:
     def __enter__(self) -> Stages:
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self._ex is not None:
-            self._ex.shutdown(wait=True)
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._ex is None:
+            return
+        if exc_type is not None:
+            # the calling thread failed or was interrupted: drop the stages still waiting and stop
+            # the one running (DuckDB's interrupt does nothing when no query runs)
+            self._ex.shutdown(wait=False, cancel_futures=True)
+            try:
+                self.con.con.interrupt()
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+        self._ex.shutdown(wait=True)
 
     def add(self, expr, prefix: str, timing: str | None = None):
         """A table holding the result of ``expr``, computed after the stages added before it."""
