@@ -31,9 +31,8 @@ class QueryProfiles:
         from zhijian.lake import Lake
         from zhijian.lake.stages import Stages
 
-        raw = self.lake.con.con  # the DuckDB connection under Ibis
-        raw.execute("PRAGMA enable_profiling='no_output'")
-        self._raw = raw
+        self._raw = self.lake.con.con  # the DuckDB connection under Ibis
+        self._raw.execute("PRAGMA enable_profiling='no_output'")
         create, query, to_arrow = Stages._create, Stages._query, Lake.to_arrow
 
         # (Stages run their queries in a background thread, which alone uses the connection while

@@ -98,7 +98,7 @@ def with_deadlines(lake, t, end_of_work: int, max_days: int):
     expression, every group would be re-extracted inside every use and the SQL text explodes."""
     import ibis
 
-    from zhijian.analysis.neardup import materialize
+    from zhijian.lake.stages import materialize
 
     pats = deadline_patterns()["patterns"]
     t0 = t.local_ts.epoch_seconds().cast("int64") // 60

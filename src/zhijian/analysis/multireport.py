@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 
 from zhijian.analysis.findings import FindingDraft
-from zhijian.analysis.neardup import Params, cluster_texts, materialize, normalise
+from zhijian.analysis.neardup import Params, cluster_texts, normalise
 from zhijian.analysis.pipeline import AnalysisContext, StepResult
+from zhijian.lake.stages import materialize
 
 RULE_FORM = "multireport.same_form"
 RULE_SIMILAR = "multireport.similar_request"

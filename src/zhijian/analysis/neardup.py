@@ -41,7 +41,7 @@ import pyarrow as pa
 import yaml
 
 from zhijian.errors import ConfigError
-from zhijian.lake.stages import Stages, materialize  # noqa: F401 - materialize: used by other steps
+from zhijian.lake.stages import Stages
 
 P = 2147483647  # 2^31 - 1
 _MASK31 = (1 << 31) - 1

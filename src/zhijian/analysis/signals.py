@@ -30,8 +30,8 @@ from zhijian.analysis.activity import DEMAND_LABELS
 from zhijian.analysis.calendar import periods_minutes
 from zhijian.analysis.deadlines import end_of_work_minute, with_deadlines, working_minutes
 from zhijian.analysis.findings import FindingDraft
-from zhijian.analysis.neardup import materialize
 from zhijian.analysis.pipeline import AnalysisContext, StepResult
+from zhijian.lake.stages import materialize
 
 
 @cache

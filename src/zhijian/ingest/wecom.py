@@ -296,6 +296,11 @@ _FIELDS = (*_TOP, *_PAYLOADS)
 _NEED_RECORD = "\x00record"
 
 
+def _sql_types() -> str:
+    """``_SQL_TYPES`` as an SQL list of string literals."""
+    return ", ".join(sql_str(t) for t in _SQL_TYPES)
+
+
 def _wecom_vectorised(run, path: Path, enc: str) -> int | None:
     """Read the file with DuckDB's JSON reader (parallel, no Python per record) and map the common
     records (text, file, revoke, image, voice, video, …: ``_SQL_TYPES``, with string fields) in SQL,
@@ -355,10 +360,9 @@ def _read(run, src: Path, fmt: str, base: int, *, fields: bool) -> bool:
             fields
             and db.execute(f"SELECT count(*) FROM raw WHERE seq > {base} AND bad = {need}").fetchall()[0][0]
         ):
-            sql_types = ", ".join(sql_str(t) for t in _SQL_TYPES)
             db.execute(
                 "CREATE OR REPLACE TEMP TABLE wecom_records AS SELECT CASE WHEN"
-                f" coalesce(json_extract_string(json, '$.msgtype') NOT IN ({sql_types}), true) THEN json END AS j"
+                f" coalesce(json_extract_string(json, '$.msgtype') NOT IN ({_sql_types()}), true) THEN json END AS j"
                 f" FROM read_json_objects({sql_str(str(src))}, format='{fmt}')"
             )
             try:
@@ -397,15 +401,15 @@ def _wecom_sql(src: Path, fmt: str, file_no: int, *, fields: bool) -> str:
 
     ok = "coalesce({0} IN ('VARCHAR', 'NULL'), true)"  # a string, null or absent
     if fields:
-        columns, fields, record = json_fields_sql(_FIELDS)
+        columns, struct, record = json_fields_sql(_FIELDS)
         a = f"""a AS (
-          SELECT NULL::JSON AS j, 'OBJECT' AS jt, struct_pack({fields}) AS s
+          SELECT NULL::JSON AS j, 'OBJECT' AS jt, struct_pack({struct}) AS s
           FROM read_json({sql_str(str(src))}, format='{fmt}', records=true, columns={columns})),"""
         # the fields are the record _convert reads (null and absent alike to it, but for msgtype: those
         # records need the whole record)
         staged = f"json_object({record})::VARCHAR"
         whole = f"""WHEN s.msgtype IS NULL OR msgtype_t <> 'VARCHAR'
-                   OR (msgtype <> '' AND msgtype NOT IN ({", ".join(sql_str(t) for t in _SQL_TYPES)}))
+                   OR (msgtype <> '' AND msgtype NOT IN ({_sql_types()}))
                 THEN {sql_str(_NEED_RECORD)}"""
         switch_like = "false"
     else:
@@ -461,7 +465,7 @@ def _wecom_sql(src: Path, fmt: str, file_no: int, *, fields: bool) -> str:
                         AND coalesce(frm_t IN ('VARCHAR', 'NULL'), true)
                         AND (coalesce(room, '') <> '' OR to_t IS NULL OR to_t = 'NULL'
                              OR (to_t = 'ARRAY' AND len(list_filter(to_types, lambda x: x <> 'VARCHAR')) = 0))
-                        AND msgtype IN ({", ".join(sql_str(t) for t in _SQL_TYPES)})
+                        AND msgtype IN ({_sql_types()})
                         AND (p IS NULL OR p_t <> 'OBJECT' OR (
                              {ok.format("p_content_t")} AND {ok.format("p_title_t")}
                              AND {ok.format("p_text_t")} AND {ok.format("p_filename_t")})))
