@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 
 def test_query_profiles_cover_each_stage(tmp_path, capsys):
-    from duckdb_profile import QueryProfiles
+    from duckdb_profile import QueryProfiles, _operators
 
     from zhijian.analysis.neardup import Params, cluster_texts
     from zhijian.lake import Lake
@@ -31,10 +31,15 @@ def test_query_profiles_cover_each_stage(tmp_path, capsys):
         assert f"stage {stage}" in labels
     assert "stage result verify_s" in labels and "to_arrow" in labels
     sig = next(q for q in prof.queries if q["label"] == "stage nd_sig")
-    assert sig["info"]["query"]["cpu_time"] > 0 and sig["info"]["operator"]
-    prof.print()
+    assert sig["info"]["query"]["cpu_time"] > 0
+    ops: list = []
+    for n in sig["info"]["operator"]:
+        _operators(n, ops)
+    # the min-hash aggregate (DuckDB picks a perfect hash aggregate for few docs)
+    assert any("GROUP_BY" in label for _t, _rows, label in ops)
+    prof.print()  # (it lists the costliest operators only, above 5 ms: which ones depends on timing)
     printed = capsys.readouterr().out
-    assert "stage nd_sig" in printed and "HASH_GROUP_BY" in printed
+    assert all(f"stage {s}" in printed for s in ("nd_texts", "nd_docs", "nd_sig", "nd_cand"))
     # leaving the block restores the unprofiled functions
     from zhijian.lake.stages import Stages
 
