@@ -210,7 +210,12 @@ def test_gate_literals_are_required_by_every_match():
     """A rule's gate may skip the regex only where it cannot match: every match contains a needle."""
     import re
 
-    from zhijian.analysis.neardup import _required_literals, dedup_policy, normalise_steps
+    from zhijian.analysis.neardup import (
+        _change_literals,
+        _required_literals,
+        dedup_policy,
+        normalise_steps,
+    )
 
     assert _required_literals("(a|b)+c") == {"c"}
     assert _required_literals("ab|cd") == {"ab", "cd"}
@@ -219,17 +224,30 @@ def test_gate_literals_are_required_by_every_match():
     assert _required_literals("(?:abc){0,2}d") == {"d"}
     rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
     texts = [r["text"] for r in rows] + TRICKY
-    gated = 0
+    texts += ["a b c", "a  b", "a\tb", "a \u3000b", "\u2005", " "]
+    gated = changed_gates = 0
     for step in normalise_steps():
         if step[0] != "replace" or not step[3]:
             continue
         gated += 1
         rx = re.compile(step[1])
+        if _change_literals(step[1], step[2]):
+            # a class run replaced by one of its characters: a text without a needle is unchanged
+            changed_gates += 1
+            for x in texts:
+                if not any(n in x for n in step[3]):
+                    assert rx.sub(step[2], x) == x, (step[1], x)
+            continue
         for x in texts:
             for m in rx.finditer(x):
                 if m.group(0):
                     assert any(n in m.group(0) for n in step[3]), (step[1], m.group(0))
-    assert gated >= 4
+    assert gated >= 5 and changed_gates == 1
+    ws = next(s for s in normalise_steps() if s[0] == "replace" and "\t" in s[1])
+    assert "  " in ws[3] and " " not in ws[3]  # a single space alone changes nothing
+    assert _change_literals("[ab]+", "a") == {"b", "aa"}
+    assert _change_literals("[ab]+", "") is None and _change_literals("[ab]+", "c") is None
+    assert _change_literals("[ab]*", "a") is None and _change_literals("[^ab]+", "a") is None
     # a replacement is also gated by its own match-only search, except a class run (whitespace,
     # keep_text), which matches almost every text
     from zhijian.analysis.neardup import _class_run

@@ -207,6 +207,35 @@ def _class_run(pattern: str) -> bool:
     return len(sub) == 1 and sub[0][0] in (sre.IN, sre.NOT_LITERAL, sre.LITERAL)
 
 
+def _change_literals(pattern: str, replacement: str) -> frozenset[str] | None:
+    """For a run of one class of literal characters replaced by one of them (``[ \\t\\n]+`` → ``' '``):
+    literals of which a text that the replacement changes contains at least one, or None.
+
+    Such a text has a run that is not that single character: another character of the class or
+    the character twice. A text with neither has only runs of exactly the replacement, which the
+    replacement leaves as they are, so the step is the identity there (a sharper gate than the
+    required literals, which are the whole class: most texts have a single space)."""
+    from re import _parser as sre
+
+    try:
+        tree = list(sre.parse(pattern))
+    except Exception:
+        return None
+    if len(tree) != 1 or tree[0][0] is not sre.MAX_REPEAT or len(replacement) != 1:
+        return None
+    lo, _hi, sub = tree[0][1]
+    sub = list(sub)
+    if lo != 1 or len(sub) != 1 or sub[0][0] is not sre.IN:
+        return None
+    if not all(op is sre.LITERAL for op, _ in sub[0][1]):
+        return None
+    chars = {chr(av) for _, av in sub[0][1]}
+    if replacement not in chars:
+        return None
+    out = frozenset(chars - {replacement}) | {replacement * 2}
+    return out if len(out) <= _MAX_NEEDLES else None
+
+
 def _class_of(chars: str) -> str:
     """A regex character class matching exactly these characters (escaped for RE2, Java and Python)."""
     return "[" + "".join("\\" + c if c in "\\]^-[" else c for c in dict.fromkeys(chars)) + "]"
@@ -221,7 +250,9 @@ def normalise_steps() -> tuple[tuple[Any, ...], ...]:
     - consecutive translations are fused into one (a character's image is the composition);
     - each step is *gated*: a translation runs only on texts containing one of its characters, a
       replacement only on texts containing one of the literals that every match contains
-      (:func:`_required_literals`); on other texts the step is the identity.
+      (:func:`_required_literals`), or, for a class run replaced by one of its characters (white
+      space → ' '), one of the literals without which it changes nothing (:func:`_change_literals`);
+      on other texts the step is the identity.
 
     - a replacement whose pattern is not a run of one character class also runs only where the
       pattern matches (a match-only search, which RE2 answers with its DFA, is several times cheaper
@@ -251,10 +282,9 @@ def normalise_steps() -> tuple[tuple[Any, ...], ...]:
                 src, dst = "".join(comp), "".join(comp.values())
             out.append(("translate", src, dst, _class_of(src)))
         elif kind == "replace":
-            pat = r["pattern"]
-            out.append(
-                ("replace", pat, r.get("replacement", ""), _required_literals(pat), not _class_run(pat))
-            )
+            pat, repl = r["pattern"], r.get("replacement", "")
+            needles = _change_literals(pat, repl) or _required_literals(pat)
+            out.append(("replace", pat, repl, needles, not _class_run(pat)))
         else:
             raise ConfigError(
                 f"dedup_policy.yaml：未知的归一化类型 {kind!r}（规则 {r['id']}）",
