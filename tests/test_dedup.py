@@ -319,3 +319,35 @@ def test_dedup_cli_jsonl(tmp_path):
     assert r.returncode == 2 and "(line 2)" in r.stderr and "Traceback" not in r.stderr
     with pytest.raises(ImportFormatError):
         read_jsonl(tmp_path / "missing.jsonl")
+
+
+def test_a_shared_beginning_of_template_siblings_is_ambiguous(tmp_path):
+    """A text that begins two texts that are not one notice (siblings that differ after it) is found
+    in text order, whether or not the candidate edges reach both siblings; a cut copy of one notice,
+    also of a forward with a longer tail, is not."""
+    import pyarrow as pa
+
+    from zhijian.analysis.neardup import Params, _prefix_ambiguous
+
+    shared = "关于做好2026年安全生产工作的通知为切实做好安全生产工作现就有关事项通知如下一提高思想认识二压实工作责任"
+    a = shared + "三加强督查检查县政府将于10月下旬对各乡镇进行抽查"
+    b = shared + "三加强督查检查县政府将于11月上旬对各村社区进行抽查"
+    other = "关于开展防汛应急演练的通知定于6月5日上午9时在县水利局开展防汛应急演练请各乡镇分管领导准时参加"
+    texts = {
+        1: shared[:30],  # begins a, b and the shared beginning
+        2: shared,  # begins a and b
+        3: a,
+        4: b,
+        5: other[:32],  # a cut copy of one notice
+        6: other,
+        7: other + "请各单位按时参加",  # a forward with a tail: still one notice with `other`
+        8: a[:-3],  # a cut copy of a only (after the slot that tells a and b apart)
+    }
+    lake = Lake(tmp_path)
+    docs = lake.register(
+        "d",
+        pa.table({"doc": list(texts), "norm": list(texts.values()), "n": [len(x) for x in texts.values()]}),
+    )
+    got = {r["doc"] for r in lake.to_arrow(_prefix_ambiguous(docs, Params.from_policy())).to_pylist()}
+    assert got == {1, 2}
+    lake.close()

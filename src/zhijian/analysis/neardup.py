@@ -23,7 +23,10 @@ Pipeline (output is clusters, never an all-pairs list):
    (another date, place or subject) apart, where a plain MinHash threshold merges them. Each text
    keeps only its edge to its longest verified partner (``contained_ratio``): the edges form a forest,
    so a truncated copy cannot bridge two siblings; a text contained in two partners that are not one
-   notice keeps none (it cannot be told whose copy it is). ``verify="signature"`` instead accepts
+   notice keeps none (it cannot be told whose copy it is), and so does a text that begins two texts
+   that are not one notice, found in text order whatever partners its candidates gave it
+   (:func:`_prefix_ambiguous`: otherwise cut copies of siblings hang under one another and chain
+   siblings into one cluster). ``verify="signature"`` instead accepts
    an edge when the share of equal MinHash values reaches ``min_agreement`` (similar wording);
 5. connected components of the accepted edges (numpy union-find, on the bounded edge list).
 """
@@ -504,6 +507,33 @@ def candidate_edges(docs, sig, p: Params):
     return u.select(a=ibis.least(u.a, u.b), b=ibis.greatest(u.a, u.b)).distinct()
 
 
+def _prefix_ambiguous(docs, p: Params):
+    """Docs whose text is the beginning of two texts that are not one notice (a copy cut before the
+    slot that tells template siblings apart), found in text order, where the texts that begin with a
+    text f are the ones right after it: f is such a beginning when the text after it begins with f
+    and so does the text after the first break at or after f (a break: two neighbours of which the
+    shorter, trimmed as in the verification, does not occur in the longer). The candidate edges
+    need not reach those siblings; the order does. Head buckets (the first ``edge_key_chars``
+    characters) keep the windows small: a text and the texts it begins share that key."""
+    import ibis
+
+    e = p.edge_key_chars
+    t = docs.filter(docs.n >= e).select("doc", "norm", "n", key=docs.norm.substr(0, e))
+    w = ibis.window(group_by=t.key, order_by=[t.norm, t.doc])
+    t = t.mutate(nx=t.norm.lead().over(w), nn=t.n.lead().over(w))
+    first = t.n <= t.nn
+    ns = ibis.least(t.n, t.nn)
+    h = ibis.least(ibis.literal(p.trim_chars, "int64"), ns // 8)
+    short, long_ = ibis.ifelse(first, t.norm, t.nx), ibis.ifelse(first, t.nx, t.norm)
+    brk = t.nx.notnull() & ~long_.contains(short.substr(h, ns - 2 * h))
+    # the text after each break; texts in order only grow, so the first one at or after a row is
+    # the least (min ignores NULL on every engine; first_value's null handling differs)
+    t = t.mutate(after=ibis.ifelse(brk, t.nx, ibis.null("string")))
+    wf = ibis.window(group_by=t.key, order_by=[t.norm, t.doc], rows=(0, None))
+    t = t.mutate(after=t.after.min().over(wf))
+    return t.filter(t.nx.startswith(t.norm) & t.after.startswith(t.norm)).select("doc")
+
+
 def verified_edges(docs, edges, p: Params, sig=None):
     """Keep the edges that pass the exact verification (see module docstring)."""
     import ibis
@@ -549,6 +579,8 @@ def verified_edges(docs, edges, p: Params, sig=None):
     other = other.select(s=other.s, core2=other.tl.substr(h2, other.nl - 2 * h2))
     pair = other.join(best, "s")
     ambiguous = pair.filter(~pair.t1.contains(pair.core2)).select("s").distinct()
+    # and a text that begins two texts that are not one notice, whichever partners the candidates gave it
+    ambiguous = ambiguous.union(_prefix_ambiguous(docs, p).select(s="doc"), distinct=True)
     one = best.anti_join(ambiguous, "s").select(a=best.s, b=best.l)
     return mutual.union(one, distinct=False)
 
