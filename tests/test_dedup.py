@@ -351,3 +351,17 @@ def test_a_shared_beginning_of_template_siblings_is_ambiguous(tmp_path):
     got = {r["doc"] for r in lake.to_arrow(_prefix_ambiguous(docs, Params.from_policy())).to_pylist()}
     assert got == {1, 2}
     lake.close()
+
+
+def test_a_copy_cut_into_the_words_that_tell_siblings_apart_joins_its_notice():
+    """A copy cut a few characters into the subject that tells two siblings apart (within the
+    characters the verification trims) holds more of the sibling it was cut from: it joins that
+    notice and is not taken for the shared beginning of both."""
+    head = "紧急通知据气象部门预报8月22日至25日我县将出现强降雨天气请各村社区立即启动"
+    tail = "应急响应落实24小时值班值守制度联络员要在岗在位重大情况及时报告"
+    a, b = head + "安全生产" + tail, head + "河湖长制" + tail
+    texts = {"a": a, "a-cut": head + "安全生", "b": b, "b-forward": "转发：" + b}
+    rows = [{"id": k, "key": k, "text": x} for k, x in texts.items()]
+    got = dict(zip(texts, cluster_records(rows), strict=True))
+    assert got["a-cut"] == got["a"]
+    assert got["b-forward"] == got["b"] != got["a"]

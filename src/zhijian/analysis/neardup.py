@@ -21,7 +21,8 @@ Pipeline (output is clusters, never an all-pairs list):
    ``trim_chars`` characters trimmed at each end, must occur in the longer one, and its slot sequence
    (digits, dates, times, counts) must occur in the longer one's — this is what keeps template siblings
    (another date, place or subject) apart, where a plain MinHash threshold merges them. Each text
-   keeps only its edge to its longest verified partner (``contained_ratio``): the edges form a forest,
+   keeps only its edge to its best verified partner (the one holding most of it, then the longest:
+   ``contained_ratio``): the edges form a forest,
    so a truncated copy cannot bridge two siblings; a text contained in two partners that are not one
    notice keeps none (it cannot be told whose copy it is), and so does a text that begins two texts
    that are not one notice, found in text order whatever partners its candidates gave it
@@ -568,17 +569,25 @@ def verified_edges(docs, edges, p: Params, sig=None):
     acc = v.filter(ok).mutate(contained=v.ns * 1000 < v.nl * int(round(p.contained_ratio * 1000)))
     mutual = acc.filter(~acc.contained).select(a=acc.s, b=acc.l)
     cont = acc.filter(acc.contained)
-    w = ibis.window(group_by=cont.s, order_by=[cont.nl.desc(), cont.l])
+    # how much of the shorter text a partner holds: all of it (2), all but one trimmed end (1), or
+    # the core only (0). A partner that holds more is a better one, and only partners that hold as
+    # much as the best one make a text ambiguous: a copy cut a few characters into the words that
+    # tell siblings apart (within the trimmed end) belongs to the sibling that has those words
+    hc = ibis.least(ibis.literal(p.trim_chars, "int64"), cont.ns // 8)
+    whole = cont.tl.contains(cont.ts)
+    one_end = cont.tl.contains(cont.ts.substr(hc)) | cont.tl.contains(cont.ts.substr(0, cont.ns - hc))
+    cont = cont.mutate(fit=ibis.ifelse(whole, 2, ibis.ifelse(one_end, 1, 0)))
+    w = ibis.window(group_by=cont.s, order_by=[cont.fit.desc(), cont.nl.desc(), cont.l])
     cont = cont.mutate(rk=ibis.row_number().over(w))
-    best = cont.filter(cont.rk == 0).select(s=cont.s, l=cont.l, t1=cont.tl)
-    # a text contained in two partners that are not one notice (the longest does not contain the
+    best = cont.filter(cont.rk == 0).select(s=cont.s, l=cont.l, t1=cont.tl, fit1=cont.fit)
+    # a text contained in two partners that are not one notice (the best does not contain the
     # other) is the shared beginning of siblings, e.g. a copy cut before the slot that tells them
     # apart: it cannot be told whose copy it is, so it joins neither
     other = cont.filter(cont.rk > 0)
     h2 = ibis.least(ibis.literal(p.trim_chars, "int64"), other.nl // 8)
-    other = other.select(s=other.s, core2=other.tl.substr(h2, other.nl - 2 * h2))
+    other = other.select(s=other.s, fit=other.fit, core2=other.tl.substr(h2, other.nl - 2 * h2))
     pair = other.join(best, "s")
-    ambiguous = pair.filter(~pair.t1.contains(pair.core2)).select("s").distinct()
+    ambiguous = pair.filter((pair.fit == pair.fit1) & ~pair.t1.contains(pair.core2)).select("s").distinct()
     # and a text that begins two texts that are not one notice, whichever partners the candidates gave it
     ambiguous = ambiguous.union(_prefix_ambiguous(docs, p).select(s="doc"), distinct=True)
     one = best.anti_join(ambiguous, "s").select(a=best.s, b=best.l)
