@@ -252,13 +252,18 @@ _SPACE = re.compile(r"\s")
 
 def mentions_sql(col: str) -> str:
     """DuckDB SQL for ``mentions_in(col)[0]``: the @names in order of first appearance, without the
-    @all tokens (``list_distinct`` does not keep the order, so each name is kept at its first position)."""
+    @all tokens (``list_distinct`` does not keep the order, so a fold appends each name not yet seen).
+    The names are extracted once: a lambda that refers to them again (``list_position(found, x)``)
+    would run the extraction again for every name (1M WeChat messages, 10% with @: 0.22 s of 1.2 s)."""
     pattern = sql_str(mention_re2())
     found = (
         f"list_filter(regexp_extract_all({col}, {pattern}, 1),"
         " lambda m_: m_ NOT IN ('所有人', 'all', 'All', '全体成员'))"
     )
-    return f"list_filter({found}, lambda x_, i_: list_position({found}, x_) = i_)"
+    return (
+        f"list_reduce({found}, lambda acc_, x_: CASE WHEN list_contains(acc_, x_) THEN acc_"
+        " ELSE list_append(acc_, x_) END, []::VARCHAR[])"
+    )
 
 
 # ── phone numbers as senders (WhatsApp shows unsaved contacts by number) ──────────────────────────
