@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.telegram as telegram
 from zhijian.errors import ImportFormatError
 from zhijian.ingest import import_paths
@@ -173,7 +174,7 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
         used.append(r is not None)
         return r
 
-    real_copy = telegram._copy_range
+    real_copy = telegram.copy_range
 
     def copy_spy(*a, **k):
         used.append("piece")
@@ -181,7 +182,7 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
 
     with monkeypatch.context() as m:
         m.setattr(telegram, "_telegram_vectorised", spy if vectorised else (lambda *a, **k: None))
-        m.setattr(telegram, "_copy_range", copy_spy)
+        m.setattr(telegram, "copy_range", copy_spy)
         ws = init_workspace(tmp / name)
         try:
             s = import_paths(ws, [path], fmt="telegram_json")
@@ -323,7 +324,7 @@ def test_split_points_cut_between_elements_only(style):
     buf = body.encode()
     start = buf.index(b"[", buf.index(b"messages") if style == "telegram" else 0)
     end = buf.rindex(b"]") + 1
-    ranges = telegram._split_points(buf, start, end, 5)
+    ranges = jsonscan.split_points(buf, start, end, 5)
     assert len(ranges) == (1 if style == "minified" else 5)
     got = []
     for a, b in ranges:

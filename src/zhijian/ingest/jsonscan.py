@@ -12,8 +12,10 @@ reader (:mod:`zhijian.ingest.jsonstream`), which names the record at fault."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -262,3 +264,90 @@ class Items:
             if c != ord(","):
                 raise NotWalkable(f"expected ',' or ']' at byte {p}")
             p = doc.ws(p + 1)
+
+
+# -- cutting a pretty-printed array into pieces DuckDB reads in parallel --------------------------
+#: a messages array is read from pieces of at least this many bytes, one per DuckDB thread: DuckDB
+#: reads one JSON array file in one thread, and the SQL that maps the records runs in that thread too
+PIECE_MIN_BYTES = 16 << 20
+
+
+def split_points(buf, start: int, end: int, pieces: int) -> list[tuple[int, int]]:
+    """Up to ``pieces`` byte ranges covering the elements of the array ``buf[start:end]`` (brackets
+    included), each to be read as an array of its own (``"["`` and ``"]"`` added where cut).
+
+    A cut is made after a newline near each target offset where two elements of a pretty-printed
+    array meet: ``…},⏎{…`` or ``…}⏎,{…`` with the ``{`` (or ``,``) indented as the first element
+    is. A raw newline cannot occur inside a JSON string, so a cut is never inside one, and with
+    consistent indentation never inside a nested container (Telegram writes the entities of a
+    message as an indented array of objects). Were it inside one all the same, the first piece would
+    end with containers left open and DuckDB would reject it: the streaming reader then runs.
+    Minified arrays (no newline before the first element) stay whole."""
+    lo = start + 1  # the first element's bytes start after "["
+    first = lo
+    while first < end and buf[first] in _WS:
+        first += 1
+    nl = buf.rfind(b"\n", lo, first)
+    if nl < 0:
+        return [(lo, end - 1)]
+    indent = first - nl - 1
+    out: list[tuple[int, int]] = []
+    size = end - start
+    for k in range(1, pieces):
+        q = max(lo, start + size * k // pieces) - 1
+        stop = min(end - 1, q + (4 << 20))
+        while True:
+            q = buf.find(b"\n", q + 1, stop)
+            if q < 0:
+                break
+            b = q + 1  # the first non-blank byte after the newline
+            while b < end and buf[b] in b" \t":
+                b += 1
+            if b - q - 1 != indent:
+                continue
+            a = q  # the last non-blank byte before it
+            while a > lo and buf[a - 1] in _WS:
+                a -= 1
+            if buf[a - 1] == ord(",") and buf[b] == ord("{") and a - 2 > lo:
+                out.append((lo, a - 1))
+                lo = b
+                break
+            if buf[a - 1] == ord("}") and buf[b] == ord(","):
+                c = b + 1
+                while c < end and buf[c] in _WS:
+                    c += 1
+                if buf[c] == ord("{"):
+                    out.append((lo, a))
+                    lo = c
+                    break
+        if q < 0:
+            break
+    out.append((lo, end - 1))  # up to the final "]"
+    return out
+
+
+def copy_range(src: Path, start: int, end: int, dest: Path, head: bytes = b"", tail: bytes = b"") -> None:
+    """``head``, bytes ``start:end`` of ``src`` and ``tail`` into a new file ``dest`` (the bytes in
+    the kernel where it can)."""
+    with open(src, "rb") as fi, open(dest, "wb") as fo:
+        fo.write(head)
+        fo.flush()
+        left, off = end - start, start
+        try:
+            while left > 0:
+                n = os.copy_file_range(fi.fileno(), fo.fileno(), left, off)
+                if n <= 0:
+                    break
+                off, left = off + n, left - n
+        except OSError:  # another file system, or no copy_file_range: copy through user space
+            pass
+        fo.seek(0, os.SEEK_END)
+        fi.seek(off)
+        while left > 0:
+            b = fi.read(min(left, 1 << 22))
+            if not b:
+                raise OSError(f"{src} shrank while it was read")
+            fo.write(b)
+            left -= len(b)
+        fo.seek(0, os.SEEK_END)
+        fo.write(tail)

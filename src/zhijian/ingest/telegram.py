@@ -34,7 +34,7 @@ from zhijian.ingest.common import (
     sql_str,
     transcode_to_utf8,
 )
-from zhijian.ingest.jsonscan import ByteDoc, NotWalkable
+from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, ByteDoc, NotWalkable, copy_range, split_points
 from zhijian.ingest.jsonstream import JsonReader
 
 MEDIA_KIND = {
@@ -364,96 +364,11 @@ def _chat_list(doc: ByteDoc, v: int, chats: list[_Chat]) -> int:
     return it.end
 
 
-#: a messages array is read from pieces of at least this many bytes, one per DuckDB thread: DuckDB
-#: reads one JSON array file in one thread, and the SQL that maps the records runs in that thread too
-PIECE_MIN_BYTES = 16 << 20
 #: the chats of an account export are read in batches of about this many bytes (one INSERT each):
 #: the copies on disk stay below it, or the largest chat (memory does not depend on it: the staging
 #: table spills). Each INSERT ends with one thread reading the last piece alone: a 291 MB export
 #: read in one INSERT instead of two of 256 + 35 MB spends 0.15-0.3 s less (bench/ingest.py)
 BATCH_BYTES = 1 << 30
-_WS = b" \t\r\n"
-
-
-def _split_points(buf, start: int, end: int, pieces: int) -> list[tuple[int, int]]:
-    """Up to ``pieces`` byte ranges covering the elements of the array ``buf[start:end]`` (brackets
-    included), each to be read as an array of its own (``"["`` and ``"]"`` added where cut).
-
-    A cut is made after a newline near each target offset where two elements of a pretty-printed
-    array meet: ``…},⏎{…`` or ``…}⏎,{…`` with the ``{`` (or ``,``) indented as the first element
-    is. A raw newline cannot occur inside a JSON string, so a cut is never inside one, and with
-    consistent indentation never inside a nested container (Telegram writes the entities of a
-    message as an indented array of objects). Were it inside one all the same, the first piece would
-    end with containers left open and DuckDB would reject it: the streaming reader then runs.
-    Minified arrays (no newline before the first element) stay whole."""
-    lo = start + 1  # the first element's bytes start after "["
-    first = lo
-    while first < end and buf[first] in _WS:
-        first += 1
-    nl = buf.rfind(b"\n", lo, first)
-    if nl < 0:
-        return [(lo, end - 1)]
-    indent = first - nl - 1
-    out: list[tuple[int, int]] = []
-    size = end - start
-    for k in range(1, pieces):
-        q = max(lo, start + size * k // pieces) - 1
-        stop = min(end - 1, q + (4 << 20))
-        while True:
-            q = buf.find(b"\n", q + 1, stop)
-            if q < 0:
-                break
-            b = q + 1  # the first non-blank byte after the newline
-            while b < end and buf[b] in b" \t":
-                b += 1
-            if b - q - 1 != indent:
-                continue
-            a = q  # the last non-blank byte before it
-            while a > lo and buf[a - 1] in _WS:
-                a -= 1
-            if buf[a - 1] == ord(",") and buf[b] == ord("{") and a - 2 > lo:
-                out.append((lo, a - 1))
-                lo = b
-                break
-            if buf[a - 1] == ord("}") and buf[b] == ord(","):
-                c = b + 1
-                while c < end and buf[c] in _WS:
-                    c += 1
-                if buf[c] == ord("{"):
-                    out.append((lo, a))
-                    lo = c
-                    break
-        if q < 0:
-            break
-    out.append((lo, end - 1))  # up to the final "]"
-    return out
-
-
-def _copy_range(src: Path, start: int, end: int, dest: Path, head: bytes = b"", tail: bytes = b"") -> None:
-    """``head``, bytes ``start:end`` of ``src`` and ``tail`` into a new file ``dest`` (the bytes in
-    the kernel where it can)."""
-    with open(src, "rb") as fi, open(dest, "wb") as fo:
-        fo.write(head)
-        fo.flush()
-        left, off = end - start, start
-        try:
-            while left > 0:
-                n = os.copy_file_range(fi.fileno(), fo.fileno(), left, off)
-                if n <= 0:
-                    break
-                off, left = off + n, left - n
-        except OSError:  # another file system, or no copy_file_range: copy through user space
-            pass
-        fo.seek(0, os.SEEK_END)
-        fi.seek(off)
-        while left > 0:
-            b = fi.read(min(left, 1 << 22))
-            if not b:
-                raise OSError(f"{src} shrank while it was read")
-            fo.write(b)
-            left -= len(b)
-        fo.seek(0, os.SEEK_END)
-        fo.write(tail)
 
 
 # the fields :func:`_convert` reads: DuckDB's JSON reader gives each as a JSON fragment (absent or
@@ -592,7 +507,7 @@ def _threads(db) -> int:
 
 def _telegram_vectorised(run, inp, enc: str) -> int | None:
     """Find each chat's messages array by bytes (:func:`_locate`), copy it (large ones in pieces,
-    :func:`_split_points`) to files of their own and read those with DuckDB's JSON reader (parallel,
+    :func:`~zhijian.ingest.jsonscan.split_points`) to files of their own and read those with DuckDB's JSON reader (parallel,
     no Python per message), mapping the records in SQL (:func:`_messages_sql`). Returns None when
     the file is not in a shape this reads or DuckDB cannot read it (broken JSON, bytes that are not
     UTF-8, elements that are not objects): nothing is left staged, and the streaming reader runs,
@@ -615,7 +530,7 @@ def _telegram_vectorised(run, inp, enc: str) -> int | None:
     try:
         chats = _locate(ByteDoc(mm))
         ranges = [
-            _split_points(mm, c.start, c.end, max(1, min(threads, (c.end - c.start) // PIECE_MIN_BYTES)))
+            split_points(mm, c.start, c.end, max(1, min(threads, (c.end - c.start) // PIECE_MIN_BYTES)))
             for c in chats
         ]
     except NotWalkable:
@@ -646,7 +561,7 @@ def _telegram_vectorised(run, inp, enc: str) -> int | None:
                 for ci in batch:
                     for k, (a, b) in enumerate(ranges[ci - 1]):
                         parts.append(run.work / _piece_name(run.file_no, ci, k))
-                        _copy_range(src, a, b, parts[-1], b"[", b"]")
+                        copy_range(src, a, b, parts[-1], b"[", b"]")
                 db.execute(_messages_sql(parts, keys, run.file_no))
             finally:
                 for part in parts:
