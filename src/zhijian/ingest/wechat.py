@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import html
 import json
+import mmap
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
+    STAGED_PY,
     RawSink,
     detect_encoding,
     finish_staged,
@@ -21,6 +24,7 @@ from zhijian.ingest.common import (
     number_rows,
     open_text,
     parse_local,
+    py_strip_sql,
     read_with_encoding,
     sql_str,
     staged_read_error,
@@ -228,6 +232,57 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
     )
 
 
+def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular: str = "false") -> str:
+    """The INSERT that maps PyWxDump records in SQL, as :func:`_pywxdump_row` maps them: ``src`` is a
+    query with VARCHAR columns MsgSvrID, type_name, talker, room_name and CreateTime, ``msg`` the SQL of
+    the message text over them. A record for which ``irregular`` (SQL over ``src``) holds, or whose
+    time does not parse when it does not hold for ``source`` ``pywxdump_json``, is marked
+    :data:`~zhijian.ingest.common.STAGED_PY` in ``bad``; the CSV reader reports a time it cannot parse."""
+    q = sql_str
+    kind_of = (
+        f"CASE {py_strip_sql('s.type_name')} "
+        + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items())
+        + " END"
+    )
+    fmts = (
+        "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
+    )
+    ts_bad = q(STAGED_PY) if source == "pywxdump_json" else "'时间无法识别：' || left(coalesce(ct, ''), 40)"
+    return f"""
+        INSERT INTO raw
+        WITH src AS ({src}),
+        m AS (
+          SELECT {py_strip_sql("s.MsgSvrID")} AS sid, coalesce(s.type_name, '') AS tn,
+                 {py_strip_sql("coalesce(s.talker, '')")} AS talker, {py_strip_sql("coalesce(s.room_name, '')")} AS room,
+                 s.CreateTime AS ct, coalesce({msg}, '') AS msg0,
+                 timezone({q(run.tzname)}, try_strptime({py_strip_sql("s.CreateTime")}, {fmts})) AS ts, {kind_of} AS k,
+                 {irregular} AS irr
+          FROM src s),
+        t AS (
+          SELECT *, CASE WHEN contains(msg0, '<revokemsg>') THEN regexp_replace(msg0, '</?revokemsg>', '', 'g')
+                         ELSE msg0 END AS body
+          FROM m),
+        u AS (
+          SELECT *, CASE
+                 WHEN {py_strip_sql("tn")} LIKE '消息撤回%' OR contains(body, '撤回了一条消息') OR contains(body, 'revokemsg')
+                   THEN 'recall'
+                 WHEN talker = '系统' THEN 'system'
+                 ELSE coalesce(k, 'other') END AS kind,
+               CASE WHEN tn LIKE '引用%' THEN regexp_replace(body, {q(QUOTE_RE2)}, '') ELSE body END AS text
+          FROM t)
+        SELECT NULL, CASE WHEN regexp_full_match(coalesce(sid, ''), '[0-9]{{6,}}') THEN sid END, {q(source)}, 'wechat',
+               coalesce(nullif(room, ''), {q(stem)}), coalesce(nullif(room, ''), {q(stem)}),
+               CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
+               CASE WHEN kind = 'text' AND contains(text, '@') THEN {mentions_sql("text")} ELSE []::VARCHAR[] END,
+               kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
+                                  OR contains(text, '@全体成员')),
+               kind = 'forward', NULL::BIGINT,
+               CASE WHEN irr THEN {q(STAGED_PY)} WHEN ts IS NULL THEN {ts_bad} END,
+               {run.file_no}
+        FROM u
+    """
+
+
 def pywxdump_csv(run, inp) -> tuple[int, str]:
     """Vectorised in DuckDB (PyWxDump pages and merged exports reach millions of rows); the same
     mapping as :func:`_pywxdump_row`, which serves the JSON variant.
@@ -256,48 +311,11 @@ def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
     msg = "msg" if "msg" in header else "coalesce(try(json_extract_string(content, '$.msg')), content)"
     db = run.db
     base = run.seq
-    kind_of = (
-        "CASE trim(s.type_name) "
-        + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items())
-        + " END"
+    src_sql = (
+        f"SELECT * FROM read_csv({q(str(src))}, header=true, all_varchar=true, delim=',',"
+        " quote='\"', escape='\"', strict_mode=true)"
     )
-    stem = q(path.stem)
-    fmts = (
-        "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
-    )
-    sql = f"""
-        INSERT INTO raw
-        WITH src AS (
-          SELECT * FROM read_csv({q(str(src))}, header=true, all_varchar=true, delim=',',
-                                 quote='"', escape='"', strict_mode=true)),
-        m AS (
-          SELECT s.MsgSvrID AS sid, coalesce(s.type_name, '') AS tn, trim(coalesce(s.talker, '')) AS talker,
-                 trim(coalesce(s.room_name, '')) AS room, s.CreateTime AS ct, coalesce({msg}, '') AS msg0,
-                 timezone({q(run.tzname)}, try_strptime(trim(s.CreateTime), {fmts})) AS ts, {kind_of} AS k
-          FROM src s),
-        t AS (
-          SELECT *, CASE WHEN contains(msg0, 'revokemsg') THEN regexp_replace(msg0, '</?revokemsg>', '', 'g')
-                         ELSE msg0 END AS body
-          FROM m),
-        u AS (
-          SELECT *, CASE
-                 WHEN tn LIKE '消息撤回%' OR contains(body, '撤回了一条消息') OR contains(body, 'revokemsg')
-                   THEN 'recall'
-                 WHEN talker = '系统' THEN 'system'
-                 ELSE coalesce(k, 'other') END AS kind,
-               CASE WHEN tn LIKE '引用%' THEN regexp_replace(body, {q(QUOTE_RE2)}, '') ELSE body END AS text
-          FROM t)
-        SELECT NULL, CASE WHEN regexp_full_match(coalesce(sid, ''), '[0-9]{{6,}}') THEN sid END, 'pywxdump_csv', 'wechat',
-               coalesce(nullif(room, ''), {stem}), coalesce(nullif(room, ''), {stem}),
-               CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
-               CASE WHEN kind = 'text' AND contains(text, '@') THEN {mentions_sql("text")} ELSE []::VARCHAR[] END,
-               kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
-                                  OR contains(text, '@全体成员')),
-               kind = 'forward', NULL::BIGINT,
-               CASE WHEN ts IS NULL THEN '时间无法识别：' || left(coalesce(ct, ''), 40) END,
-               {run.file_no}
-        FROM u
-    """
+    sql = _pywxdump_insert(run, src_sql, msg, path.stem, "pywxdump_csv")
     try:
         db.execute(sql)
         number_rows(db, base)
@@ -328,12 +346,102 @@ def _load_json(path: Path, enc: str):
         raise ImportFormatError("JSON 嵌套过深", "JSON nested too deeply", path=str(path)) from None
 
 
+#: the fields of a PyWxDump JSON record the SQL mapping reads
+_PYWX_FIELDS = ("MsgSvrID", "type_name", "talker", "room_name", "CreateTime", "msg")
+
+
+def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | None:
+    """A file that is one array of records, each of the shape PyWxDump writes (talker, msg and
+    CreateTime strings, MsgSvrID a string or an integer, no white space around the names), read by
+    DuckDB's JSON reader and mapped in SQL (:func:`_pywxdump_insert`) — in parallel, no Python per
+    record. Returns None when the file is not such an array, DuckDB cannot read it (broken JSON, an
+    element that is not an object, bytes that are not UTF-8) or one record is of another shape or
+    has a time the SQL does not parse: nothing is left staged, and the streaming reader reads the
+    file, skipping and naming what it must."""
+    import duckdb
+
+    from zhijian.ingest.common import json_kind_sql, transcode_to_utf8
+    from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, copy_range, split_points
+
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
+    try:
+        with open(src, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return None
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        start = 3 if mm[:3] == b"\xef\xbb\xbf" else 0
+        while start < len(mm) and mm[start] in b" \t\r\n":
+            start += 1
+        end = len(mm)
+        while end > start and mm[end - 1] in b" \t\r\n":
+            end -= 1
+        if start >= end or mm[start] != ord("[") or mm[end - 1] != ord("]"):
+            return None
+        # DuckDB reads one JSON array file in one thread: pieces of the array, one per thread
+        threads = int(run.db.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        ranges = split_points(mm, start, end, max(1, min(threads, (end - start) // PIECE_MIN_BYTES)))
+    finally:
+        mm.close()
+    k = json_kind_sql
+    columns = "{" + ", ".join(f"{sql_str(f)}: 'JSON'" for f in _PYWX_FIELDS) + "}"
+    # the text of each field (->> gives a string's text and another fragment as it is written, as
+    # json_text_sql does; here it measured faster) and its JSON type
+    fields = ", ".join(f"(j.{f} ->> '$') AS {f}, {k('j.' + f)} AS {f}_k" for f in _PYWX_FIELDS)
+    irregular = " OR ".join(
+        [f"coalesce({f}_k <> 'VARCHAR', true)" for f in ("talker", "msg", "CreateTime")]
+        + [f"coalesce({f}_k <> 'VARCHAR', false)" for f in ("type_name", "room_name")]
+        + [
+            "coalesce(MsgSvrID_k NOT IN ('VARCHAR', 'NUMBER'), false)",
+            # an integer id is its digits to Python too; another number is not
+            "coalesce(MsgSvrID_k = 'NUMBER' AND NOT regexp_full_match(MsgSvrID, '-?[0-9]+'), false)",
+            # Python's str.isdigit takes any Unicode digit, the SQL only 0-9
+            "coalesce(regexp_matches(MsgSvrID, '[^\\x00-\\x7f]'), false)",
+        ]
+    )
+    db = run.db
+    base = run.seq
+    parts = [run.work / f"pywxdump-{run.file_no}-{i}.json" for i in range(len(ranges))]
+    try:
+        for part, (a, b) in zip(parts, ranges, strict=True):
+            copy_range(src, a, b, part, b"[", b"]")
+        files = ", ".join(sql_str(str(p)) for p in parts)
+        src_sql = (
+            f"SELECT *, {irregular} AS irr0 FROM (SELECT {fields}"
+            f" FROM read_json([{files}], format='array', records=true, columns={columns}) j)"
+        )
+        db.execute(_pywxdump_insert(run, src_sql, "s.msg", path.stem, "pywxdump_json", "s.irr0"))
+        odd = db.execute(
+            f"SELECT count(*) FROM raw WHERE (seq IS NULL OR seq > {base}) AND bad IS NOT NULL"
+        ).fetchall()[0][0]
+        if odd:
+            db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+            return None
+        number_rows(db, base)
+    except (duckdb.Error, OSError):
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+        return None
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    n_rows, n_bad = finish_staged(run, path, base, lambda ks: {k_: f"第 {k_} 条" for k_ in ks})
+    run.seq = base + n_rows + 1
+    return n_rows - n_bad, enc
+
+
 def pywxdump_json(run, inp) -> tuple[int, str]:
     """An array of message objects, or an object holding it under ``data``/``messages``/``msgs``;
     streamed one message at a time (:class:`~zhijian.ingest.jsonstream.JsonReader`)."""
     from zhijian.ingest.jsonstream import JsonReader
 
     path = inp.path
+    n = _pywxdump_json_vectorised(run, path, detect_encoding(path, full=False))
+    if n is not None:
+        return n
     enc = detect_encoding(path)
     sink = RawSink(run.emit, "pywxdump_json", "wechat")
 
