@@ -21,14 +21,13 @@ Pipeline (output is clusters, never an all-pairs list):
    ``trim_chars`` characters trimmed at each end, must occur in the longer one, and its slot sequence
    (digits, dates, times, counts) must occur in the longer one's — this is what keeps template siblings
    (another date, place or subject) apart, where a plain MinHash threshold merges them. Each text
-   keeps only its edge to its best verified partner (the one holding most of it, then the longest:
-   ``contained_ratio``): the edges form a forest,
-   so a truncated copy cannot bridge two siblings; a text contained in two partners that are not one
-   notice keeps none (it cannot be told whose copy it is), and so does a text that begins two texts
-   that are not one notice, found in text order whatever partners its candidates gave it
-   (:func:`_prefix_ambiguous`: otherwise cut copies of siblings hang under one another and chain
-   siblings into one cluster). ``verify="signature"`` instead accepts
-   an edge when the share of equal MinHash values reaches ``min_agreement`` (similar wording);
+   keeps only its edge to its best verified partner (the one holding most of it, then the longest;
+   ``contained_ratio``): the edges form a forest, so a truncated copy cannot bridge two siblings; a
+   text contained in two partners that are not one notice keeps none (it cannot be told whose copy
+   it is), and so does a text that begins two texts that are not one notice, found in text order
+   whatever partners its candidates gave it (:func:`_prefix_ambiguous`: otherwise cut copies of
+   siblings hang under one another and chain siblings into one cluster). ``verify="signature"``
+   instead accepts an edge when the share of equal MinHash values reaches ``min_agreement``;
 5. connected components of the accepted edges (numpy union-find, on the bounded edge list).
 """
 

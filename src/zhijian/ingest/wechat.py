@@ -235,9 +235,10 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
 def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular: str = "false") -> str:
     """The INSERT that maps PyWxDump records in SQL, as :func:`_pywxdump_row` maps them: ``src`` is a
     query with VARCHAR columns MsgSvrID, type_name, talker, room_name and CreateTime, ``msg`` the SQL of
-    the message text over them. A record for which ``irregular`` (SQL over ``src``) holds, or whose
-    time does not parse when it does not hold for ``source`` ``pywxdump_json``, is marked
-    :data:`~zhijian.ingest.common.STAGED_PY` in ``bad``; the CSV reader reports a time it cannot parse."""
+    the message text over them, ``irregular`` SQL over them that is true for a record the SQL must not
+    map. Such a record gets :data:`~zhijian.ingest.common.STAGED_PY` in ``bad``, and so does one whose
+    time does not parse when ``source`` is ``pywxdump_json`` (the JSON reader then lets the streaming
+    reader read the file); the CSV reader skips a time it cannot parse, named in ``bad``."""
     q = sql_str
     kind_of = (
         f"CASE {py_strip_sql('s.type_name')} "
@@ -285,7 +286,7 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
 
 def pywxdump_csv(run, inp) -> tuple[int, str]:
     """Vectorised in DuckDB (PyWxDump pages and merged exports reach millions of rows); the same
-    mapping as :func:`_pywxdump_row`, which serves the JSON variant.
+    mapping as :func:`_pywxdump_row`, which serves the JSON files the SQL does not read.
 
     Kept parallel: no window and no join in the insert (``row_number() OVER ()`` would make the whole
     pipeline, parsing included, single-threaded; the records are numbered afterwards by
@@ -434,8 +435,9 @@ def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | No
 
 
 def pywxdump_json(run, inp) -> tuple[int, str]:
-    """An array of message objects, or an object holding it under ``data``/``messages``/``msgs``;
-    streamed one message at a time (:class:`~zhijian.ingest.jsonstream.JsonReader`)."""
+    """An array of message objects, or an object holding it under ``data``/``messages``/``msgs``.
+    An array of records of the usual shape is read by DuckDB (:func:`_pywxdump_json_vectorised`);
+    other files are streamed one message at a time (:class:`~zhijian.ingest.jsonstream.JsonReader`)."""
     from zhijian.ingest.jsonstream import JsonReader
 
     path = inp.path
