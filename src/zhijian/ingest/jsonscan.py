@@ -267,7 +267,7 @@ class Items:
 
 
 # -- cutting a pretty-printed array into pieces DuckDB reads in parallel --------------------------
-#: a messages array is read from pieces of at least this many bytes, one per DuckDB thread: DuckDB
+#: a large JSON array is read from pieces of at least this many bytes, one per DuckDB thread: DuckDB
 #: reads one JSON array file in one thread, and the SQL that maps the records runs in that thread too
 PIECE_MIN_BYTES = 16 << 20
 
