@@ -16,6 +16,7 @@ import pytest
 
 import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.wechat as wechat
+from import_helpers import import_and_read
 from zhijian.errors import ImportFormatError
 from zhijian.ingest import import_paths
 from zhijian.workspace import init_workspace
@@ -110,19 +111,12 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
         used.append("piece")
         return real_copy(*a, **k)
 
-    with monkeypatch.context() as m:
-        m.setattr(wechat, "_pywxdump_json_vectorised", spy if vectorised else (lambda *a, **k: None))
-        m.setattr(jsonscan, "copy_range", copy_spy)
-        ws = init_workspace(tmp / name)
-        try:
-            s = import_paths(ws, [path], fmt="pywxdump_json")
-            msgs = ws.lake().table("messages").execute().drop(columns=["batch_id"])
-        finally:
-            ws.close()
-    d = s.to_dict()
-    for k in ("batch_id", "duration_s", "seconds"):
-        d.pop(k, None)
-    return d, msgs.sort_values("message_id").reset_index(drop=True), used
+    patches = [
+        (wechat, "_pywxdump_json_vectorised", spy if vectorised else (lambda *a, **k: None)),
+        (jsonscan, "copy_range", copy_spy),
+    ]
+    d, msgs = import_and_read(tmp, name, path, "pywxdump_json", monkeypatch, patches)
+    return d, msgs, used
 
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):

@@ -16,9 +16,8 @@ import pytest
 
 import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.telegram as telegram
+from import_helpers import import_and_read
 from zhijian.errors import ImportFormatError
-from zhijian.ingest import import_paths
-from zhijian.workspace import init_workspace
 
 FIX = Path(__file__).parents[2] / "shared" / "fixtures" / "exports" / "telegram"
 SYN = Path(__file__).parent / "data" / "exports" / "telegram"
@@ -180,19 +179,12 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
         used.append("piece")
         return real_copy(*a, **k)
 
-    with monkeypatch.context() as m:
-        m.setattr(telegram, "_telegram_vectorised", spy if vectorised else (lambda *a, **k: None))
-        m.setattr(telegram, "copy_range", copy_spy)
-        ws = init_workspace(tmp / name)
-        try:
-            s = import_paths(ws, [path], fmt="telegram_json")
-            msgs = ws.lake().table("messages").execute().drop(columns=["batch_id"])
-        finally:
-            ws.close()
-    d = s.to_dict()
-    for k in ("batch_id", "duration_s", "seconds"):
-        d.pop(k, None)
-    return d, msgs.sort_values("message_id").reset_index(drop=True), used
+    patches = [
+        (telegram, "_telegram_vectorised", spy if vectorised else (lambda *a, **k: None)),
+        (telegram, "copy_range", copy_spy),
+    ]
+    d, msgs = import_and_read(tmp, name, path, "telegram_json", monkeypatch, patches)
+    return d, msgs, used
 
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):

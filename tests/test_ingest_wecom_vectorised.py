@@ -18,8 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zhijian.ingest.wecom as wecom
-from zhijian.ingest import import_paths
-from zhijian.workspace import init_workspace
+from import_helpers import import_and_read
 
 SYN = Path(__file__).parent / "data" / "exports" / "wecom"
 
@@ -106,19 +105,12 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch, 
             reads.append(("fields" if fields else "whole", r))
         return r
 
-    with monkeypatch.context() as m:
-        m.setattr(wecom, "_wecom_vectorised", spy if vectorised else (lambda *a, **k: None))
-        m.setattr(wecom, "_read", read_spy)
-        ws = init_workspace(tmp / name)
-        try:
-            s = import_paths(ws, [path], fmt="wecom_json")
-            msgs = ws.lake().table("messages").execute().drop(columns=["batch_id"])
-        finally:
-            ws.close()
-    d = s.to_dict()
-    for k in ("batch_id", "duration_s", "seconds"):
-        d.pop(k, None)
-    return d, msgs.sort_values("message_id").reset_index(drop=True), used
+    patches = [
+        (wecom, "_wecom_vectorised", spy if vectorised else (lambda *a, **k: None)),
+        (wecom, "_read", read_spy),
+    ]
+    d, msgs = import_and_read(tmp, name, path, "wecom_json", monkeypatch, patches)
+    return d, msgs, used
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,25 @@ def transcode_to_utf8(src: Path, encoding: str, dest: Path) -> Path:
     return dest
 
 
+def utf8_mapped(run, path: Path, enc: str) -> tuple[Path, Any] | None:
+    """The JSON file ``path`` in UTF-8 (a GB18030 one transcoded into the run's work folder) and its
+    bytes mapped read-only, for the readers that cut it by bytes; None when it is empty or cannot be
+    mapped."""
+    import mmap
+    import os
+
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
+    try:
+        with open(src, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return None
+            return src, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
 # ── time ──────────────────────────────────────────────────────────────────────────────────────────
 _DT_FORMATS = (
     "%Y-%m-%d %H:%M:%S",

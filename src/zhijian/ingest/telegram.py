@@ -11,8 +11,6 @@ a time, so memory stays flat for multi-gigabyte account exports, and a bad recor
 from __future__ import annotations
 
 import codecs
-import mmap
-import os
 from datetime import UTC
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,7 +30,7 @@ from zhijian.ingest.common import (
     parse_local,
     python_space_chars,
     sql_str,
-    transcode_to_utf8,
+    utf8_mapped,
 )
 from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, ByteDoc, NotWalkable, copy_range, split_points
 from zhijian.ingest.jsonstream import JsonReader
@@ -515,16 +513,10 @@ def _telegram_vectorised(run, inp, enc: str) -> int | None:
     import duckdb
 
     path = inp.path
-    src = path
-    if enc == "gb18030":
-        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
-    try:
-        with open(src, "rb") as f:
-            if os.fstat(f.fileno()).st_size == 0:
-                return None
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+    mapped = utf8_mapped(run, path, enc)
+    if mapped is None:
         return None
+    src, mm = mapped
     db = run.db
     threads = _threads(db)
     try:

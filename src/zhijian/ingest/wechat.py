@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import html
 import json
-import mmap
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -361,19 +359,13 @@ def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | No
     file, skipping and naming what it must."""
     import duckdb
 
-    from zhijian.ingest.common import json_kind_sql, transcode_to_utf8
+    from zhijian.ingest.common import json_kind_sql, utf8_mapped
     from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, copy_range, split_points
 
-    src = path
-    if enc == "gb18030":
-        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.json")
-    try:
-        with open(src, "rb") as f:
-            if os.fstat(f.fileno()).st_size == 0:
-                return None
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+    mapped = utf8_mapped(run, path, enc)
+    if mapped is None:
         return None
+    src, mm = mapped
     try:
         start = 3 if mm[:3] == b"\xef\xbb\xbf" else 0
         while start < len(mm) and mm[start] in b" \t\r\n":

@@ -1,0 +1,27 @@
+"""Shared by the differential tests of the vectorised import readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zhijian.ingest import import_paths
+from zhijian.workspace import init_workspace
+
+
+def import_and_read(tmp: Path, name: str, path: Path, fmt: str, monkeypatch, patches=()):
+    """Import ``path`` as ``fmt`` into a new workspace ``tmp / name`` with ``patches`` ((object,
+    attribute, value), set for the import only): the summary without what differs between runs, and
+    the messages ordered by id."""
+    with monkeypatch.context() as m:
+        for obj, attr, value in patches:
+            m.setattr(obj, attr, value)
+        ws = init_workspace(tmp / name)
+        try:
+            s = import_paths(ws, [path], fmt=fmt)
+            msgs = ws.lake().table("messages").execute().drop(columns=["batch_id"])
+        finally:
+            ws.close()
+    d = s.to_dict()
+    for k in ("batch_id", "duration_s", "seconds"):
+        d.pop(k, None)
+    return d, msgs.sort_values("message_id").reset_index(drop=True)
