@@ -189,8 +189,8 @@ def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):
     # pieces of a few kilobytes: the generated arrays are read from several files, as large ones are
-    monkeypatch.setattr(telegram, "PIECE_MIN_BYTES", 4096)
-    monkeypatch.setattr(telegram, "_threads", lambda db: 3)
+    monkeypatch.setattr(jsonscan, "PIECE_MIN_BYTES", 4096)
+    monkeypatch.setattr(telegram, "duckdb_threads", lambda db: 3)
     monkeypatch.setattr(telegram, "BATCH_BYTES", 150_000)  # the account's chats in several inserts
     fast, fast_msgs, used = _import(tmp_path, "a", path, vectorised=True, monkeypatch=monkeypatch)
     slow, slow_msgs, _ = _import(tmp_path, "b", path, vectorised=False, monkeypatch=monkeypatch)

@@ -153,6 +153,11 @@ def transcode_to_utf8(src: Path, encoding: str, dest: Path) -> Path:
     return dest
 
 
+def duckdb_threads(db) -> int:
+    """The threads a DuckDB connection works with (how many pieces a large JSON array is read from)."""
+    return int(db.execute("SELECT current_setting('threads')").fetchall()[0][0])
+
+
 def utf8_mapped(run, path: Path, enc: str) -> tuple[Path, Any] | None:
     """The JSON file ``path`` in UTF-8 (a GB18030 one transcoded into the run's work folder) and its
     bytes mapped read-only, for the readers that cut it by bytes; None when it is empty or cannot be

@@ -326,6 +326,12 @@ def split_points(buf, start: int, end: int, pieces: int) -> list[tuple[int, int]
     return out
 
 
+def split_for_threads(buf, start: int, end: int, threads: int) -> list[tuple[int, int]]:
+    """:func:`split_points` of the array ``buf[start:end]`` into one piece per thread, each of at
+    least :data:`PIECE_MIN_BYTES`."""
+    return split_points(buf, start, end, max(1, min(threads, (end - start) // PIECE_MIN_BYTES)))
+
+
 def copy_range(src: Path, start: int, end: int, dest: Path, head: bytes = b"", tail: bytes = b"") -> None:
     """``head``, bytes ``start:end`` of ``src`` and ``tail`` into a new file ``dest`` (the bytes in
     the kernel where it can)."""

@@ -21,6 +21,7 @@ from zhijian.ingest.common import (
     RawSink,
     convert_staged,
     detect_encoding,
+    duckdb_threads,
     finish_staged,
     json_fields_sql,
     json_kind_sql,
@@ -32,7 +33,7 @@ from zhijian.ingest.common import (
     sql_str,
     utf8_mapped,
 )
-from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, ByteDoc, NotWalkable, copy_range, split_points
+from zhijian.ingest.jsonscan import ByteDoc, NotWalkable, copy_range, split_for_threads
 from zhijian.ingest.jsonstream import JsonReader
 
 MEDIA_KIND = {
@@ -498,15 +499,11 @@ def _messages_sql(src: list[Path], keys: list[tuple[str, str]], file_no: int) ->
     """
 
 
-def _threads(db) -> int:
-    """The threads DuckDB works with (the pieces a large messages array is read from)."""
-    return int(db.execute("SELECT current_setting('threads')").fetchall()[0][0])
-
-
 def _telegram_vectorised(run, inp, enc: str) -> int | None:
     """Find each chat's messages array by bytes (:func:`_locate`), copy it (large ones in pieces,
-    :func:`~zhijian.ingest.jsonscan.split_points`) to files of their own and read those with DuckDB's JSON reader (parallel,
-    no Python per message), mapping the records in SQL (:func:`_messages_sql`). Returns None when
+    :func:`~zhijian.ingest.jsonscan.split_for_threads`) to files of their own and read those with
+    DuckDB's JSON reader (parallel, no Python per message), mapping the records in SQL
+    (:func:`_messages_sql`). Returns None when
     the file is not in a shape this reads or DuckDB cannot read it (broken JSON, bytes that are not
     UTF-8, elements that are not objects): nothing is left staged, and the streaming reader runs,
     skips what it must and names the record at fault."""
@@ -518,13 +515,10 @@ def _telegram_vectorised(run, inp, enc: str) -> int | None:
         return None
     src, mm = mapped
     db = run.db
-    threads = _threads(db)
+    threads = duckdb_threads(db)
     try:
         chats = _locate(ByteDoc(mm))
-        ranges = [
-            split_points(mm, c.start, c.end, max(1, min(threads, (c.end - c.start) // PIECE_MIN_BYTES)))
-            for c in chats
-        ]
+        ranges = [split_for_threads(mm, c.start, c.end, threads) for c in chats]
     except NotWalkable:
         return None
     finally:

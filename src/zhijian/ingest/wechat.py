@@ -4,6 +4,7 @@ WeChat databases; it reads the files these tools write."""
 
 from __future__ import annotations
 
+import codecs
 import html
 import json
 import re
@@ -359,25 +360,22 @@ def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | No
     file, skipping and naming what it must."""
     import duckdb
 
-    from zhijian.ingest.common import json_kind_sql, utf8_mapped
-    from zhijian.ingest.jsonscan import PIECE_MIN_BYTES, copy_range, split_points
+    from zhijian.ingest.common import duckdb_threads, json_kind_sql, utf8_mapped
+    from zhijian.ingest.jsonscan import ByteDoc, copy_range, split_for_threads
 
     mapped = utf8_mapped(run, path, enc)
     if mapped is None:
         return None
     src, mm = mapped
     try:
-        start = 3 if mm[:3] == b"\xef\xbb\xbf" else 0
-        while start < len(mm) and mm[start] in b" \t\r\n":
-            start += 1
+        start = ByteDoc(mm).ws(3 if mm[:3] == codecs.BOM_UTF8 else 0)
         end = len(mm)
         while end > start and mm[end - 1] in b" \t\r\n":
             end -= 1
         if start >= end or mm[start] != ord("[") or mm[end - 1] != ord("]"):
             return None
         # DuckDB reads one JSON array file in one thread: pieces of the array, one per thread
-        threads = int(run.db.execute("SELECT current_setting('threads')").fetchall()[0][0])
-        ranges = split_points(mm, start, end, max(1, min(threads, (end - start) // PIECE_MIN_BYTES)))
+        ranges = split_for_threads(mm, start, end, duckdb_threads(run.db))
     finally:
         mm.close()
     k = json_kind_sql
