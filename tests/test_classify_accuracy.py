@@ -79,19 +79,26 @@ def test_heldout_shape_and_floor():
     changed for it (figures in the issue 9 notes). Later rule changes saw them, so these are regression floors,
     not held-out figures: exact match 0.952 on the 291 lines of 2026-11-29 when the first floor was set, and
     0.943 on the 176 lines of 2026-12-05 when the second was set (batches a / b measured untuned, with the
-    rules as they stood before 2026-12-05: 0.713 / 0.657). Every line names the public page it quotes."""
+    rules as they stood before 2026-12-05: 0.713 / 0.657), and 0.833 on the 156 lines of 2026-12-06a when the
+    third was set (measured untuned: 0.654). Every line names the public page it quotes."""
     from zhijian.rules.taxonomy import label_ids
 
     rows = load_rows(HELDOUT)
-    assert len(rows) >= 460
+    assert len(rows) >= 620
     known = set(label_ids())
     for r in rows:
         assert r["text"] and r["labels"] and set(r["labels"]) <= known
         assert r["source"].startswith(("http://", "https://")), r["source"]
         assert r.get("origin") in ("verbatim", "reconstructed")
         assert "normal" not in r["labels"] or r["labels"] == ["normal"]
-    older = [r for r in rows if not str(r.get("added", "")).startswith("2026-12-05")]
-    newer = [r for r in rows if str(r.get("added", "")).startswith("2026-12-05")]
-    assert len(older) >= 290 and len(newer) >= 170
+
+    def batch(r: dict) -> str:
+        return str(r.get("added", ""))[:10]
+
+    older = [r for r in rows if batch(r) not in ("2026-12-05", "2026-12-06")]
+    newer = [r for r in rows if batch(r) == "2026-12-05"]
+    newest = [r for r in rows if batch(r) == "2026-12-06"]
+    assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 150
     assert evaluate(older)["exact_match"] >= 0.93
     assert evaluate(newer)["exact_match"] >= 0.93
+    assert evaluate(newest)["exact_match"] >= 0.8
