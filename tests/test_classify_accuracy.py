@@ -79,13 +79,13 @@ def test_heldout_shape_and_floor():
     changed for it (figures in the issue 9 notes). Later rule changes saw them, so these are regression floors,
     not held-out figures: exact match 0.952 on the 291 lines of 2026-11-29 when the first floor was set, and
     0.943 on the 176 lines of 2026-12-05 when the second was set (batches a / b measured untuned, with the
-    rules as they stood before 2026-12-05: 0.713 / 0.657), and 0.839 on the 490 lines of 2026-12-06 when the
+    rules as they stood before 2026-12-05: 0.713 / 0.657), and 0.821 on the 647 lines of 2026-12-06 when the
     third was set (each batch measured before the rules were tuned on it: a 0.654; b, gathered after the tuning
-    on a, 0.715; c, gathered after the tuning on a and b, 0.675). Every line names the public page it quotes."""
+    on a, 0.715; c, after a and b, 0.675; d, after a, b and c, 0.611). Every line names the public page it quotes."""
     from zhijian.rules.taxonomy import label_ids
 
     rows = load_rows(HELDOUT)
-    assert len(rows) >= 950
+    assert len(rows) >= 1110
     known = set(label_ids())
     for r in rows:
         assert r["text"] and r["labels"] and set(r["labels"]) <= known
@@ -99,7 +99,7 @@ def test_heldout_shape_and_floor():
     older = [r for r in rows if batch(r) not in ("2026-12-05", "2026-12-06")]
     newer = [r for r in rows if batch(r) == "2026-12-05"]
     newest = [r for r in rows if batch(r) == "2026-12-06"]
-    assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 480
+    assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640
     assert evaluate(older)["exact_match"] >= 0.93
     assert evaluate(newer)["exact_match"] >= 0.93
-    assert evaluate(newest)["exact_match"] >= 0.82
+    assert evaluate(newest)["exact_match"] >= 0.8
