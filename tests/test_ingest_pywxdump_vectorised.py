@@ -16,7 +16,7 @@ import pytest
 
 import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.wechat as wechat
-from import_helpers import import_and_read
+from import_helpers import spied_import
 from zhijian.errors import ImportFormatError
 from zhijian.ingest import import_paths
 from zhijian.workspace import init_workspace
@@ -97,26 +97,9 @@ def _write(
 
 
 def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
-    used: list[bool] = []
-    real = wechat._pywxdump_json_vectorised
-
-    def spy(*a, **k):
-        r = real(*a, **k)
-        used.append(r is not None)
-        return r
-
-    real_copy = jsonscan.copy_range
-
-    def copy_spy(*a, **k):
-        used.append("piece")
-        return real_copy(*a, **k)
-
-    patches = [
-        (wechat, "_pywxdump_json_vectorised", spy if vectorised else (lambda *a, **k: None)),
-        (jsonscan, "copy_range", copy_spy),
-    ]
-    d, msgs = import_and_read(tmp, name, path, "pywxdump_json", monkeypatch, patches)
-    return d, msgs, used
+    return spied_import(
+        tmp, name, path, "pywxdump_json", monkeypatch, reader=(wechat, "_pywxdump_json_vectorised"), copy=(jsonscan, "copy_range"), vectorised=vectorised
+    )
 
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):

@@ -16,7 +16,7 @@ import pytest
 
 import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.telegram as telegram
-from import_helpers import import_and_read
+from import_helpers import spied_import
 from zhijian.errors import ImportFormatError
 
 FIX = Path(__file__).parents[2] / "shared" / "fixtures" / "exports" / "telegram"
@@ -165,26 +165,9 @@ def _write_account(path: Path, n: int, seed: int) -> Path:
 
 
 def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
-    used: list[bool] = []
-    real = telegram._telegram_vectorised
-
-    def spy(*a, **k):
-        r = real(*a, **k)
-        used.append(r is not None)
-        return r
-
-    real_copy = telegram.copy_range
-
-    def copy_spy(*a, **k):
-        used.append("piece")
-        return real_copy(*a, **k)
-
-    patches = [
-        (telegram, "_telegram_vectorised", spy if vectorised else (lambda *a, **k: None)),
-        (telegram, "copy_range", copy_spy),
-    ]
-    d, msgs = import_and_read(tmp, name, path, "telegram_json", monkeypatch, patches)
-    return d, msgs, used
+    return spied_import(
+        tmp, name, path, "telegram_json", monkeypatch, reader=(telegram, "_telegram_vectorised"), copy=(telegram, "copy_range"), vectorised=vectorised
+    )
 
 
 def _same(tmp_path, monkeypatch, path: Path, *, fast_expected: bool = True):
