@@ -81,17 +81,18 @@ def test_heldout_shape_and_floor():
     0.943 on the 176 lines of 2026-12-05 when the second was set (batches a / b measured untuned, with the
     rules as they stood before 2026-12-05: 0.713 / 0.657), and 0.821 on the 647 lines of 2026-12-06 when the
     third was set (each batch measured before the rules were tuned on it: a 0.654; b, gathered after the tuning
-    on a, 0.715; c, after a and b, 0.675; d, after a, b and c, 0.611), and 0.810 on the 1,009 lines of
+    on a, 0.715; c, after a and b, 0.675; d, after a, b and c, 0.611), and 0.839 on the 1,265 lines of
     2026-12-07 when the fourth was set (batches e, f, g measured with the rules of 2026-12-06 before any change
     for them: 0.601, 0.565, 0.826; h and i, gathered after the tuning on e-g: 0.734 and 0.730, where the rules
     of 2026-12-06 scored 0.741 and 0.717; j and k, gathered after the tuning on h-i: 0.725 and 0.733, where the
-    rules of 2026-12-06 scored 0.711 and 0.719). Every line names the public page it quotes.
+    rules of 2026-12-06 scored 0.711 and 0.719; l and m, nearly all ordinary text, gathered after the tuning on
+    j-k: 0.906 together, where the rules of 2026-12-06 scored 0.918). Every line names the public page it quotes.
     bench/agreement.py: a second annotator, labelling 300 of these lines independently, agrees with them on
     0.920 of the lines."""
     from zhijian.rules.taxonomy import label_ids
 
     rows = load_rows(HELDOUT)
-    assert len(rows) >= 2120
+    assert len(rows) >= 2370
     known = set(label_ids())
     for r in rows:
         assert r["text"] and r["labels"] and set(r["labels"]) <= known
@@ -106,11 +107,11 @@ def test_heldout_shape_and_floor():
     newer = [r for r in rows if batch(r) == "2026-12-05"]
     newest = [r for r in rows if batch(r) == "2026-12-06"]
     latest = [r for r in rows if batch(r) == "2026-12-07"]
-    assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640 and len(latest) >= 1000
+    assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640 and len(latest) >= 1260
     assert evaluate(older)["exact_match"] >= 0.93
     assert evaluate(newer)["exact_match"] >= 0.93
     assert evaluate(newest)["exact_match"] >= 0.8
-    assert evaluate(latest)["exact_match"] >= 0.79
+    assert evaluate(latest)["exact_match"] >= 0.82
 
 
 def test_second_annotator_lines_are_heldout_lines():
