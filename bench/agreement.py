@@ -1,7 +1,8 @@
 """How far two careful annotators agree on the message labels: the ceiling of any accuracy figure.
 
-``tests/data/labels_second_annotator.jsonl`` holds 300 lines drawn at random (seed 20261207) from
-``tests/data/labels_heldout.jsonl``, labelled a second time, independently: the second annotator saw only
+``tests/data/labels_second_annotator.jsonl`` holds 300 lines drawn at random (seed 20261207) from the 1,835
+lines ``tests/data/labels_heldout.jsonl`` held before batches 2026-12-07j-m, labelled a second time,
+independently: the second annotator saw only
 the texts and the written labelling conventions (the same ones the first labels followed), not the first
 labels, the sources or the rules. This prints, per label, the precision and recall of the second
 annotator against the first (the gold of ``labels_heldout.jsonl``), their exact label-set agreement,
@@ -48,7 +49,9 @@ def agreement(gold: list[set[str]], other: list[set[str]], labels: list[str]) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--disagreements", action="store_true", help="print the lines the annotators label differently")
+    ap.add_argument(
+        "--disagreements", action="store_true", help="print the lines the annotators label differently"
+    )
     a = ap.parse_args()
 
     from zhijian.rules.check import label_texts
@@ -59,7 +62,9 @@ def main() -> None:
     second = _read(SECOND)
     missing = [r["text"] for r in second if r["text"] not in gold_by_text]
     if missing:
-        raise SystemExit(f"{len(missing)} lines of {SECOND.name} are not in {GOLD.name}, e.g. {missing[0][:40]!r}")
+        raise SystemExit(
+            f"{len(missing)} lines of {SECOND.name} are not in {GOLD.name}, e.g. {missing[0][:40]!r}"
+        )
     texts = [r["text"] for r in second]
     gold = [gold_by_text[t] for t in texts]
     other = [set(r["labels"]) for r in second]
@@ -67,7 +72,9 @@ def main() -> None:
     labels = label_ids()
     ann = agreement(gold, other, labels)
     rul = agreement(gold, rules, labels)
-    print(f"lines: {len(texts)}   exact label-set agreement: annotators {ann['exact']:.3f}, rules {rul['exact']:.3f}")
+    print(
+        f"lines: {len(texts)}   exact label-set agreement: annotators {ann['exact']:.3f}, rules {rul['exact']:.3f}"
+    )
     print(f"{'label':26s} {'support':>7s}   {'annotator B':>15s}   {'rules':>15s}")
     print(f"{'':26s} {'':>7s}   {'prec':>7s} {'recall':>7s}   {'prec':>7s} {'recall':>7s}")
     for lab in labels:
