@@ -27,32 +27,18 @@ sys.path.insert(0, str(ROOT / "src"))
 DEFAULT_DATA = ROOT / "tests" / "data" / "labels_eval.jsonl"
 
 
-def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
-    from zhijian.rules.check import label_texts
-    from zhijian.rules.pack import load_pack
-    from zhijian.rules.taxonomy import label_ids
-
-    pack = load_pack(workspace)
-    preds = label_texts([{"text": r["text"]} for r in rows], pack)
-    labels = label_ids()
+def label_scores(gold: list[set[str]], got: list[set[str]], labels: list[str]) -> tuple[dict, float]:
+    """Per label precision / recall / F1 / support / tp / fp / fn of the label sets ``got`` against ``gold``
+    (one set per line, in the same order), and the share of lines whose sets are equal."""
     tp, fp, fn = Counter(), Counter(), Counter()
-    confusion: Counter = Counter()
-    errors = []
-    for r, p in zip(rows, preds, strict=True):
-        gold = set(r["labels"])
-        got = {x["label"] for x in p}
+    for g, q in zip(gold, got, strict=True):
         for lab in labels:
-            if lab in gold and lab in got:
+            if lab in g and lab in q:
                 tp[lab] += 1
-            elif lab in got:
+            elif lab in q:
                 fp[lab] += 1
-            elif lab in gold:
+            elif lab in g:
                 fn[lab] += 1
-        for g in gold:
-            for q in got:
-                confusion[(g, q)] += 1
-        if gold != got:
-            errors.append({"text": r["text"], "gold": sorted(gold), "got": p, "source": r.get("source")})
     per = {}
     for lab in labels:
         prec = tp[lab] / (tp[lab] + fp[lab]) if tp[lab] + fp[lab] else 1.0
@@ -67,13 +53,35 @@ def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
             "fp": fp[lab],
             "fn": fn[lab],
         }
-    exact = sum(1 for r, p in zip(rows, preds, strict=True) if set(r["labels"]) == {x["label"] for x in p})
+    exact = sum(1 for g, q in zip(gold, got, strict=True) if g == q)
+    return per, exact / len(gold) if gold else 1.0
+
+
+def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
+    from zhijian.rules.check import label_texts
+    from zhijian.rules.pack import load_pack
+    from zhijian.rules.taxonomy import label_ids
+
+    pack = load_pack(workspace)
+    preds = label_texts([{"text": r["text"]} for r in rows], pack)
+    labels = label_ids()
+    golds = [set(r["labels"]) for r in rows]
+    gots = [{x["label"] for x in p} for p in preds]
+    confusion: Counter = Counter()
+    errors = []
+    for r, p, gold, got in zip(rows, preds, golds, gots, strict=True):
+        for g in gold:
+            for q in got:
+                confusion[(g, q)] += 1
+        if gold != got:
+            errors.append({"text": r["text"], "gold": sorted(gold), "got": p, "source": r.get("source")})
+    per, exact = label_scores(golds, gots, labels)
     return {
         "per_label": per,
         "confusion": confusion,
         "errors": errors,
         "n": len(rows),
-        "exact_match": exact / len(rows) if rows else 1.0,
+        "exact_match": exact,
         "labels": labels,
     }
 

@@ -33,18 +33,10 @@ def _read(path: Path) -> list[dict]:
 
 def agreement(gold: list[set[str]], other: list[set[str]], labels: list[str]) -> dict:
     """Exact label-set agreement and, per label, precision / recall of ``other`` against ``gold``."""
-    per = {}
-    for lab in labels:
-        tp = sum(1 for g, o in zip(gold, other, strict=True) if lab in g and lab in o)
-        fp = sum(1 for g, o in zip(gold, other, strict=True) if lab not in g and lab in o)
-        fn = sum(1 for g, o in zip(gold, other, strict=True) if lab in g and lab not in o)
-        per[lab] = {
-            "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / (tp + fn) if tp + fn else 1.0,
-            "support": tp + fn,
-        }
-    exact = sum(1 for g, o in zip(gold, other, strict=True) if g == o)
-    return {"exact": exact / len(gold) if gold else 1.0, "per_label": per}
+    from accuracy import label_scores
+
+    per, exact = label_scores(gold, other, labels)
+    return {"exact": exact, "per_label": per}
 
 
 def main() -> None:

@@ -98,7 +98,14 @@ def _write(
 
 def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
     return spied_import(
-        tmp, name, path, "pywxdump_json", monkeypatch, reader=(wechat, "_pywxdump_json_vectorised"), copy=(jsonscan, "copy_range"), vectorised=vectorised
+        tmp,
+        name,
+        path,
+        "pywxdump_json",
+        monkeypatch,
+        reader=(wechat, "_pywxdump_json_vectorised"),
+        copy=(jsonscan, "copy_range"),
+        vectorised=vectorised,
     )
 
 

@@ -166,7 +166,14 @@ def _write_account(path: Path, n: int, seed: int) -> Path:
 
 def _import(tmp: Path, name: str, path: Path, *, vectorised: bool, monkeypatch):
     return spied_import(
-        tmp, name, path, "telegram_json", monkeypatch, reader=(telegram, "_telegram_vectorised"), copy=(telegram, "copy_range"), vectorised=vectorised
+        tmp,
+        name,
+        path,
+        "telegram_json",
+        monkeypatch,
+        reader=(telegram, "_telegram_vectorised"),
+        copy=(telegram, "copy_range"),
+        vectorised=vectorised,
     )
 
 
