@@ -88,13 +88,16 @@ def test_heldout_shape_and_floor():
     rules of 2026-12-06 scored 0.711 and 0.719; l and m, nearly all ordinary text, gathered after the tuning on
     j-k: 0.906 together, where the rules of 2026-12-06 scored 0.918). The fifth floor, 0.799 on the 293 lines
     of batches n-q (gathered the next session, from less-mined pages, and measured before any change for them:
-    0.652), was set when the rules had been tuned on them. Every line names the public page it quotes.
+    0.652), was set when the rules had been tuned on them, and the sixth, 0.745 on the 314 lines of batches r-u
+    (gathered after that tuning: 0.646 untuned, the same figure as with the rules before it, whose changes
+    altered the labels of none of these lines), when the rules had been tuned on those. Every line names the
+    public page it quotes.
     bench/agreement.py: a second annotator, labelling 300 of these lines independently, agrees with them on
     0.920 of the lines."""
     from zhijian.rules.taxonomy import label_ids
 
     rows = load_rows(HELDOUT)
-    assert len(rows) >= 2660
+    assert len(rows) >= 2980
     known = set(label_ids())
     for r in rows:
         assert r["text"] and r["labels"] and set(r["labels"]) <= known
@@ -109,14 +112,16 @@ def test_heldout_shape_and_floor():
     newer = [r for r in rows if batch(r) == "2026-12-05"]
     newest = [r for r in rows if batch(r) == "2026-12-06"]
     latest = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] < "n"]
-    second_round = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] >= "n"]
+    second_round = [r for r in rows if batch(r) == "2026-12-07" and "n" <= r["added"][10:] <= "q"]
+    third_round = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] >= "r"]
     assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640 and len(latest) >= 1260
-    assert len(second_round) >= 290
+    assert len(second_round) >= 290 and len(third_round) >= 310
     assert evaluate(older)["exact_match"] >= 0.93
     assert evaluate(newer)["exact_match"] >= 0.93
     assert evaluate(newest)["exact_match"] >= 0.8
     assert evaluate(latest)["exact_match"] >= 0.82
     assert evaluate(second_round)["exact_match"] >= 0.77
+    assert evaluate(third_round)["exact_match"] >= 0.72
 
 
 def test_second_annotator_lines_are_heldout_lines():
