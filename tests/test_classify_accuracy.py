@@ -90,14 +90,16 @@ def test_heldout_shape_and_floor():
     of batches n-q (gathered the next session, from less-mined pages, and measured before any change for them:
     0.652), was set when the rules had been tuned on them, and the sixth, 0.745 on the 314 lines of batches r-u
     (gathered after that tuning: 0.646 untuned, the same figure as with the rules before it, whose changes
-    altered the labels of none of these lines), when the rules had been tuned on those. Every line names the
-    public page it quotes.
+    altered the labels of none of these lines), when the rules had been tuned on those. Batches v-y (257 lines,
+    gathered after both rounds: 0.661, where the rules before the two rounds also scored 0.661 and differ on 2
+    lines) are sealed: no rule was tuned on them, so their figure measures unseen text; tuning on them makes it
+    one more regression floor, and the issue 9 notes must say so. Every line names the public page it quotes.
     bench/agreement.py: a second annotator, labelling 300 of these lines independently, agrees with them on
     0.920 of the lines."""
     from zhijian.rules.taxonomy import label_ids
 
     rows = load_rows(HELDOUT)
-    assert len(rows) >= 2980
+    assert len(rows) >= 3240
     known = set(label_ids())
     for r in rows:
         assert r["text"] and r["labels"] and set(r["labels"]) <= known
@@ -113,15 +115,17 @@ def test_heldout_shape_and_floor():
     newest = [r for r in rows if batch(r) == "2026-12-06"]
     latest = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] < "n"]
     second_round = [r for r in rows if batch(r) == "2026-12-07" and "n" <= r["added"][10:] <= "q"]
-    third_round = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] >= "r"]
+    third_round = [r for r in rows if batch(r) == "2026-12-07" and "r" <= r["added"][10:] <= "u"]
+    sealed = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] >= "v"]
     assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640 and len(latest) >= 1260
-    assert len(second_round) >= 290 and len(third_round) >= 310
+    assert len(second_round) >= 290 and len(third_round) >= 310 and len(sealed) >= 250
     assert evaluate(older)["exact_match"] >= 0.93
     assert evaluate(newer)["exact_match"] >= 0.93
     assert evaluate(newest)["exact_match"] >= 0.8
     assert evaluate(latest)["exact_match"] >= 0.82
     assert evaluate(second_round)["exact_match"] >= 0.77
     assert evaluate(third_round)["exact_match"] >= 0.72
+    assert evaluate(sealed)["exact_match"] >= 0.64
 
 
 def test_second_annotator_lines_are_heldout_lines():
