@@ -9,7 +9,11 @@ annotator against the first (the gold of ``labels_heldout.jsonl``), their exact 
 and the rules' figures on the same lines for comparison (the rules have seen these lines: that figure
 is not a held-out one).
 
+``tests/data/labels_second_annotator_sealed.jsonl`` relabels, the same way, all 257 lines of the sealed
+batches 2026-12-07v-y, on which no rule has been tuned: there the rules' figure is a held-out one.
+
     .venv/bin/python bench/agreement.py [--disagreements]
+    .venv/bin/python bench/agreement.py --second tests/data/labels_second_annotator_sealed.jsonl
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ def main() -> None:
     ap.add_argument(
         "--disagreements", action="store_true", help="print the lines the annotators label differently"
     )
+    ap.add_argument("--second", type=Path, default=SECOND, help="the second annotator's labels")
     a = ap.parse_args()
 
     from zhijian.rules.check import label_texts
@@ -51,11 +56,11 @@ def main() -> None:
     from zhijian.rules.taxonomy import label_ids
 
     gold_by_text = {r["text"]: set(r["labels"]) for r in _read(GOLD)}
-    second = _read(SECOND)
+    second = _read(a.second)
     missing = [r["text"] for r in second if r["text"] not in gold_by_text]
     if missing:
         raise SystemExit(
-            f"{len(missing)} lines of {SECOND.name} are not in {GOLD.name}, e.g. {missing[0][:40]!r}"
+            f"{len(missing)} lines of {a.second.name} are not in {GOLD.name}, e.g. {missing[0][:40]!r}"
         )
     texts = [r["text"] for r in second]
     gold = [gold_by_text[t] for t in texts]

@@ -130,12 +130,17 @@ def test_heldout_shape_and_floor():
 
 def test_second_annotator_lines_are_heldout_lines():
     """labels_second_annotator.jsonl (bench/agreement.py) relabels lines of labels_heldout.jsonl: every one of
-    its 300 texts is there, with labels of the taxonomy."""
+    its 300 texts is there, with labels of the taxonomy; labels_second_annotator_sealed.jsonl relabels exactly
+    the lines of the sealed batches (2026-12-07v-y)."""
     from zhijian.rules.taxonomy import label_ids
 
     gold = {r["text"] for r in load_rows(HELDOUT)}
     second = load_rows(HELDOUT.parent / "labels_second_annotator.jsonl")
     assert len(second) == 300 and all(r["text"] in gold for r in second)
+    sealed = {r["text"] for r in load_rows(HELDOUT) if str(r.get("added", "")) >= "2026-12-07v"}
+    second_sealed = load_rows(HELDOUT.parent / "labels_second_annotator_sealed.jsonl")
+    assert {r["text"] for r in second_sealed} == sealed and len(second_sealed) == len(sealed)
+    second += second_sealed
     known = set(label_ids())
     assert all(r["labels"] and set(r["labels"]) <= known for r in second)
     assert all("normal" not in r["labels"] or r["labels"] == ["normal"] for r in second)
