@@ -113,10 +113,14 @@ def test_heldout_shape_and_floor():
     older = [r for r in rows if batch(r) not in ("2026-12-05", "2026-12-06", "2026-12-07")]
     newer = [r for r in rows if batch(r) == "2026-12-05"]
     newest = [r for r in rows if batch(r) == "2026-12-06"]
-    latest = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] < "n"]
-    second_round = [r for r in rows if batch(r) == "2026-12-07" and "n" <= r["added"][10:] <= "q"]
-    third_round = [r for r in rows if batch(r) == "2026-12-07" and "r" <= r["added"][10:] <= "u"]
-    sealed = [r for r in rows if batch(r) == "2026-12-07" and r["added"][10:] >= "v"]
+
+    def batches(first: str, last: str) -> list[dict]:
+        return [r for r in rows if first <= str(r.get("added", "")) <= last]
+
+    latest = batches("2026-12-07a", "2026-12-07m")
+    second_round = batches("2026-12-07n", "2026-12-07q")
+    third_round = batches("2026-12-07r", "2026-12-07u")
+    sealed = batches("2026-12-07v", "2026-12-07z")
     assert len(older) >= 290 and len(newer) >= 170 and len(newest) >= 640 and len(latest) >= 1260
     assert len(second_round) >= 290 and len(third_round) >= 310 and len(sealed) >= 250
     assert evaluate(older)["exact_match"] >= 0.93
