@@ -177,3 +177,12 @@ def test_bad_workspace_and_config_exit_2_with_clear_message(tmp_path: Path):
     p = zhijian("analyze", "-w", str(ws))
     assert p.returncode == 2 and "policy.groups.zombie_days" in p.stderr and str(cfg) in p.stderr
     assert sorted(x.name for x in ws.rglob("*")) == before
+
+
+def test_error_names_a_long_path_on_one_line_and_keeps_brackets(tmp_path: Path):
+    """The error is printed without wrapping at the console width (a path broken over two lines
+    cannot be copied) and without reading '[...]' in a file name as markup."""
+    ws = tmp_path / ("很长的文件夹名" * 12) / "[二季度]工作区"
+    ws.mkdir(parents=True)
+    p = zhijian("findings", "-w", str(ws))
+    assert p.returncode == 2 and str(ws / "zhijian.toml") in p.stderr and "Traceback" not in p.stderr

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from zhijian.errors import ZhijianError
 
@@ -853,7 +854,9 @@ def main() -> None:
     try:
         app()
     except ZhijianError as e:
-        err_console.print(f"[red]错误[/red] {e.render()}", highlight=False)
+        # soft_wrap: a path in the message must not be broken at the console width (the error names
+        # the file to fix); escape: a file name such as "[群]聊天.csv" is not Rich markup
+        err_console.print(f"[red]错误[/red] {escape(e.render())}", highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]已中断[/yellow]")
@@ -869,9 +872,10 @@ def main() -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             traceback.print_exc(file=f)
         err_console.print(
-            f"[red]内部错误[/red] {type(e).__name__}: {e}\n  详细信息已写入 {path}，请随问题报告一并提供"
+            f"[red]内部错误[/red] {escape(f'{type(e).__name__}: {e}')}\n  详细信息已写入 {path}，请随问题报告一并提供"
             f"（internal error; traceback saved to {path}）",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(1)
 
