@@ -3,9 +3,12 @@ uvicorn server in a thread."""
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ import pyarrow as pa
 from zhijian.lake.schema import INDICATORS, MEMBERSHIPS, MESSAGES
 from zhijian.store.models import Account, App, Finding, Group, Person, Recommendation, Unit
 from zhijian.web.auth import create_user, generate_password
-from zhijian.workspace import init_workspace
+from zhijian.workspace import init_workspace, open_workspace
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 1, 9, 0)
@@ -49,7 +52,32 @@ def reset_pg_schema(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
+#: The SQLite county, built once per process and copied for each test (see :func:`build_county`).
+_TEMPLATE: dict[str, tuple[Path, County]] = {}
+
+
 def build_county(root: Path, store_url: str | None = None) -> County:
+    """The small county in a fresh workspace at ``root``.
+
+    With the workspace's own SQLite store it is built once per test process and its folder copied
+    (store, lake and config; nothing in them names the folder): building it hashes six passwords
+    with argon2, which made it most of a second per test."""
+    if store_url is not None or os.environ.get("ZHIJIAN_STORE_URL"):
+        return _build_county(root, store_url)
+    if "sqlite" not in _TEMPLATE:
+        tmp = Path(tempfile.mkdtemp(prefix="zhijian-test-county-"))
+        atexit.register(shutil.rmtree, tmp, True)
+        c0 = _build_county(tmp / "ws", None)
+        c0.ws.close()
+        _TEMPLATE["sqlite"] = (tmp / "ws", c0)
+    src, c0 = _TEMPLATE["sqlite"]
+    shutil.copytree(src, root)
+    ws = open_workspace(root)
+    assert ws.store.engine.url.database and Path(ws.store.engine.url.database).resolve().is_relative_to(root.resolve())
+    return County(ws, dict(c0.passwords), dict(c0.own), dict(c0.foreign))
+
+
+def _build_county(root: Path, store_url: str | None = None) -> County:
     old = os.environ.get("ZHIJIAN_STORE_URL")
     if store_url:
         os.environ["ZHIJIAN_STORE_URL"] = store_url
