@@ -221,6 +221,52 @@ def test_kill_9_mid_import_leaves_workspace_unchanged(tmp_path, delay):
     ws.close()
 
 
+_HOLD_SCRIPT = """
+import sys, time
+from pathlib import Path
+from zhijian.lake.lock import import_lock
+root, held, released = map(Path, sys.argv[1:4])
+with import_lock(root):
+    held.write_text("1")
+    time.sleep(float(sys.argv[4]))
+    released.write_text("1")  # still holding: an import that gets the lock finds this file
+    time.sleep(0.2)
+"""
+
+
+def _hold_lock(tmp_path, ws, seconds: float) -> tuple[subprocess.Popen, Path]:
+    held, released = tmp_path / "held", tmp_path / "released"
+    script = tmp_path / "hold.py"
+    script.write_text(_HOLD_SCRIPT, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(ws.lake_root), str(held), str(released), str(seconds)])
+    t0 = time.time()
+    while not held.exists() and time.time() - t0 < 60:
+        time.sleep(0.02)
+    assert held.exists()
+    return proc, released
+
+
+def test_an_import_waits_for_the_import_running(ws, tmp_path):
+    """One import at a time per workspace: otherwise the second one's reconcile could remove the
+    first one's batch between its lake rename and its store commit."""
+    proc, released = _hold_lock(tmp_path, ws, 1.0)
+    waited = []
+    s = import_paths(ws, [write_demo(tmp_path / "demo")], on_wait=lambda: waited.append(released.exists()))
+    assert waited == [False]  # it found the lock held and waited
+    assert released.exists()  # and ran only once the holder was done
+    assert s.messages == 4
+    assert proc.wait(30) == 0
+
+
+def test_a_killed_import_leaves_no_lock(ws, tmp_path):
+    proc, _ = _hold_lock(tmp_path, ws, 60)
+    proc.kill()
+    proc.wait(30)
+    waited = []
+    s = import_paths(ws, [write_demo(tmp_path / "demo")], on_wait=lambda: waited.append(True))
+    assert waited == [] and s.messages == 4
+
+
 def test_cli_error_exit_code_2(tmp_path):
     init_workspace(tmp_path / "w").close()
     p = tmp_path / "x.json"

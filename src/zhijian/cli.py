@@ -259,8 +259,13 @@ def import_cmd(
 
     ws = _ws(workspace)
     mp = _parse_map(mapping)
+
+    def waiting() -> None:
+        err_console.print(f"工作区 {escape(str(ws.root))} 正在进行另一个导入，等待其完成…（another import is running; waiting）",
+                          highlight=False, soft_wrap=True)
+
     if as_json:
-        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp)
+        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp, on_wait=waiting)
         typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
         return
     with Progress(
@@ -272,7 +277,8 @@ def import_cmd(
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(label).name)
 
-        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp, progress=progress)
+        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp,
+                               progress=progress, on_wait=waiting)
     _print_import_summary(summary)
 
 

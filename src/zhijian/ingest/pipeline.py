@@ -16,6 +16,7 @@ from zhijian.errors import ImportFormatError, ZhijianError
 from zhijian.ingest import canonical, detect, inventory
 from zhijian.ingest.common import ENCODING_LABELS
 from zhijian.ingest.run import ImportRun, ImportSummary, Resolver, reconcile
+from zhijian.lake.lock import import_lock
 from zhijian.store.models import ImportBatch
 
 # processing order: what later files refer to comes first
@@ -72,10 +73,13 @@ def import_paths(
     date_order: str | None = None,
     mapping: dict[str, str] | None = None,
     progress: Callable[[int, int, str], Any] | None = None,
+    on_wait: Callable[[], Any] | None = None,
 ) -> ImportSummary:
     """Import chat exports, inventories, rosters and unit lists as one atomic, idempotent batch.
 
     ``progress(done_bytes, total_bytes, label)`` is called before and after each file.
+    One import runs at a time per workspace (:mod:`zhijian.lake.lock`): when another holds the
+    lock, ``on_wait()`` is called and the import waits for it.
     Raises :class:`~zhijian.errors.ZhijianError` (nothing written) on bad input."""
     if fmt is not None and fmt not in detect.ALL_FORMATS:
         raise ImportFormatError(
@@ -84,7 +88,13 @@ def import_paths(
         )
     if not paths:
         raise ImportFormatError("没有要导入的文件", "no input files given")
-    reconcile(ws)
+    with import_lock(ws.lake_root, on_wait=on_wait):
+        reconcile(ws)
+        return _import_locked(ws, paths, fmt, tz, date_order, mapping, progress)
+
+
+def _import_locked(ws, paths, fmt, tz, date_order, mapping, progress) -> ImportSummary:
+    """The import itself, run while holding the workspace's import lock."""
     run = ImportRun(ws, tz=tz, date_order=date_order, mapping=mapping, progress=progress)
     started = datetime.now(UTC).replace(tzinfo=None)
     try:
