@@ -28,6 +28,35 @@ def _counts(ws):
                 for m in (Unit, Person, Finding, User, AuditLog)}
 
 
+def test_backup_waits_for_a_running_import(tmp_path):
+    """A backup holds the import lock: an import committing between its store dump and its lake copy
+    would leave the archive a lake batch without its store row."""
+    import threading
+    import time
+
+    from zhijian.lake.lock import LOCK_NAME, import_lock
+
+    c = build_county(tmp_path / "ws")
+    held, released = threading.Event(), []
+
+    def hold() -> None:
+        with import_lock(c.ws.lake_root):  # another open file: flock makes this thread a second holder
+            held.set()
+            time.sleep(0.5)
+            released.append(True)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    assert held.wait(30)
+    backup(c.ws, tmp_path / "b.tar.gz")
+    assert released == [True]  # the backup ran only once the import was done
+    t.join()
+    with tarfile.open(tmp_path / "b.tar.gz", "r:gz") as tar:
+        names = tar.getnames()
+    assert "lake/messages" in names and f"lake/{LOCK_NAME}" not in names
+    c.ws.close()
+
+
 def test_backup_and_restore_roundtrip(tmp_path):
     c = build_county(tmp_path / "ws")
     (c.ws.attachments / "findings").mkdir(parents=True)

@@ -5,7 +5,8 @@ removes batch folders that have no finished store row (:func:`zhijian.ingest.run
 process killed between those two steps). Two imports running at once would break that: the second
 one's reconcile could remove the first one's batch in the moment between its rename and its commit,
 and the first would then commit a store row for data that is gone. So an import holds this lock for
-its whole run, reconcile included, and a second import waits for it.
+its whole run, reconcile included, and a second import waits for it. A backup holds it too, so that
+its store dump and its copy of the lake show the same imports.
 
 The lock is an advisory lock on ``lake/.import.lock`` (``flock`` on POSIX, ``msvcrt.locking`` on
 Windows). The operating system releases it when the holding process ends, also on ``kill -9``, so a

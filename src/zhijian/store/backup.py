@@ -84,10 +84,13 @@ def _dump_store(url: str, engine, out_dir: Path) -> dict[str, int]:
 def backup(ws, out: Path | str) -> dict:
     """Write ``out`` (.tar.gz) holding the workspace's config, store, lake and attachments."""
     from zhijian import __version__ as version
+    from zhijian.lake.lock import import_lock
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="zhijian-backup-") as tmp:
+    # under the import lock: an import committing between the store dump and the lake copy would
+    # leave the archive a lake batch without its store row
+    with import_lock(ws.lake_root), tempfile.TemporaryDirectory(prefix="zhijian-backup-") as tmp:
         store_dir = Path(tmp) / "store"
         store_dir.mkdir()
         counts = _dump_store(ws.store.url, ws.store.engine, store_dir)
@@ -110,13 +113,20 @@ def backup(ws, out: Path | str) -> dict:
             tar.add(ws.root / CONFIG_FILE, arcname=CONFIG_FILE)
             tar.add(store_dir, arcname="store")
             if ws.lake_root.exists():
-                tar.add(ws.lake_root, arcname="lake", filter=lambda ti: None if "/_tmp" in ti.name else ti)
+                tar.add(ws.lake_root, arcname="lake", filter=_lake_member)
             if ws.attachments.exists():
                 tar.add(ws.attachments, arcname="attachments")
         part.replace(out)
     manifest["path"] = str(out)
     manifest["bytes"] = out.stat().st_size
     return manifest
+
+
+def _lake_member(ti: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """The lake's files in a backup: not the staging under ``_tmp`` nor the import lock file."""
+    from zhijian.lake.lock import LOCK_NAME
+
+    return None if "/_tmp" in ti.name or ti.name == f"lake/{LOCK_NAME}" else ti
 
 
 def read_manifest(archive: Path | str) -> dict:
