@@ -3,7 +3,9 @@ side with the baselines a user would otherwise use, run in the same invocation.
 
     .venv/bin/python bench/run_all.py                         # 1M and 10M messages, median of 3 runs
     .venv/bin/python bench/run_all.py --quick                 # 100k only, 1 run (development)
-    .venv/bin/python bench/run_all.py --sizes 0.25M,1M,4M,10M # scaling curve (slope printed)
+    .venv/bin/python bench/run_all.py --sizes 0.25M,1M,4M,10M # scaling curve: the log-log slope, the
+                                                              # cost per message and the marginal cost
+                                                              # per added message (print_scaling)
     .venv/bin/python bench/run_all.py --compare               # also print the change against the last run
 
 Stages (each measured in a child process; peak RSS samples the child and all its descendants, i.e. the
@@ -473,7 +475,47 @@ def print_scaling(rows: list[dict]) -> dict:
             + f"  → {verdict} (±{spread:.0%})"
         )
         out[stage] = {"slope": slope, "s_per_million": per, "spread": spread}
+        marginal = marginal_costs(pts)
+        if marginal:
+            m_spread, m_verdict = marginal_verdict(marginal, max(w for _, w in pts))
+            print(
+                f"  {'':<22} {'':<10} marginal s/M msgs: "
+                + ", ".join(f"{fmt_size(a)}→{fmt_size(b)} {m:.2f}" for a, b, m in marginal)
+                + f"  → {m_verdict} (±{m_spread:.0%})"
+            )
+            out[stage].update(marginal_s_per_million=[m for _, _, m in marginal], marginal_spread=m_spread)
     return out
+
+
+def marginal_costs(pts: list[tuple[int, float]]) -> list[tuple[int, int, float]]:
+    """Seconds per million messages *added* between consecutive sizes: (Δ wall) / (Δ messages).
+
+    The cost per message of a whole run falls with size while fixed costs (engine start, query
+    compilation, the inventory snapshot) weigh on the small sizes. The marginal cost leaves the fixed
+    costs out; an all-pairs step or a per-group Python loop shows in it as a cost per added message
+    that grows with the size. [(smaller size, larger size, s per million added), …]"""
+    pts = sorted(pts)
+    return [
+        (n1, n2, (w2 - w1) / (n2 - n1) * 1e6)
+        for (n1, w1), (n2, w2) in zip(pts, pts[1:], strict=False)
+        if n2 > n1
+    ]
+
+
+def marginal_verdict(marginal: list[tuple[int, int, float]], largest_wall: float) -> tuple[float, str]:
+    """(spread, verdict) of the marginal costs: flat within ±30% of the last; otherwise "grows" only
+    when the last exceeds the first by more than 30%. A stage that takes under 2 s at the largest
+    size adds too little per message for the differences between runs to mean anything."""
+    costs = [m for _, _, m in marginal]
+    first, last = costs[0], costs[-1]
+    spread = max(abs(m / last - 1) for m in costs) if last > 0 else math.inf
+    if spread <= 0.30:
+        return spread, "flat"
+    if largest_wall < 2.0 or first <= 0 or last <= 0:
+        return spread, "too small to judge"
+    if last > 1.3 * first:
+        return spread, "NOT flat: the cost per added message grows"
+    return spread, "not growing"
 
 
 def compare(current: list[dict], previous_file: Path, probes: dict | None = None) -> None:
