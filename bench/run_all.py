@@ -483,7 +483,10 @@ def print_scaling(rows: list[dict]) -> dict:
                 + ", ".join(f"{fmt_size(a)}→{fmt_size(b)} {m:.2f}" for a, b, m in marginal)
                 + f"  → {m_verdict} (±{m_spread:.0%})"
             )
-            out[stage].update(marginal_s_per_million=[m for _, _, m in marginal], marginal_spread=m_spread)
+            out[stage].update(
+                marginal_s_per_million=[m for _, _, m in marginal],
+                marginal_spread=m_spread if math.isfinite(m_spread) else None,  # (strict JSON)
+            )
     return out
 
 
@@ -505,14 +508,15 @@ def marginal_costs(pts: list[tuple[int, float]]) -> list[tuple[int, int, float]]
 def marginal_verdict(marginal: list[tuple[int, int, float]], largest_wall: float) -> tuple[float, str]:
     """(spread, verdict) of the marginal costs: flat within ±30% of the last; otherwise "grows" only
     when the last exceeds the first by more than 30%. A stage that takes under 2 s at the largest
-    size adds too little per message for the differences between runs to mean anything."""
+    size adds too little per message for the differences between runs to mean anything, and a
+    marginal cost at or below zero is run-to-run noise."""
     costs = [m for _, _, m in marginal]
     first, last = costs[0], costs[-1]
     spread = max(abs(m / last - 1) for m in costs) if last > 0 else math.inf
     if spread <= 0.30:
         return spread, "flat"
     if largest_wall < 2.0 or first <= 0 or last <= 0:
-        return spread, "too small to judge"
+        return spread, "too small or noisy to judge"
     if last > 1.3 * first:
         return spread, "NOT flat: the cost per added message grows"
     return spread, "not growing"
