@@ -1,7 +1,7 @@
 """Benchmark: generate the demo county and print wall time, throughput, sizes and peak RSS.
 
-    .venv/bin/python bench/demo_gen.py                      # 500k messages (the demo default)
-    .venv/bin/python bench/demo_gen.py --messages 10000000  # the 10M benchmark workspace
+.venv/bin/python bench/demo_gen.py                      # 500k messages (the demo default)
+.venv/bin/python bench/demo_gen.py --messages 10000000  # the 10M benchmark workspace
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=500_000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--out", type=Path, default=None, help="keep the files here (default: a temporary folder)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="keep the files here (default: a temporary folder)"
+    )
     args = ap.parse_args()
     tmp = None
     out = args.out
@@ -41,9 +43,13 @@ def main() -> None:
         print(f"peak RSS          {rss:,.0f} MB")
         print(f"units/people      {s.units:,} / {s.people:,}")
         print(f"groups/apps/accts {s.groups:,} / {s.apps:,} / {s.accounts:,}")
-        print(f"planted messages  {s.planted_messages:,}  (reply storms {s.storms:,}, forwarded-notice clusters "
-              f"{s.notice_clusters:,}, multi-reporting cases {s.multi_reporting_cases:,})")
-        print(f"files             {data / 1e6:,.1f} MB (messages {msgs / 1e6:,.1f} MB), ground truth {truth / 1e6:,.1f} MB")
+        print(
+            f"planted messages  {s.planted_messages:,}  (reply storms {s.storms:,}, forwarded-notice clusters "
+            f"{s.notice_clusters:,}, multi-reporting cases {s.multi_reporting_cases:,})"
+        )
+        print(
+            f"files             {data / 1e6:,.1f} MB (messages {msgs / 1e6:,.1f} MB), ground truth {truth / 1e6:,.1f} MB"
+        )
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

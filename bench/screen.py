@@ -67,18 +67,53 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1, chunk: int =
     n_people = max(50, n_groups * 5)
     n_units = max(5, n_groups // 20)
     units = [{"id": "C", "name": "基准县", "parent_id": None, "level": "county", "kind": None, "path": "/C/"}]
-    units += [{"id": f"U{i}", "name": f"第{i}镇", "parent_id": "C", "level": "township", "kind": None,
-               "path": f"/C/U{i}/"} for i in range(n_units)]
+    units += [
+        {
+            "id": f"U{i}",
+            "name": f"第{i}镇",
+            "parent_id": "C",
+            "level": "township",
+            "kind": None,
+            "path": f"/C/U{i}/",
+        }
+        for i in range(n_units)
+    ]
     pu = rng.integers(0, n_units, n_people)
-    people = [{"id": f"P{i}", "name": f"人{i}", "unit_id": f"U{pu[i]}", "title": None, "aliases": []} for i in range(n_people)]
+    people = [
+        {"id": f"P{i}", "name": f"人{i}", "unit_id": f"U{pu[i]}", "title": None, "aliases": []}
+        for i in range(n_people)
+    ]
     gu = rng.integers(0, n_units, n_groups)
-    groups = [{"id": f"G{i}", "name": f"第{gu[i]}镇工作群{i}", "platform": "wechat", "unit_id": f"U{gu[i]}",
-               "purpose": f"事项{i}", "group_type": "temporary" if i % 10 == 0 else "fixed",
-               "created_on": dt.date(2026, 1, 1), "end_date": dt.date(2026, 8, 1) if i % 10 == 0 else None,
-               "status": "active", "registered": i % 7 != 0, "tags": []} for i in range(n_groups)]
-    apps = [{"id": f"A{i}", "name": f"应用{i}号", "unit_id": f"U{i % n_units}", "functions": ["学习", f"f{i % 5}"],
-             "features": ["checkin"] if i % 3 == 0 else [], "tags": [], "status": "active", "registered": True,
-             "platform": "app"} for i in range(25)]
+    groups = [
+        {
+            "id": f"G{i}",
+            "name": f"第{gu[i]}镇工作群{i}",
+            "platform": "wechat",
+            "unit_id": f"U{gu[i]}",
+            "purpose": f"事项{i}",
+            "group_type": "temporary" if i % 10 == 0 else "fixed",
+            "created_on": dt.date(2026, 1, 1),
+            "end_date": dt.date(2026, 8, 1) if i % 10 == 0 else None,
+            "status": "active",
+            "registered": i % 7 != 0,
+            "tags": [],
+        }
+        for i in range(n_groups)
+    ]
+    apps = [
+        {
+            "id": f"A{i}",
+            "name": f"应用{i}号",
+            "unit_id": f"U{i % n_units}",
+            "functions": ["学习", f"f{i % 5}"],
+            "features": ["checkin"] if i % 3 == 0 else [],
+            "tags": [],
+            "status": "active",
+            "registered": True,
+            "platform": "app",
+        }
+        for i in range(25)
+    ]
     with ws.store.session() as s:
         s.execute(insert(Unit), units)
         s.execute(insert(Person), people)
@@ -96,17 +131,25 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1, chunk: int =
     dissolved = np.arange(n_groups) % 20 == 7
     gone_at = np.datetime64("2026-08-15T10:00:00")
     left = np.where(dissolved[g_idx], gone_at, np.datetime64("NaT")).astype("datetime64[us]")
-    mem = pa.table({
-        "group_id": _str_ids("G", g_idx), "person_id": _str_ids("P", p_idx),
-        "role": pa.nulls(g_idx.size, pa.string()), "joined_at": pa.nulls(g_idx.size, pa.timestamp("us")),
-        "left_at": pa.array(left, pa.timestamp("us")), "batch_id": pa.array(["b"] * g_idx.size),
-    }, schema=MEMBERSHIPS)
+    mem = pa.table(
+        {
+            "group_id": _str_ids("G", g_idx),
+            "person_id": _str_ids("P", p_idx),
+            "role": pa.nulls(g_idx.size, pa.string()),
+            "joined_at": pa.nulls(g_idx.size, pa.timestamp("us")),
+            "left_at": pa.array(left, pa.timestamp("us")),
+            "batch_id": pa.array(["b"] * g_idx.size),
+        },
+        schema=MEMBERSHIPS,
+    )
     lake = ws.lake()
     lake.append_batch("memberships", "b", mem)
     # messages: Zipf-ish activity per group; zombies go silent after July; dissolved groups stop on 08-15
     weights = 1.0 / (np.arange(n_groups) + 10.0)
     weights /= weights.sum()
-    texts = np.array(["请各村落实防汛工作", "收到", "今天天气不错", "请于今晚十点前报送材料", "请在应用3号打卡"])
+    texts = np.array(
+        ["请各村落实防汛工作", "收到", "今天天气不错", "请于今晚十点前报送材料", "请在应用3号打卡"]
+    )
     lab_map = {1: "roll_call_reply", 3: "data_request", 4: "checkin_demand"}
     base = np.datetime64("2026-05-01T00:00:00")
     stop = int((gone_at - base) / np.timedelta64(1, "s"))
@@ -125,25 +168,43 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1, chunk: int =
         ti = rng.choice(5, n, p=[0.35, 0.3, 0.15, 0.1, 0.1])
         num = np.arange(lo, lo + n)
         ids = _str_ids("m", num)
-        msgs = pa.table({
-            "message_id": ids, "source": pa.array(np.full(n, "bench")),
-            "group_id": _str_ids("G", mg), "sender_id": _str_ids("P", sender),
-            "sender_name": pa.nulls(n, pa.string()),
-            "ts": pa.array((local - np.timedelta64(8, "h")).astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
-            "local_ts": pa.array(local.astype("datetime64[us]"), pa.timestamp("us")),
-            "kind": pa.array(np.where(kind_r < 0.01, "system", "text")), "text": pa.array(texts[ti]),
-            "reply_to": pa.nulls(n, pa.string()), "mentions": pa.nulls(n, pa.list_(pa.string())),
-            "at_all": pa.array(np.zeros(n, bool)), "forwarded": pa.array(np.zeros(n, bool)),
-            "batch_id": pa.array(np.full(n, f"b{lo // chunk}")),
-        }, schema=MESSAGES)
+        msgs = pa.table(
+            {
+                "message_id": ids,
+                "source": pa.array(np.full(n, "bench")),
+                "group_id": _str_ids("G", mg),
+                "sender_id": _str_ids("P", sender),
+                "sender_name": pa.nulls(n, pa.string()),
+                "ts": pa.array(
+                    (local - np.timedelta64(8, "h")).astype("datetime64[us]"), pa.timestamp("us", tz="UTC")
+                ),
+                "local_ts": pa.array(local.astype("datetime64[us]"), pa.timestamp("us")),
+                "kind": pa.array(np.where(kind_r < 0.01, "system", "text")),
+                "text": pa.array(texts[ti]),
+                "reply_to": pa.nulls(n, pa.string()),
+                "mentions": pa.nulls(n, pa.list_(pa.string())),
+                "at_all": pa.array(np.zeros(n, bool)),
+                "forwarded": pa.array(np.zeros(n, bool)),
+                "batch_id": pa.array(np.full(n, f"b{lo // chunk}")),
+            },
+            schema=MESSAGES,
+        )
         lake.append_batch("messages", f"b{lo // chunk}", msgs)
         del msgs, local
         sel = np.isin(ti, list(lab_map))
-        labels.append(pa.table({
-            "message_id": ids.filter(pa.array(sel)), "label": pa.array(np.array(list(lab_map.values()))[
-                np.searchsorted(np.array(list(lab_map)), ti[sel])]),
-            "rule_id": pa.array(np.full(int(sel.sum()), "bench")), "span": pa.nulls(int(sel.sum()), pa.string()),
-        }, schema=SCHEMAS["message_labels"]))
+        labels.append(
+            pa.table(
+                {
+                    "message_id": ids.filter(pa.array(sel)),
+                    "label": pa.array(
+                        np.array(list(lab_map.values()))[np.searchsorted(np.array(list(lab_map)), ti[sel])]
+                    ),
+                    "rule_id": pa.array(np.full(int(sel.sum()), "bench")),
+                    "span": pa.nulls(int(sel.sum()), pa.string()),
+                },
+                schema=SCHEMAS["message_labels"],
+            )
+        )
         # notices: every "请各村落实防汛工作" sent the same day in groups of the same unit = one notice
         nsel = np.flatnonzero(ti == 0)
         n_keys.append(gu[mg[nsel]].astype(np.int64) * 1000 + secs[nsel] // 86400)
@@ -156,11 +217,20 @@ def generate(root: Path, n_msgs: int, n_groups: int, seed: int = 1, chunk: int =
     ks = keys[order]
     hop = np.zeros(len(ks), np.int32)
     hop[1:][ks[1:] == ks[:-1]] = 1
-    lake.replace("notice_clusters", pa.table({
-        "cluster_id": _str_ids("c", ks), "message_id": _str_ids("m", nids[order]),
-        "group_id": _str_ids("G", ngrp[order]), "sender_id": pa.nulls(len(ks), pa.string()),
-        "ts": pa.nulls(len(ks), pa.timestamp("us", tz="UTC")), "hop": pa.array(hop),
-    }, schema=SCHEMAS["notice_clusters"]))
+    lake.replace(
+        "notice_clusters",
+        pa.table(
+            {
+                "cluster_id": _str_ids("c", ks),
+                "message_id": _str_ids("m", nids[order]),
+                "group_id": _str_ids("G", ngrp[order]),
+                "sender_id": pa.nulls(len(ks), pa.string()),
+                "ts": pa.nulls(len(ks), pa.timestamp("us", tz="UTC")),
+                "hop": pa.array(hop),
+            },
+            schema=SCHEMAS["notice_clusters"],
+        ),
+    )
     return ws
 
 
@@ -171,9 +241,12 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/zhijian-bench-screen")
     ap.add_argument("--engine", default="duckdb")
     ap.add_argument("--keep", action="store_true", help="reuse the generated workspace if present")
-    ap.add_argument("--generate-only", action="store_true",
-                    help="only write the workspace (run the analysis in a second process with --keep, so that the "
-                         "peak RSS is the analysis's alone)")
+    ap.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="only write the workspace (run the analysis in a second process with --keep, so that the "
+        "peak RSS is the analysis's alone)",
+    )
     a = ap.parse_args()
     root = Path(a.dir)
     n_groups = a.groups or max(50, a.messages // 1000)
@@ -187,8 +260,10 @@ def main() -> None:
         ws = generate(root, a.messages, n_groups)
     gen = time.perf_counter() - t0
     if a.generate_only:
-        print(f"generated messages={a.messages:,} groups={n_groups:,} in {gen:.1f}s; peak RSS "
-              f"{psutil.Process().memory_info().rss / 2**20:,.0f} MB (current)")
+        print(
+            f"generated messages={a.messages:,} groups={n_groups:,} in {gen:.1f}s; peak RSS "
+            f"{psutil.Process().memory_info().rss / 2**20:,.0f} MB (current)"
+        )
         return
     from zhijian.analysis.pipeline import run_analysis
 
@@ -199,8 +274,10 @@ def main() -> None:
     print(f"messages={a.messages:,} groups={n_groups:,} engine={a.engine} generate={gen:.1f}s")
     for name, st in res.steps.items():
         print(f"  {name:10s} {st['seconds']:7.2f}s findings={st['findings']} datasets={st.get('datasets')}")
-    print(f"indicators + screening: wall {wall:.1f}s, peak RSS {rss.peak / 2**20:,.0f} MB, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
+    print(
+        f"indicators + screening: wall {wall:.1f}s, peak RSS {rss.peak / 2**20:,.0f} MB, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs"
+    )
     print(f"findings by category: {res.findings.by_category}")
 
 

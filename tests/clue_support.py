@@ -7,12 +7,20 @@ import io
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-       b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="ZhangSanSecretAuthor"/></rdf:RDF></x:xmpmeta>'
-       b'<?xpacket end="w"?>')
-MARKERS = [b"ZhangSanSecretAuthor", b"xmpmeta", b"SecretCameraModel", b"Exif\x00\x00", b"GPS-SECRET-COMMENT",
-           b"sRGB built-in"]
+XMP = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="ZhangSanSecretAuthor"/></rdf:RDF></x:xmpmeta>'
+    b'<?xpacket end="w"?>'
+)
+MARKERS = [
+    b"ZhangSanSecretAuthor",
+    b"xmpmeta",
+    b"SecretCameraModel",
+    b"Exif\x00\x00",
+    b"GPS-SECRET-COMMENT",
+    b"sRGB built-in",
+]
 
 
 def _exif() -> bytes:

@@ -80,33 +80,103 @@ def seed(ws, *, with_messages: bool = True, with_indicators: bool = True) -> dic
             for _ in range(n):
                 k += 1
                 pid = f"P{k:03d}"
-                s.add(Person(id=pid, name=surnames[k % len(surnames)] + "某" + str(k), unit_id=uid, aliases=[]))
+                s.add(
+                    Person(id=pid, name=surnames[k % len(surnames)] + "某" + str(k), unit_id=uid, aliases=[])
+                )
                 people.setdefault(uid, []).append(pid)
         s.flush()
         for gid, name, uid, purpose, gtype, members, _action, _into in GROUPS:
-            s.add(Group(id=gid, name=name, platform="wechat", unit_id=uid, owner_id=people[uid][0], purpose=purpose,
-                        group_type=gtype, created_on=dt.date(2025, 3, 1) if gid != "G6" else dt.date(2026, 5, 1),
-                        end_date=dt.date(2026, 3, 31) if gtype == "temporary" else None, member_count=members,
-                        status="dissolved" if gid == "G10" else "active", registered=gid != "G7", tags=[]))
+            s.add(
+                Group(
+                    id=gid,
+                    name=name,
+                    platform="wechat",
+                    unit_id=uid,
+                    owner_id=people[uid][0],
+                    purpose=purpose,
+                    group_type=gtype,
+                    created_on=dt.date(2025, 3, 1) if gid != "G6" else dt.date(2026, 5, 1),
+                    end_date=dt.date(2026, 3, 31) if gtype == "temporary" else None,
+                    member_count=members,
+                    status="dissolved" if gid == "G10" else "active",
+                    registered=gid != "G7",
+                    tags=[],
+                )
+            )
         for aid, name, uid, funcs, feats, _ in APPS:
-            s.add(App(id=aid, name=name, platform="app", unit_id=uid, purpose=name + "业务", functions=funcs,
-                      features=feats, launched_on=dt.date(2024, 6, 1), last_active_on=dt.date(2026, 5, 20),
-                      users=300, registered=True, tags=[]))
+            s.add(
+                App(
+                    id=aid,
+                    name=name,
+                    platform="app",
+                    unit_id=uid,
+                    purpose=name + "业务",
+                    functions=funcs,
+                    features=feats,
+                    launched_on=dt.date(2024, 6, 1),
+                    last_active_on=dt.date(2026, 5, 20),
+                    users=300,
+                    registered=True,
+                    tags=[],
+                )
+            )
         for acid, name, uid, _ in ACCOUNTS:
-            s.add(Account(id=acid, name=name, platform="wechat_oa", unit_id=uid, purpose="政务信息发布",
-                          functions=["发布"], created_on=dt.date(2020, 1, 1), last_post_on=dt.date(2026, 2, 1),
-                          followers=5000, registered=True, tags=[]))
+            s.add(
+                Account(
+                    id=acid,
+                    name=name,
+                    platform="wechat_oa",
+                    unit_id=uid,
+                    purpose="政务信息发布",
+                    functions=["发布"],
+                    created_on=dt.date(2020, 1, 1),
+                    last_post_on=dt.date(2026, 2, 1),
+                    followers=5000,
+                    registered=True,
+                    tags=[],
+                )
+            )
         s.flush()
         for gid, _name, uid, _p, _t, _m, action, into in GROUPS:
-            s.add(Recommendation(id=f"group:{gid}", object_type="group", object_id=gid, unit_id=uid, action=action,
-                                 merge_into=f"group:{into}" if into else None,
-                                 reasons=[{"code": "X", "text": f"{_name}研判理由"}], evidence={}, updated_at=now))
+            s.add(
+                Recommendation(
+                    id=f"group:{gid}",
+                    object_type="group",
+                    object_id=gid,
+                    unit_id=uid,
+                    action=action,
+                    merge_into=f"group:{into}" if into else None,
+                    reasons=[{"code": "X", "text": f"{_name}研判理由"}],
+                    evidence={},
+                    updated_at=now,
+                )
+            )
         for aid, _name, uid, _f, _ft, action in APPS:
-            s.add(Recommendation(id=f"app:{aid}", object_type="app", object_id=aid, unit_id=uid, action=action,
-                                 reasons=["含打卡积分功能"] if action == "remove" else [], evidence={}, updated_at=now))
+            s.add(
+                Recommendation(
+                    id=f"app:{aid}",
+                    object_type="app",
+                    object_id=aid,
+                    unit_id=uid,
+                    action=action,
+                    reasons=["含打卡积分功能"] if action == "remove" else [],
+                    evidence={},
+                    updated_at=now,
+                )
+            )
         for acid, _name, uid, action in ACCOUNTS:
-            s.add(Recommendation(id=f"account:{acid}", object_type="account", object_id=acid, unit_id=uid,
-                                 action=action, reasons=["长期未更新"], evidence={}, updated_at=now))
+            s.add(
+                Recommendation(
+                    id=f"account:{acid}",
+                    object_type="account",
+                    object_id=acid,
+                    unit_id=uid,
+                    action=action,
+                    reasons=["长期未更新"],
+                    evidence={},
+                    updated_at=now,
+                )
+            )
         s.flush()
     msgs = _messages(ws, rng) if with_messages else {}
     with ws.store.session() as s:
@@ -122,19 +192,52 @@ def seed(ws, *, with_messages: bool = True, with_indicators: bool = True) -> dic
         ]
         for fid, cat, ot, oid, uid, sev, status, deadline in specs:
             mids = msgs.get(oid, [])[:5]
-            s.add(Finding(id=fid, category=cat, rule_id=f"rule.{cat.lower()}", object_type=ot, object_id=oid,
-                          unit_id=uid, period="2026-03", severity=sev, title=f"{oid}存在{cat}问题",
-                          summary="详见证据消息", evidence={"message_ids": mids, "message_count": len(mids),
-                                                       "object_ids": [oid], "metrics": {}},
-                          policy={}, status=status, assignee_unit_id=uid, deadline=deadline,
-                          first_seen_at=now, last_seen_at=now, active=True, updated_at=now))
+            s.add(
+                Finding(
+                    id=fid,
+                    category=cat,
+                    rule_id=f"rule.{cat.lower()}",
+                    object_type=ot,
+                    object_id=oid,
+                    unit_id=uid,
+                    period="2026-03",
+                    severity=sev,
+                    title=f"{oid}存在{cat}问题",
+                    summary="详见证据消息",
+                    evidence={
+                        "message_ids": mids,
+                        "message_count": len(mids),
+                        "object_ids": [oid],
+                        "metrics": {},
+                    },
+                    policy={},
+                    status=status,
+                    assignee_unit_id=uid,
+                    deadline=deadline,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    active=True,
+                    updated_at=now,
+                )
+            )
         s.flush()
         # F2 closed on time, F7 closed late, F4 verified on time
-        for fid, at in (("F2", dt.datetime(2026, 5, 10)), ("F7", dt.datetime(2026, 5, 25)),
-                        ("F4", dt.datetime(2026, 4, 28))):
+        for fid, at in (
+            ("F2", dt.datetime(2026, 5, 10)),
+            ("F7", dt.datetime(2026, 5, 25)),
+            ("F4", dt.datetime(2026, 4, 28)),
+        ):
             to = "verified" if fid == "F4" else "closed"
-            s.add(FindingEvent(finding_id=fid, at=at, action="close" if to == "closed" else "verify",
-                               from_status="submitted", to_status=to, note="整改完成"))
+            s.add(
+                FindingEvent(
+                    finding_id=fid,
+                    at=at,
+                    action="close" if to == "closed" else "verify",
+                    from_status="submitted",
+                    to_status=to,
+                    note="整改完成",
+                )
+            )
     _memberships_and_plan(ws, people)
     if with_indicators:
         _indicators(ws, rng)
@@ -162,10 +265,24 @@ def _messages(ws, rng: random.Random) -> dict[str, list[str]]:
                 text = TEXTS[(w + i) % len(TEXTS)]
                 if gid == "G9":
                     text = text.replace("县委办公室", "南湖镇")
-                rows.append({"message_id": mid, "source": "test", "group_id": gid, "sender_id": "P001",
-                             "sender_name": None, "ts": (local - dt.timedelta(hours=8)).replace(tzinfo=dt.UTC),
-                             "local_ts": local, "kind": "text", "text": text, "reply_to": None, "mentions": [],
-                             "at_all": False, "forwarded": False, "batch_id": "b1"})
+                rows.append(
+                    {
+                        "message_id": mid,
+                        "source": "test",
+                        "group_id": gid,
+                        "sender_id": "P001",
+                        "sender_name": None,
+                        "ts": (local - dt.timedelta(hours=8)).replace(tzinfo=dt.UTC),
+                        "local_ts": local,
+                        "kind": "text",
+                        "text": text,
+                        "reply_to": None,
+                        "mentions": [],
+                        "at_all": False,
+                        "forwarded": False,
+                        "batch_id": "b1",
+                    }
+                )
                 if text != "收到":
                     by_group.setdefault(gid, []).append(mid)
     ws.lake().append_batch("messages", "b1", pa.Table.from_pylist(rows, schema=MESSAGES))
@@ -185,13 +302,34 @@ def _indicators(ws, rng: random.Random) -> None:
         week = FIRST_WEEK + dt.timedelta(weeks=w)
         factor = EFFECT if week >= CAMPAIGN else 1.0
         for metric, base in zip(METRICS, BASES, strict=True):
-            for scope, sid in (("county", "C1"), ("unit", "C1"), ("unit", "D1"), ("unit", "D2"), ("unit", "T1"),
-                               ("unit", "T2"), ("unit", "V1")):
-                rows.append({"scope": scope, "scope_id": sid, "period": week.isoformat(), "metric": metric,
-                             "value": round(base * factor * (1 + rng.uniform(-0.1, 0.1)), 3)})
+            for scope, sid in (
+                ("county", "C1"),
+                ("unit", "C1"),
+                ("unit", "D1"),
+                ("unit", "D2"),
+                ("unit", "T1"),
+                ("unit", "T2"),
+                ("unit", "V1"),
+            ):
+                rows.append(
+                    {
+                        "scope": scope,
+                        "scope_id": sid,
+                        "period": week.isoformat(),
+                        "metric": metric,
+                        "value": round(base * factor * (1 + rng.uniform(-0.1, 0.1)), 3),
+                    }
+                )
             for pid, _uid in people:
-                rows.append({"scope": "person", "scope_id": pid, "period": week.isoformat(), "metric": metric,
-                             "value": round(base * factor * (1 + rng.uniform(-0.2, 0.2)), 3)})
+                rows.append(
+                    {
+                        "scope": "person",
+                        "scope_id": pid,
+                        "period": week.isoformat(),
+                        "metric": metric,
+                        "value": round(base * factor * (1 + rng.uniform(-0.2, 0.2)), 3),
+                    }
+                )
     ws.lake().replace("indicators", pa.Table.from_pylist(rows, schema=INDICATORS))
 
 
@@ -200,13 +338,39 @@ def _memberships_and_plan(ws, people: dict[str, list[str]]) -> None:
     rows = []
     for gid, _name, uid, *_ in GROUPS:
         for pid in people[uid]:
-            rows.append({"group_id": gid, "person_id": pid, "role": "member", "joined_at": None, "left_at": None,
-                         "batch_id": "b1"})
+            rows.append(
+                {
+                    "group_id": gid,
+                    "person_id": pid,
+                    "role": "member",
+                    "joined_at": None,
+                    "left_at": None,
+                    "batch_id": "b1",
+                }
+            )
     ws.lake().append_batch("memberships", "b1", pa.Table.from_pylist(rows, schema=MEMBERSHIPS))
     plan = [
-        {"plan_id": "G1", "object_type": "group", "object_id": "G2", "target_id": "G1", "action": "merge",
-         "daily_messages": 1.2, "projected_daily_messages": 2.3, "members_before": 40, "members_after": 46},
-        {"plan_id": "G5", "object_type": "group", "object_id": "G8", "target_id": "G5", "action": "merge",
-         "daily_messages": 0.8, "projected_daily_messages": 1.9, "members_before": 12, "members_after": 66},
+        {
+            "plan_id": "G1",
+            "object_type": "group",
+            "object_id": "G2",
+            "target_id": "G1",
+            "action": "merge",
+            "daily_messages": 1.2,
+            "projected_daily_messages": 2.3,
+            "members_before": 40,
+            "members_after": 46,
+        },
+        {
+            "plan_id": "G5",
+            "object_type": "group",
+            "object_id": "G8",
+            "target_id": "G5",
+            "action": "merge",
+            "daily_messages": 0.8,
+            "projected_daily_messages": 1.9,
+            "members_before": 12,
+            "members_after": 66,
+        },
     ]
     ws.lake().replace("merge_plan", pa.Table.from_pylist(plan, schema=MERGE_PLAN))

@@ -42,8 +42,14 @@ def people(ws, unit_id: str, ids: list[str]) -> None:
     add(ws, *[Person(id=p, name=f"人{p}", unit_id=unit_id) for p in ids])
 
 
-def msg(gid: str, sender: str | None, local: dt.datetime, text: str = "请各村落实防汛工作", kind: str = "text",
-        mid: str | None = None) -> dict:
+def msg(
+    gid: str,
+    sender: str | None,
+    local: dt.datetime,
+    text: str = "请各村落实防汛工作",
+    kind: str = "text",
+    mid: str | None = None,
+) -> dict:
     return {
         "message_id": mid or f"m{next(_seq):07d}",
         "source": "test",
@@ -63,11 +69,25 @@ def msg(gid: str, sender: str | None, local: dt.datetime, text: str = "请各村
 
 
 def member(gid: str, pid: str, joined: dt.datetime | None = None, left: dt.datetime | None = None) -> dict:
-    return {"group_id": gid, "person_id": pid, "role": "member", "joined_at": joined, "left_at": left, "batch_id": "b1"}
+    return {
+        "group_id": gid,
+        "person_id": pid,
+        "role": "member",
+        "joined_at": joined,
+        "left_at": left,
+        "batch_id": "b1",
+    }
 
 
-def write_lake(ws, messages: list[dict], memberships: list[dict], labels: list[tuple[str, str]] = (),
-               urgent: list[str] = (), clusters: list[dict] | None = None, batch: str = "b1") -> None:
+def write_lake(
+    ws,
+    messages: list[dict],
+    memberships: list[dict],
+    labels: list[tuple[str, str]] = (),
+    urgent: list[str] = (),
+    clusters: list[dict] | None = None,
+    batch: str = "b1",
+) -> None:
     lake = ws.lake()
     if messages:
         lake.append_batch("messages", batch, pa.Table.from_pylist(messages, schema=MESSAGES))
@@ -75,25 +95,42 @@ def write_lake(ws, messages: list[dict], memberships: list[dict], labels: list[t
         lake.append_batch("memberships", batch, pa.Table.from_pylist(memberships, schema=MEMBERSHIPS))
     lab = [{"message_id": m, "label": lb, "rule_id": f"test.{lb}", "span": None} for m, lb in labels]
     lake.replace("message_labels", pa.Table.from_pylist(lab, schema=SCHEMAS["message_labels"]))
-    flags = pa.table({"message_id": pa.array(list(urgent), pa.string()), "urgent": pa.array([True] * len(urgent), pa.bool_())})
+    flags = pa.table(
+        {
+            "message_id": pa.array(list(urgent), pa.string()),
+            "urgent": pa.array([True] * len(urgent), pa.bool_()),
+        }
+    )
     fs = SCHEMAS.get("message_flags")
     if fs is not None:  # the labels step registered a wider schema: fill the other columns with nulls
-        cols = {f.name: flags[f.name] if f.name in flags.column_names else pa.nulls(len(urgent), f.type) for f in fs}
+        cols = {
+            f.name: flags[f.name] if f.name in flags.column_names else pa.nulls(len(urgent), f.type)
+            for f in fs
+        }
         flags = pa.table(cols).cast(fs)
     lake.replace("message_flags", flags)
     if clusters is not None:
         lake.replace("notice_clusters", pa.Table.from_pylist(clusters, schema=SCHEMAS["notice_clusters"]))
 
 
-def daily(gid: str, senders: list[str], start: dt.date, end: dt.date, per_day: int = 1, text: str = "请各村落实防汛工作",
-          hour: int = 10) -> list[dict]:
+def daily(
+    gid: str,
+    senders: list[str],
+    start: dt.date,
+    end: dt.date,
+    per_day: int = 1,
+    text: str = "请各村落实防汛工作",
+    hour: int = 10,
+) -> list[dict]:
     """``per_day`` working-hours messages a day in [start, end], senders in turn."""
     out = []
     d = start
     i = 0
     while d <= end:
         for k in range(per_day):
-            out.append(msg(gid, senders[i % len(senders)], dt.datetime.combine(d, dt.time(hour, k % 60)), text))
+            out.append(
+                msg(gid, senders[i % len(senders)], dt.datetime.combine(d, dt.time(hour, k % 60)), text)
+            )
             i += 1
         d += dt.timedelta(days=1)
     return out
@@ -133,10 +170,22 @@ def planted_workspace(root) -> tuple[Any, dict]:
         "G_ZOMBIE": group("G_ZOMBIE", "青山镇旧项目群", "T1", purpose="旧村改造项目推进"),
         "G_INACTIVE": group("G_INACTIVE", "河口镇计生群", "T2", purpose="计划生育服务"),
         "G_EMPTY": group("G_EMPTY", "青山镇便民群", "T1", purpose="便民服务咨询", member_count=2),
-        "G_TEMP": group("G_TEMP", "青山镇迎检专班群", "T1", purpose="迎接省级检查", group_type="temporary",
-                        end_date=dt.date(2026, 9, 1)),
-        "G_TEMP_ACTIVE": group("G_TEMP_ACTIVE", "河口镇防疫专班群", "T2", purpose="秋冬季防疫",
-                               group_type="temporary", end_date=dt.date(2026, 10, 1)),
+        "G_TEMP": group(
+            "G_TEMP",
+            "青山镇迎检专班群",
+            "T1",
+            purpose="迎接省级检查",
+            group_type="temporary",
+            end_date=dt.date(2026, 9, 1),
+        ),
+        "G_TEMP_ACTIVE": group(
+            "G_TEMP_ACTIVE",
+            "河口镇防疫专班群",
+            "T2",
+            purpose="秋冬季防疫",
+            group_type="temporary",
+            end_date=dt.date(2026, 10, 1),
+        ),
         "G_DUP_A": group("G_DUP_A", "青山镇防汛值班群", "T1", purpose="汛期值守"),
         "G_BUSY_A": group("G_BUSY_A", "河口镇网格群", "T2", purpose="网格化管理"),
         "G_BUSY_B": group("G_BUSY_B", "河口镇网格员群", "T2", purpose="网格员调度"),
@@ -188,20 +237,75 @@ def planted_workspace(root) -> tuple[Any, dict]:
         App(id="A_OK", name="家校通", unit_id="D1", functions=["家校沟通"], features=[], users=500),
         App(id="A_Q1", name="农技通", unit_id="M1", functions=["农技服务"], users=100),
         App(id="A_Q2", name="农情报送", unit_id="M1", functions=["农情填报"], users=50),
-        App(id="A_CHECKIN", name="教师打卡通", unit_id="D1", functions=["考勤"], features=["checkin", "points"]),
-        App(id="A_EXEMPT", name="应急值守通", unit_id="D1", functions=["值守"], features=["checkin"], tags=["应急"]),
+        App(
+            id="A_CHECKIN",
+            name="教师打卡通",
+            unit_id="D1",
+            functions=["考勤"],
+            features=["checkin", "points"],
+        ),
+        App(
+            id="A_EXEMPT",
+            name="应急值守通",
+            unit_id="D1",
+            functions=["值守"],
+            features=["checkin"],
+            tags=["应急"],
+        ),
         App(id="A_BELOW", name="一村便民通", unit_id="V1", functions=["便民"]),
         App(id="A_DUP_SMALL", name="教育学习通", unit_id="D1", functions=["学习", "考试"], users=20),
         App(id="A_DUP_BIG", name="卫健学习平台", unit_id="D2", functions=["学习", "考试", "积分"], users=300),
-        App(id="A_IDLE", name="教育旧平台", unit_id="D1", functions=["旧业务"], last_active_on=dt.date(2026, 6, 1)),
-        Account(id="AC_OK", name="青山县发布", unit_id="C", functions=["信息发布"], last_post_on=dt.date(2026, 10, 30)),
-        Account(id="AC_STALE", name="教育局公众号", unit_id="D1", functions=["教育宣传"], last_post_on=dt.date(2026, 10, 10)),
-        Account(id="AC_ZOMBIE", name="教育局微博", unit_id="D1", functions=["招生信息"], last_post_on=dt.date(2026, 8, 20)),
-        Account(id="AC_CLEAN", name="教育局抖音", unit_id="D1", functions=["短视频"], last_post_on=dt.date(2026, 7, 1)),
-        Account(id="AC_DUP_BIG", name="青山镇发布", unit_id="T1", functions=["信息发布", "政策解读"],
-                last_post_on=dt.date(2026, 10, 30), followers=900),
-        Account(id="AC_DUP_SMALL", name="青山镇微讯", unit_id="T1", functions=["信息发布"],
-                last_post_on=dt.date(2026, 10, 29), followers=50),
+        App(
+            id="A_IDLE",
+            name="教育旧平台",
+            unit_id="D1",
+            functions=["旧业务"],
+            last_active_on=dt.date(2026, 6, 1),
+        ),
+        Account(
+            id="AC_OK",
+            name="青山县发布",
+            unit_id="C",
+            functions=["信息发布"],
+            last_post_on=dt.date(2026, 10, 30),
+        ),
+        Account(
+            id="AC_STALE",
+            name="教育局公众号",
+            unit_id="D1",
+            functions=["教育宣传"],
+            last_post_on=dt.date(2026, 10, 10),
+        ),
+        Account(
+            id="AC_ZOMBIE",
+            name="教育局微博",
+            unit_id="D1",
+            functions=["招生信息"],
+            last_post_on=dt.date(2026, 8, 20),
+        ),
+        Account(
+            id="AC_CLEAN",
+            name="教育局抖音",
+            unit_id="D1",
+            functions=["短视频"],
+            last_post_on=dt.date(2026, 7, 1),
+        ),
+        Account(
+            id="AC_DUP_BIG",
+            name="青山镇发布",
+            unit_id="T1",
+            functions=["信息发布", "政策解读"],
+            last_post_on=dt.date(2026, 10, 30),
+            followers=900,
+        ),
+        Account(
+            id="AC_DUP_SMALL",
+            name="青山镇微讯",
+            unit_id="T1",
+            functions=["信息发布"],
+            last_post_on=dt.date(2026, 10, 29),
+            followers=50,
+        ),
     )
     expected = {
         "lifecycle.group_zombie": {"G_ZOMBIE"},

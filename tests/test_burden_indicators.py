@@ -34,14 +34,25 @@ def small(tmp_path):
     from zhijian.workspace import init_workspace
 
     ws = init_workspace(tmp_path / "ws", "测试县")
-    add(ws, unit("C", "青山县", "county"), unit("T1", "青山镇", "township", "C", "/C/"),
-        unit("T2", "河口镇", "township", "C", "/C/"))
+    add(
+        ws,
+        unit("C", "青山县", "county"),
+        unit("T1", "青山镇", "township", "C", "/C/"),
+        unit("T2", "河口镇", "township", "C", "/C/"),
+    )
     P = [f"p{i}" for i in range(6)]
     people(ws, "T1", P)
     people(ws, "T2", ["x1", "x2"])
-    add(ws, group("G1", "青山镇防汛工作群", "T1"), group("G2", "青山镇打卡群", "T1"),
-        App(id="A1", name="学习强国", unit_id="C"))
-    mems = [member("G1", p) for p in P] + [member("G2", "p0"), member("G2", "p1", joined=dt.datetime(2026, 5, 6, 12))]
+    add(
+        ws,
+        group("G1", "青山镇防汛工作群", "T1"),
+        group("G2", "青山镇打卡群", "T1"),
+        App(id="A1", name="学习强国", unit_id="C"),
+    )
+    mems = [member("G1", p) for p in P] + [
+        member("G2", "p0"),
+        member("G2", "p1", joined=dt.datetime(2026, 5, 6, 12)),
+    ]
     mems += [member("G1", "x1"), member("G1", "x2", left=dt.datetime(2026, 5, 4, 9))]
     ms = [
         msg("G1", "p0", dt.datetime(2026, 5, 4, 10), "请回复收到", mid="m0"),  # holiday: after hours
@@ -53,9 +64,15 @@ def small(tmp_path):
         msg("G1", "p3", dt.datetime(2026, 5, 7, 21), "紧急：防汛转移", mid="u1"),  # urgent, after hours
         msg("G1", None, dt.datetime(2026, 5, 7, 21, 5), "p5 撤回了一条消息", kind="recall", mid="r1"),
     ]
-    labels = [("m0", "roll_call_demand"), ("m1", "roll_call_reply"), ("m2", "data_request"),
-              ("m3", "checkin_demand"), ("n2", "checkin_demand"), ("n1", "checkin_demand"),
-              ("u1", "instant_response_demand")]
+    labels = [
+        ("m0", "roll_call_demand"),
+        ("m1", "roll_call_reply"),
+        ("m2", "data_request"),
+        ("m3", "checkin_demand"),
+        ("n2", "checkin_demand"),
+        ("n1", "checkin_demand"),
+        ("u1", "instant_response_demand"),
+    ]
     clusters = [
         {"cluster_id": "c1", "message_id": "n1", "group_id": "G1", "sender_id": "p2", "ts": None, "hop": 0},
         {"cluster_id": "c1", "message_id": "n2", "group_id": "G2", "sender_id": "p0", "ts": None, "hop": 1},
@@ -85,9 +102,15 @@ def test_hand_computed_week(small):
     # x2 left G1 before any message of the week; still counted as having been in the group
     assert get("x2", "messages_received") == 0 and get("x2", "groups_joined") == 1
     w = burden.index_weights()
-    expected = (5 * w["demands_received"] + 2 * w["after_hours_demands_received"] + 1 * w["roll_call_replies_sent"]
-                + 1 * w["data_request_received"] + 1 * w["duplicate_notices_received"] + 1 * w["apps_demanded"]
-                + 2 * w["groups_joined"])
+    expected = (
+        5 * w["demands_received"]
+        + 2 * w["after_hours_demands_received"]
+        + 1 * w["roll_call_replies_sent"]
+        + 1 * w["data_request_received"]
+        + 1 * w["duplicate_notices_received"]
+        + 1 * w["apps_demanded"]
+        + 2 * w["groups_joined"]
+    )
     assert get("p1", "burden_index") == pytest.approx(expected)
     t = lake.table("indicators")
     rows = lake.to_arrow(t.filter(t.scope != "person")).to_pylist()
@@ -159,7 +182,9 @@ def test_one_more_after_hours_demand_adds_exactly_one_per_recipient(tmp_path, me
         m = msg("G", pids[s % len(pids)], WEEK + dt.timedelta(hours=h))
         msgs.append(m)
         if is_demand:
-            labels.append({"message_id": m["message_id"], "label": "data_request", "rule_id": "t", "span": None})
+            labels.append(
+                {"message_id": m["message_id"], "label": "data_request", "rule_id": "t", "span": None}
+            )
     lake = ctx.lake
     lake.append_batch("memberships", "b1", pa.Table.from_pylist(mem_rows, schema=MEMBERSHIPS))
     if msgs:
@@ -178,7 +203,9 @@ def test_one_more_after_hours_demand_adds_exactly_one_per_recipient(tmp_path, me
     for r in mem_rows:
         pid = r["person_id"]
         is_recipient = (
-            pid != sender and (r["joined_at"] is None or r["joined_at"] <= t) and (r["left_at"] is None or t < r["left_at"])
+            pid != sender
+            and (r["joined_at"] is None or r["joined_at"] <= t)
+            and (r["left_at"] is None or t < r["left_at"])
         )
         assert after.get(pid, 0) - before.get(pid, 0) == (1 if is_recipient else 0), (pid, r, t, sender)
     lake.close()
@@ -194,10 +221,14 @@ def _campaign_ws(root, drop: int):
     add(ws, unit("C", "青山县", "county"), unit("T1", "青山镇", "township", "C", "/C/"))
     P = [f"p{i:02d}" for i in range(20)]
     people(ws, "T1", P)
-    add(ws, group("G1", "甲", "T1"), group("G2", "乙", "T1"),
+    add(
+        ws,
+        group("G1", "甲", "T1"),
+        group("G2", "乙", "T1"),
         group("G3", "丙", "T1", status="dissolved", dissolved_on=dt.date(2026, 8, 10)),
         group("G4", "丁", "T1", created_on=dt.date(2026, 8, 20)),
-        group("G5", "戊", "T1", status="removed"))
+        group("G5", "戊", "T1", status="removed"),
+    )
     mems = [member(g, p) for g in ("G1", "G2") for p in P] + [member("G3", p) for p in P[:10]]
     ms, labels = [], []
     day = dt.date(2026, 6, 1)
@@ -255,8 +286,14 @@ def test_whatif_working_hours_and_merge(small):
     assert c["demands_received"]["after"] == c["demands_received"]["before"]
     # 24-hour working days: the demands of this week were sent on the May Day holiday, still after hours
     r2 = project(ws, periods=["00:00-23:59"])
-    assert r2["scopes"]["county"]["after_hours_demands_received"]["after"] == c["after_hours_demands_received"]["before"]
-    assert r2["scopes"]["county"]["after_hours_messages_received"]["after"] == c["after_hours_messages_received"]["before"]
+    assert (
+        r2["scopes"]["county"]["after_hours_demands_received"]["after"]
+        == c["after_hours_demands_received"]["before"]
+    )
+    assert (
+        r2["scopes"]["county"]["after_hours_messages_received"]["after"]
+        == c["after_hours_messages_received"]["before"]
+    )
     from zhijian.errors import ZhijianError
 
     with pytest.raises(ZhijianError):

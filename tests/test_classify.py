@@ -95,8 +95,14 @@ def test_kind_and_span_and_schema():
 
 
 def test_flags_urgent_marker():
-    t = ibis.memtable(pa.table({"message_id": ["1", "2", "3", "4"],
-                                "text": ["紧急通知：今晚防汛值班", "非紧急不@", "明天开会", "安保工作部署"]}))
+    t = ibis.memtable(
+        pa.table(
+            {
+                "message_id": ["1", "2", "3", "4"],
+                "text": ["紧急通知：今晚防汛值班", "非紧急不@", "明天开会", "安保工作部署"],
+            }
+        )
+    )
     out = ibis.duckdb.connect().to_pyarrow(flags(t, builtin_pack()).order_by("message_id"))
     assert out.column("urgent").to_pylist() == [True, False, False, True]
     assert "message_flags" in SCHEMAS
@@ -111,7 +117,10 @@ def test_lake_round_trip(tmp_path):
     n2 = lake.replace("message_flags", flags(msgs, load_pack(None)))
     assert n2 == 2
     got = lake.to_arrow(lake.table("message_labels")).to_pylist()
-    assert {(r["message_id"], r["label"]) for r in got} == {("m1", "roll_call_demand"), ("m2", "roll_call_reply")}
+    assert {(r["message_id"], r["label"]) for r in got} == {
+        ("m1", "roll_call_demand"),
+        ("m2", "roll_call_reply"),
+    }
     lake.close()
 
 
@@ -129,7 +138,9 @@ def test_workspace_rules_override_and_extend(tmp_path):
     ids = [r.id for r in pack.rules]
     assert "rc.jielong" not in ids and "county.qiandao_app" in ids
     assert ids.index("ci.daka") < ids.index("county.qiandao_app")  # overridden in place
-    res = label_texts([{"text": "请大家接龙"}, {"text": "今天用云签到"}, {"text": "请大家明早8点前打卡"}], pack)
+    res = label_texts(
+        [{"text": "请大家接龙"}, {"text": "今天用云签到"}, {"text": "请大家明早8点前打卡"}], pack
+    )
     assert [{x["label"] for x in r} for r in res] == [{"normal"}, {"checkin_demand"}, {"normal"}]
     assert load_pack(tmp_path / "nowhere") is builtin_pack()
 
@@ -139,15 +150,23 @@ def test_check_cli(tmp_path):
     r = runner.invoke(app, ["check", "@所有人，收到请回复"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert out["labels"] == [{"label": "roll_call_demand", "rule_id": "rc.shoudao_huifu", "span": "收到请回复"}]
+    assert out["labels"] == [
+        {"label": "roll_call_demand", "rule_id": "rc.shoudao_huifu", "span": "收到请回复"}
+    ]
 
     f = tmp_path / "in.jsonl"
-    f.write_text('{"text": "收到", "id": 7}\n\n{"text": "不得要求打卡"}\n{"text": "请帮忙投个票"}\n', encoding="utf-8")
+    f.write_text(
+        '{"text": "收到", "id": 7}\n\n{"text": "不得要求打卡"}\n{"text": "请帮忙投个票"}\n', encoding="utf-8"
+    )
     r = runner.invoke(app, ["check", "--jsonl", str(f)])
     assert r.exit_code == 0, r.output
     lines = [json.loads(x) for x in r.output.splitlines()]
     assert [x.get("id") for x in lines] == [7, None, None]
-    assert [[lab["label"] for lab in x["labels"]] for x in lines] == [["roll_call_reply"], ["normal"], ["forward_like_demand"]]
+    assert [[lab["label"] for lab in x["labels"]] for x in lines] == [
+        ["roll_call_reply"],
+        ["normal"],
+        ["forward_like_demand"],
+    ]
 
 
 def test_check_cli_bad_input(tmp_path):
@@ -158,8 +177,11 @@ def test_check_cli_bad_input(tmp_path):
     import subprocess
     import sys
 
-    p = subprocess.run([sys.executable, "-c", "from zhijian.cli import main; main()", "check", "--jsonl", str(f)],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-c", "from zhijian.cli import main; main()", "check", "--jsonl", str(f)],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2
     assert "第 2 行" in p.stderr and "Traceback" not in p.stderr
     assert main  # imported for the entry point

@@ -29,7 +29,9 @@ def env(request, tmp_path):
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
-    old = {n: logging.getLogger(n).level for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "zhijian")}
+    old = {
+        n: logging.getLogger(n).level for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access", "zhijian")
+    }
     root.addHandler(handler)
     county = web_support.make_county(request.param, tmp_path / "ws")
     with web_support.Server(county.ws) as srv:
@@ -74,25 +76,54 @@ def test_no_address_or_user_agent_anywhere(env, capfd):
     r = cl.get("/clues")
     assert r.status_code == 200 and "set-cookie" not in r.headers
     # JSON submission
-    r = cl.post("/api/v1/clues", json={"category": "GROUP_ROLLCALL_INSTANT", "object_type": "group",
-                                       "object_name": "东关镇工作群", "unit": "东关镇",
-                                       "description": "晚上十点后要求全员回复收到"})
+    r = cl.post(
+        "/api/v1/clues",
+        json={
+            "category": "GROUP_ROLLCALL_INSTANT",
+            "object_type": "group",
+            "object_name": "东关镇工作群",
+            "unit": "东关镇",
+            "description": "晚上十点后要求全员回复收到",
+        },
+    )
     assert r.status_code == 201, r.text
     receipt = r.json()["receipt"]
     assert re.fullmatch(r"[0-9]{16}", receipt)
     assert "set-cookie" not in r.headers
     # multipart with a metadata-laden screenshot, through the HTML form
     img = image_with_metadata("JPEG")
-    r = cl.post("/clues", data={"category": "EXCESSIVE_TRACE", "object_type": "app", "object_name": "东关打卡通",
-                                "unit": "东关镇", "description": "每天要求上传工作照片留痕"},
-                files=[("screenshots", ("IMG_20260601_zhangsan.jpg", img, "image/jpeg"))])
+    r = cl.post(
+        "/clues",
+        data={
+            "category": "EXCESSIVE_TRACE",
+            "object_type": "app",
+            "object_name": "东关打卡通",
+            "unit": "东关镇",
+            "description": "每天要求上传工作照片留痕",
+        },
+        files=[("screenshots", ("IMG_20260601_zhangsan.jpg", img, "image/jpeg"))],
+    )
     assert r.status_code == 201, r.text
     form_receipt = re.search(r'id="receipt">([0-9 ]+)<', r.text).group(1).replace(" ", "")
     # error paths (validation, a bad image, a bad receipt) must not leak either
-    assert cl.post("/api/v1/clues", json={"category": "NOPE", "object_type": "group", "description": "x" * 10}).status_code == 422
-    assert cl.post("/api/v1/clues", data={"category": "ZOMBIE", "object_type": "group", "description": "僵尸群无人管理"},
-                   files=[("screenshots", ("a.png", b"not an image at all", "image/png"))]).status_code == 400
-    assert cl.post("/api/v1/clues", content=b"{broken", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        cl.post(
+            "/api/v1/clues", json={"category": "NOPE", "object_type": "group", "description": "x" * 10}
+        ).status_code
+        == 422
+    )
+    assert (
+        cl.post(
+            "/api/v1/clues",
+            data={"category": "ZOMBIE", "object_type": "group", "description": "僵尸群无人管理"},
+            files=[("screenshots", ("a.png", b"not an image at all", "image/png"))],
+        ).status_code
+        == 400
+    )
+    assert (
+        cl.post("/api/v1/clues", content=b"{broken", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     assert cl.post("/api/v1/clues/lookup", json={"receipt": "1234 5678 1234 5678"}).status_code == 404
     # follow-up by receipt (API and form), office reply
     r = cl.post("/api/v1/clues/messages", json={"receipt": receipt, "body": "补充：周六晚上又发生了"})

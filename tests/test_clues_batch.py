@@ -23,8 +23,15 @@ class _Ctx:
 
 
 def _nc(i):
-    return service.validate(service.NewClue(category="ZOMBIE", object_type="group", object_name=f"群{i % 7}",
-                                            unit="", description=f"第 {i} 条：三个月没人说话"))
+    return service.validate(
+        service.NewClue(
+            category="ZOMBIE",
+            object_type="group",
+            object_name=f"群{i % 7}",
+            unit="",
+            description=f"第 {i} 条：三个月没人说话",
+        )
+    )
 
 
 def test_concurrent_submissions_all_committed(workspace):
@@ -64,7 +71,12 @@ def test_bad_clue_isolated(workspace):
     bad = service.make_receipt(workspace.root)
     b.submit(_nc(1), [], good)
     with pytest.raises(Exception):  # noqa: B017 - any storage error is handed back to the caller
-        b.submit(service.NewClue(category="ZOMBIE", object_type="group", object_name="x", unit="",
-                                 description=None), [], bad)  # NOT NULL violated
+        b.submit(
+            service.NewClue(
+                category="ZOMBIE", object_type="group", object_name="x", unit="", description=None
+            ),
+            [],
+            bad,
+        )  # NOT NULL violated
     with workspace.store.session() as s:
         assert service.find(s, workspace.root, good[0]) is not None

@@ -46,10 +46,15 @@ def test_submit_follow_up_and_read_reply(browser, env, tmp_path):  # noqa: F811
     sup = web_support.login(srv.url, "super", county.passwords["super"])
     item = sup.get("/api/v1/office/clues").json()["items"][0]
     assert item["attachments"] == 1
-    assert sup.post(f"/api/v1/office/clues/{item['id']}/reply", json={"body": "已收到，减负办正在核查。"}).status_code == 200
+    assert (
+        sup.post(
+            f"/api/v1/office/clues/{item['id']}/reply", json={"body": "已收到，减负办正在核查。"}
+        ).status_code
+        == 200
+    )
 
     page.goto(srv.url + "/clues/follow")
-    page.fill("input[name=receipt]", " ".join(receipt[i:i + 4] for i in range(0, 16, 4)))
+    page.fill("input[name=receipt]", " ".join(receipt[i : i + 4] for i in range(0, 16, 4)))
     page.click("#follow-form button[type=submit]")
     page.wait_for_selector("#clue-messages")
     assert "已收到，减负办正在核查。" in page.locator("#clue-messages").inner_text()

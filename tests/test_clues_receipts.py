@@ -13,8 +13,13 @@ from zhijian.store.models import Clue
 
 
 def _new(i=0):
-    return service.NewClue(category="ZOMBIE", object_type="group", object_name=f"群{i}", unit="",
-                           description="这个群三个月没人说话了")
+    return service.NewClue(
+        category="ZOMBIE",
+        object_type="group",
+        object_name=f"群{i}",
+        unit="",
+        description="这个群三个月没人说话了",
+    )
 
 
 def test_receipt_entropy_and_shape():
@@ -40,7 +45,9 @@ def test_receipt_not_stored_in_clear(workspace):
         _cid, receipt = service.submit(s, ws.root, ws.attachments, service.validate(_new()))
     with ws.store.engine.connect() as con:
         dump = "\n".join(
-            repr(tuple(r)) for t in inspect(con).get_table_names() for r in con.execute(text(f'SELECT * FROM "{t}"'))
+            repr(tuple(r))
+            for t in inspect(con).get_table_names()
+            for r in con.execute(text(f'SELECT * FROM "{t}"'))
         )
     assert receipt not in dump
     assert receipts.formatted(receipt) not in dump

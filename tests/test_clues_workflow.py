@@ -15,8 +15,11 @@ from zhijian.store.models import AuditLog, Clue, ClueAttachment, ClueMessage, Fi
 
 
 def _submit(ws, s, name, cat="GROUP_ROLLCALL_INSTANT", unit="东关镇", images=None):
-    nc = service.validate(service.NewClue(category=cat, object_type="group", object_name=name, unit=unit,
-                                          description="群里每晚要求回复收到"))
+    nc = service.validate(
+        service.NewClue(
+            category=cat, object_type="group", object_name=name, unit=unit, description="群里每晚要求回复收到"
+        )
+    )
     return service.submit(s, ws.root, ws.attachments, nc, images or [])
 
 
@@ -33,7 +36,9 @@ def test_linking_triage_close(tmp_path):
         assert ca.object_id == "gA" and ca.unit_id == "A"
         assert cb.matter_id == ca.matter_id
         assert cc.matter_id != ca.matter_id and cd.matter_id != ca.matter_id
-        fid = service.triage(s, "super", b, "东关镇工作群要求回复收到（群众线索）", "多名干部反映", None, "high")
+        fid = service.triage(
+            s, "super", b, "东关镇工作群要求回复收到（群众线索）", "多名干部反映", None, "high"
+        )
     with ws.store.session() as s:
         f = s.get(Finding, fid)
         assert f.category == "GROUP_ROLLCALL_INSTANT" and f.object_type == "group" and f.object_id == "gA"
@@ -49,7 +54,11 @@ def test_linking_triage_close(tmp_path):
     with ws.store.session() as s:
         v = service.reporter_view(s, service.find(s, ws.root, rd))
         assert v["status"] == "closed" and v["close_reason"] == "经核查，该群已于本月解散。"
-        assert v["messages"][-1] == {"on": dt.date.today().isoformat(), "from_office": True, "body": "感谢反映"}
+        assert v["messages"][-1] == {
+            "on": dt.date.today().isoformat(),
+            "from_office": True,
+            "body": "感谢反映",
+        }
         try:
             service.add_reporter_message(s, service.find(s, ws.root, rd), "还有问题")
             raise AssertionError("closed clue accepted a message")

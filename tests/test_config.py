@@ -25,7 +25,11 @@ def test_rendered_toml_holds_every_value_with_its_source(tmp_path):
     ("snippet", "key", "value"),
     [
         ("[policy.groups]\nzombie_days = -3\n", "policy.groups.zombie_days", "-3"),
-        ("[policy.working_hours]\nperiods = ['17:30-08:30']\n", "policy.working_hours.periods", "17:30-08:30"),
+        (
+            "[policy.working_hours]\nperiods = ['17:30-08:30']\n",
+            "policy.working_hours.periods",
+            "17:30-08:30",
+        ),
         ("[workspace]\ntimezone = 'Mars/Olympus'\n", "workspace.timezone", "Mars/Olympus"),
         ("[workspace]\nengine = 'oracle'\n", "workspace.engine", "oracle"),
         ("[policy.groups]\nzombie_dayz = 3\n", "policy.groups.zombie_dayz", "3"),

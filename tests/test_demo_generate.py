@@ -18,23 +18,63 @@ import pytest
 from zhijian.demo import generate
 from zhijian.errors import ZhijianError
 
-KINDS = {"text", "image", "video", "voice", "file", "link", "forward", "system", "recall", "solitaire", "other"}
-DEMANDS = {"roll_call_demand", "checkin_demand", "proof_demand", "instant_response_demand", "data_request",
-           "forward_like_demand", "app_usage_demand"}
+KINDS = {
+    "text",
+    "image",
+    "video",
+    "voice",
+    "file",
+    "link",
+    "forward",
+    "system",
+    "recall",
+    "solitaire",
+    "other",
+}
+DEMANDS = {
+    "roll_call_demand",
+    "checkin_demand",
+    "proof_demand",
+    "instant_response_demand",
+    "data_request",
+    "forward_like_demand",
+    "app_usage_demand",
+}
 TS_RE = re.compile(r"^2026-(0[5-9]|10)-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\+08:00$")
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def read_messages(root: Path) -> pa.Table:
-    opts = pacsv.ConvertOptions(column_types={c: pa.string() for c in (
-        "message_id", "group_id", "group_name", "sender_id", "sender_name", "ts", "kind", "text", "mentions",
-        "reply_to")} | {"at_all": pa.bool_(), "forwarded": pa.bool_()}, strings_can_be_null=True)
-    parts = [pacsv.read_csv(p, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=opts)
-             for p in sorted((root / "messages").glob("*.csv"))]
+    opts = pacsv.ConvertOptions(
+        column_types={
+            c: pa.string()
+            for c in (
+                "message_id",
+                "group_id",
+                "group_name",
+                "sender_id",
+                "sender_name",
+                "ts",
+                "kind",
+                "text",
+                "mentions",
+                "reply_to",
+            )
+        }
+        | {"at_all": pa.bool_(), "forwarded": pa.bool_()},
+        strings_can_be_null=True,
+    )
+    parts = [
+        pacsv.read_csv(p, parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=opts)
+        for p in sorted((root / "messages").glob("*.csv"))
+    ]
     return pa.concat_tables(parts)
 
 
@@ -88,7 +128,10 @@ def test_scale_knobs(tmp_path):
     assert big.groups > 1.5 * small.groups
     assert big.planted_messages > 5 * small.planted_messages
     assert big.storms > 4 * small.storms
-    n_rows = sum(len(p.read_text(encoding="utf-8").splitlines()) > 0 for p in (tmp_path / "b" / "messages").glob("*.csv"))
+    n_rows = sum(
+        len(p.read_text(encoding="utf-8").splitlines()) > 0
+        for p in (tmp_path / "b" / "messages").glob("*.csv")
+    )
     assert n_rows == 6  # one file per month, May … October
 
 
@@ -101,8 +144,12 @@ def test_too_few_messages_is_a_user_error(tmp_path):
 
 
 def test_inventory_files(demo):
-    units = pacsv.read_csv(demo / "单位.csv", convert_options=pacsv.ConvertOptions(
-        column_types={"单位编码": pa.string(), "上级单位编码": pa.string()}, strings_can_be_null=True)).to_pylist()
+    units = pacsv.read_csv(
+        demo / "单位.csv",
+        convert_options=pacsv.ConvertOptions(
+            column_types={"单位编码": pa.string(), "上级单位编码": pa.string()}, strings_can_be_null=True
+        ),
+    ).to_pylist()
     assert list(units[0]) == ["单位编码", "单位名称", "上级单位编码", "层级", "类别"]
     codes = {u["单位编码"] for u in units}
     names = {u["单位名称"] for u in units}
@@ -111,7 +158,9 @@ def test_inventory_files(demo):
     for u in units:
         assert u["上级单位编码"] is None or u["上级单位编码"] in codes
     assert sum(u["层级"] == "乡镇" for u in units) >= 2
-    assert any(u["单位名称"].endswith("残联") for u in units) and any(u["单位名称"].endswith("民政局") for u in units)
+    assert any(u["单位名称"].endswith("残联") for u in units) and any(
+        u["单位名称"].endswith("民政局") for u in units
+    )
 
     head, people = read_xlsx(demo / "花名册.xlsx")
     assert head == ["人员编号", "姓名", "单位", "职务", "微信号", "企业微信ID", "手机号"]
@@ -123,8 +172,22 @@ def test_inventory_files(demo):
     pids = {p[0] for p in people}
 
     head, groups = read_xlsx(demo / "工作群摸底表.xlsx")
-    assert head == ["群ID", "群名称", "平台", "群主", "所属单位", "建群目的", "群类型", "建群时间", "预计解散时间", "成员数",
-                    "是否备案", "标签", "状态", "实际解散时间"]
+    assert head == [
+        "群ID",
+        "群名称",
+        "平台",
+        "群主",
+        "所属单位",
+        "建群目的",
+        "群类型",
+        "建群时间",
+        "预计解散时间",
+        "成员数",
+        "是否备案",
+        "标签",
+        "状态",
+        "实际解散时间",
+    ]
     assert {g[12] for g in groups} == {"在用", "已解散", "已合并"}  # the campaign dissolved and merged groups
     assert all((g[12] == "在用") == (g[13] is None) for g in groups)
     assert {g[2] for g in groups} <= {"微信", "企业微信", "钉钉"}
@@ -135,19 +198,48 @@ def test_inventory_files(demo):
     assert {g[10] for g in groups} == {"是", "否"}
 
     head, apps = read_xlsx(demo / "政务应用摸底表.xlsx")
-    assert head == ["应用名称", "平台", "主办单位", "功能", "强制功能", "上线时间", "最近活跃时间", "用户数", "是否备案", "标签",
-                    "状态", "关停时间"]
-    assert {a[10] for a in apps} == {"在用", "已关停"} and all((a[10] == "在用") == (a[11] is None) for a in apps)
+    assert head == [
+        "应用名称",
+        "平台",
+        "主办单位",
+        "功能",
+        "强制功能",
+        "上线时间",
+        "最近活跃时间",
+        "用户数",
+        "是否备案",
+        "标签",
+        "状态",
+        "关停时间",
+    ]
+    assert {a[10] for a in apps} == {"在用", "已关停"} and all(
+        (a[10] == "在用") == (a[11] is None) for a in apps
+    )
     feats = {f for a in apps if a[4] for f in a[4].split(",")}
     assert feats <= {"打卡", "积分", "在线时长", "排名"} and {"打卡", "积分"} <= feats
     assert len(apps) >= 20
     head, accts = read_xlsx(demo / "政务公众号摸底表.xlsx")
-    assert head == ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能", "状态", "注销时间"]
+    assert head == [
+        "账号名称",
+        "平台",
+        "主办单位",
+        "开设时间",
+        "最近更新时间",
+        "粉丝数",
+        "是否备案",
+        "功能",
+        "状态",
+        "注销时间",
+    ]
     assert {a[8] for a in accts} == {"在用", "已注销"}
     assert len(accts) >= 12
 
-    mem = pacsv.read_csv(demo / "群成员.csv", convert_options=pacsv.ConvertOptions(
-        column_types={"退群时间": pa.string(), "入群时间": pa.string()}, strings_can_be_null=True)).to_pylist()
+    mem = pacsv.read_csv(
+        demo / "群成员.csv",
+        convert_options=pacsv.ConvertOptions(
+            column_types={"退群时间": pa.string(), "入群时间": pa.string()}, strings_can_be_null=True
+        ),
+    ).to_pylist()
     assert list(mem[0]) == ["群ID", "微信号", "角色", "入群时间", "退群时间"]
     assert {m["角色"] for m in mem} == {"群主", "管理员", "成员"}
 
@@ -159,7 +251,9 @@ def test_messages_format(msgs):
     assert msgs["message_id"] == sorted(msgs["message_id"])
     assert all(TS_RE.match(t) for t in msgs["ts"])
     assert msgs["ts"] == sorted(msgs["ts"])  # time order (same offset everywhere)
-    assert set(msgs["kind"]) <= KINDS and {"text", "image", "system", "solitaire", "recall"} <= set(msgs["kind"])
+    assert set(msgs["kind"]) <= KINDS and {"text", "image", "system", "solitaire", "recall"} <= set(
+        msgs["kind"]
+    )
     ids = set(msgs["message_id"])
     for m in msgs["mentions"]:
         assert isinstance(json.loads(m), list)
@@ -174,8 +268,12 @@ def test_messages_format(msgs):
 
 
 def test_senders_are_members_at_the_time(demo, msgs):
-    mem = pacsv.read_csv(demo / "群成员.csv", convert_options=pacsv.ConvertOptions(
-        column_types={"退群时间": pa.string(), "入群时间": pa.string()}, strings_can_be_null=True)).to_pylist()
+    mem = pacsv.read_csv(
+        demo / "群成员.csv",
+        convert_options=pacsv.ConvertOptions(
+            column_types={"退群时间": pa.string(), "入群时间": pa.string()}, strings_can_be_null=True
+        ),
+    ).to_pylist()
     spans: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for m in mem:
         iso = [x.replace(" ", "T") + "+08:00" if x else "9999" for x in (m["入群时间"], m["退群时间"])]
@@ -201,7 +299,9 @@ def test_ground_truth_ids_exist_and_labels_are_plausible(demo, msgs, labels):
     assert DEMANDS | {"roll_call_reply", "normal"} <= seen
     from zhijian.demo.texts import FULLWIDTH, TRAD
 
-    back = {ord(v) if isinstance(v, str) else v: k for k, v in (TRAD | FULLWIDTH).items()}  # traditional / full-width variants back to plain
+    back = {
+        ord(v) if isinstance(v, str) else v: k for k, v in (TRAD | FULLWIDTH).items()
+    }  # traditional / full-width variants back to plain
     n_variant = 0
     for mid, r in labels.items():
         t = text[mid].translate(back)
@@ -219,7 +319,10 @@ def test_ground_truth_ids_exist_and_labels_are_plausible(demo, msgs, labels):
             assert len(t.split("\n「")[0]) <= 30, t  # short, possibly quoting the demand below
         if r.get("hard_negative"):
             assert r["labels"] == ["normal"]
-            assert re.search(r"不得|严禁|不用|无需|取消|禁止|不再|不要求|不必|勿|不作|问责|不发|不@|无须|只发|解散|看到即可|？|简化", t), t
+            assert re.search(
+                r"不得|严禁|不用|无需|取消|禁止|不再|不要求|不必|勿|不作|问责|不发|不@|无须|只发|解散|看到即可|？|简化",
+                t,
+            ), t
         if r["urgent"]:
             assert re.search("紧急|应急|安保", t)
     assert n_variant > 0
@@ -258,7 +361,9 @@ def test_notice_clusters_and_siblings(demo, msgs):
             assert body[:12] in text[r["message_id"]].replace("\n", "").replace(" ", "")
             if r["hop"]:
                 assert r["parent_id"] is not None
-                prefixed += text[r["message_id"]].startswith(("转发", "【转发】", "转：", "请", "@所有人", "转"))
+                prefixed += text[r["message_id"]].startswith(
+                    ("转发", "【转发】", "转：", "请", "@所有人", "转")
+                )
     assert prefixed > 10
     sib = json.loads((demo / ".ground_truth" / "template_siblings.json").read_text(encoding="utf-8"))
     assert sib and all(len(s["clusters"]) >= 2 for s in sib)
@@ -313,11 +418,16 @@ def test_group_lifecycle_ground_truth_matches_the_data(demo, msgs, labels):
             silent = (as_of - dt.datetime.fromisoformat(last[z["group_id"]]).replace(tzinfo=None)).days
             assert silent > 90
     for z in g["inactive"]:
-        silent = (as_of - dt.datetime.fromisoformat(last[z["group_id"]]).replace(tzinfo=None)).total_seconds() / 86400
+        silent = (
+            as_of - dt.datetime.fromisoformat(last[z["group_id"]]).replace(tzinfo=None)
+        ).total_seconds() / 86400
         assert 30 < silent <= 90
     # zombie groups still receive stray "收到" replies or system messages (which must not count)
-    zombie_traffic = sum(1 for gid, t in zip(msgs["group_id"], msgs["ts"], strict=True)
-                         if gid in zombies and t > last.get(gid, ""))
+    zombie_traffic = sum(
+        1
+        for gid, t in zip(msgs["group_id"], msgs["ts"], strict=True)
+        if gid in zombies and t > last.get(gid, "")
+    )
     assert zombie_traffic > 0
     dissolved = {d["group_id"] for d in g["dissolved_by_campaign"]}
     assert not dissolved & zombies
@@ -327,7 +437,9 @@ def test_group_lifecycle_ground_truth_matches_the_data(demo, msgs, labels):
     assert set(g["unregistered"]) & set(msgs["group_id"])  # discovered through the exports
     assert g["expired_temp"] and g["planted_overlaps"] and g["duplicates"] and g["off_topic"]
     for o in g["planted_overlaps"]:
-        assert any(x["group_id"] == o["group_id"] and x["contained_in"] == o["overlaps"] for x in g["overlaps"])
+        assert any(
+            x["group_id"] == o["group_id"] and x["contained_in"] == o["overlaps"] for x in g["overlaps"]
+        )
 
 
 def test_apps_accounts_and_campaign(demo):
@@ -362,6 +474,8 @@ def test_demo_files_import_cleanly(tmp_path):
     assert r["messages"] + r["system_messages"] == s.messages
     assert r["skipped_count"] == 0 and not r["unknown_headers"]
     assert r["people_unmatched"] == 0 and r["people"] == len(roster)
-    assert r["inventory_groups"] == len(inv) and r["new_groups"] >= 1  # unregistered groups found in the exports
+    assert (
+        r["inventory_groups"] == len(inv) and r["new_groups"] >= 1
+    )  # unregistered groups found in the exports
     assert r["memberships"] == n_members
     assert r["units"] == s.units and r["apps"] == s.apps and r["accounts"] == s.accounts

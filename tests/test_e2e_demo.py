@@ -76,7 +76,9 @@ def test_planted_lifecycle_and_after_hours_cases_are_all_found(demo: Path):
     con.close()
     accounts = _truth(demo, "accounts.json")["accounts"]
     # accounts closed in the campaign (注销, closed_on) are not screened
-    stale = {ids[(a["name"], PLATFORMS[a["platform"]])] for a in accounts if a["stale"] and not a["closed_on"]}
+    stale = {
+        ids[(a["name"], PLATFORMS[a["platform"]])] for a in accounts if a["stale"] and not a["closed_on"]
+    }
     assert stale and stale <= by_cat.get("ZOMBIE", set())
 
     planted = set(_truth(demo, "after_hours.json")["demands"])

@@ -22,38 +22,296 @@ FIX = ROOT.parent / "shared" / "fixtures" / "exports"
 SYN = Path(__file__).parent / "data" / "exports"
 MAPS = {
     "generic/钉钉群记录_gbk.csv": {"ts": "时间", "group": "群名称", "sender": "发送人", "text": "内容"},
-    "generic/dingtalk_robot.jsonl": {"ts": "createAt", "group": "conversationTitle", "sender": "senderStaffId",
-                                     "sender_name": "senderNick", "text": "text.content", "message_id": "msgId"},
+    "generic/dingtalk_robot.jsonl": {
+        "ts": "createAt",
+        "group": "conversationTitle",
+        "sender": "senderStaffId",
+        "sender_name": "senderNick",
+        "text": "text.content",
+        "message_id": "msgId",
+    },
 }
 
 CASES = [
-    ("F", "slack/slackdump_source_export.zip", "slack", 15, 1, ['UO0EC43A4792', 'UO1D8E698D', 'UOB5F987BF17', 'UOF82F39AE'], "2025-01-10T11:08:34.897649", "2025-01-24T18:59:02.919259"),
-    ("F", "slack/zulip_message_with_workspace_mentions.json", "slack", 1, 0, ['U06NU4E26M9'], "2026-02-26T21:27:29.216879", "2026-02-26T21:27:29.216879"),
-    ("F", "slack/zulip_random_2017-06-25.json", "slack", 1, 1, ['U6006P1CN'], "2017-06-25T22:30:43.277604", "2017-06-25T22:31:11.279035"),
-    ("F", "telegram/chat-analytics_DM_2A_7M.json", "telegram_json", 6, 2, ['user300000000', 'user700000000'], "2019-07-05T16:55:32", "2023-08-11T10:11:02"),
-    ("F", "wechat-pywxdump/weclone_example_chat.csv", "pywxdump_csv", 34, 1, ['xinglaifaxianzhe', '我'], "2023-08-12T23:22:41", "2023-08-13T14:15:14"),
-    ("F", "wechat-pywxdump/weclone_test_person_0_730.csv", "pywxdump_csv", 96, 0, ['12345iru2zsmo22', 'test_person'], "2024-10-04T11:42:00", "2024-12-30T21:28:00"),
-    ("F", "whatsapp/chat-analytics_2A_5M.txt", "whatsapp_txt", 5, 0, ['A', 'B'], "2021-01-01T12:00:00", "2021-01-01T12:03:00"),
-    ("F", "whatsapp/chat-analytics_4A_11M.txt", "whatsapp_txt", 11, 3, ['Alice', 'Bob', 'Eve', 'Mallory', 'Trent'], "2020-12-09T23:16:00", "2020-12-09T23:56:00"),
-    ("F", "whatsapp/chat-analytics_4A_11M.zip", "whatsapp_txt", 11, 3, ['Alice', 'Bob', 'Eve', 'Mallory', 'Trent'], "2020-12-09T23:16:00", "2020-12-09T23:56:00"),
-    ("F", "whatsapp/pustur_short-chat.txt", "whatsapp_txt", 3, 2, ['+410123456789', 'Sample User', 'TestBot'], "2017-03-06T00:45:00", "2017-05-08T01:48:00"),
-    ("F", "whatsapp/whatstk_example-12h-2.txt", "whatsapp_txt", 18, 2, ['Ash Ketchum', 'Brock', 'Jessie & James', 'Meowth', 'Misty', 'Prof. Oak', 'Raichu', 'Wobbuffet'], "2016-04-15T15:04:00", "2016-10-31T23:45:00"),
-    ("F", "whatsapp/whatstk_example-12h.txt", "whatsapp_txt", 18, 2, ['Ash Ketchum', 'Brock', 'Jessie & James', 'Meowth', 'Misty', 'Prof. Oak', 'Raichu', 'Wobbuffet'], "2016-04-15T15:04:00", "2016-10-31T23:45:00"),
-    ("F", "whatsapp/whatstk_lorem.txt", "whatsapp_txt", 500, 0, ['+1123456789', 'Giuseppe', 'John', 'Mary'], "2020-01-15T02:22:56", "2020-05-11T22:32:48"),
-    ("S", "generic/dingtalk_robot.jsonl", "generic_jsonl", 2, 0, ['s001', 's002'], "2024-05-06T09:00:00", "2024-05-06T09:01:00"),
-    ("S", "generic/钉钉群记录_gbk.csv", "generic_csv", 3, 0, ['张三', '李四'], "2024-05-06T09:00:00", "2024-05-06T21:30:00"),
-    ("S", "memotrace/防汛工作群.csv", "memotrace_csv", 4, 1, ['李四', '王科长', '赵六'], "2024-05-06T09:12:00", "2024-05-06T21:40:00"),
-    ("S", "pywxdump/wxid_me_0_4.json", "pywxdump_json", 3, 1, ['wxid_li4', 'wxid_me'], "2024-10-04T11:43:05", "2024-10-04T11:46:00"),
-    ("S", "telegram/result_account.json", "telegram_json", 5, 1, ['user1', 'user101', 'user102', 'user103'], "2024-05-06T09:00:00", "2024-05-07T20:01:00"),
-    ("S", "wechatmsg/东镇工作群.html", "wechatmsg_html", 6, 0, ['我', '李四', '王科长'], "2023-11-15T09:20:34", "2023-11-15T09:28:20"),
-    ("S", "wechatmsg/东镇工作群.txt", "wechatmsg_txt", 6, 1, ['李四', '王科长', '赵六'], "2023-11-15T09:20:34", "2023-11-15T09:30:00"),
-    ("S", "wechatmsg/东镇工作群_utf8.csv", "wechatmsg_csv", 8, 1, ['wxid_abc123', 'wxid_li4', 'wxid_me'], "2023-11-15T09:20:34", "2023-11-15T09:30:00"),
-    ("S", "wecom/archive.jsonl", "wecom_json", 28, 1, ['XuJinSheng', 'ken', 'kenshin', 'lisi', 'wangwu', 'wmExternal', 'woJ7ijBwAAmqwojT8r_DaNMbr_NAvaag', 'zhangsan'], "2019-01-10T10:38:14.783000", "2024-05-06T09:37:20"),
-    ("S", "wecom/archive_array.json", "wecom_json", 4, 0, ['XuJinSheng', 'ken', 'kenshin', 'woJ7ijBwAAmqwojT8r_DaNMbr_NAvaag'], "2019-01-10T10:38:14.783000", "2020-10-28T17:00:57.905000"),
-    ("S", "whatsapp/android_ambiguous.txt", "whatsapp_txt", 2, 0, ['A', 'B'], "2021-04-03T09:00:00", "2021-06-05T10:00:00"),
-    ("S", "whatsapp/android_de_dotted.txt", "whatsapp_txt", 3, 1, ['Anna', 'Bernd'], "2016-04-15T15:04:00", "2016-04-16T08:01:00"),
-    ("S", "whatsapp/android_zh_ampm.txt", "whatsapp_txt", 4, 1, ['张三', '李四', '王五'], "2024-05-06T09:00:00", "2024-05-07T00:10:00"),
-    ("S", "whatsapp/ios_bracketed_12h.txt", "whatsapp_txt", 5, 2, ['+8613800000001', '张三', '李四'], "2023-12-25T10:30:45", "2023-12-26T09:01:00"),
+    (
+        "F",
+        "slack/slackdump_source_export.zip",
+        "slack",
+        15,
+        1,
+        ["UO0EC43A4792", "UO1D8E698D", "UOB5F987BF17", "UOF82F39AE"],
+        "2025-01-10T11:08:34.897649",
+        "2025-01-24T18:59:02.919259",
+    ),
+    (
+        "F",
+        "slack/zulip_message_with_workspace_mentions.json",
+        "slack",
+        1,
+        0,
+        ["U06NU4E26M9"],
+        "2026-02-26T21:27:29.216879",
+        "2026-02-26T21:27:29.216879",
+    ),
+    (
+        "F",
+        "slack/zulip_random_2017-06-25.json",
+        "slack",
+        1,
+        1,
+        ["U6006P1CN"],
+        "2017-06-25T22:30:43.277604",
+        "2017-06-25T22:31:11.279035",
+    ),
+    (
+        "F",
+        "telegram/chat-analytics_DM_2A_7M.json",
+        "telegram_json",
+        6,
+        2,
+        ["user300000000", "user700000000"],
+        "2019-07-05T16:55:32",
+        "2023-08-11T10:11:02",
+    ),
+    (
+        "F",
+        "wechat-pywxdump/weclone_example_chat.csv",
+        "pywxdump_csv",
+        34,
+        1,
+        ["xinglaifaxianzhe", "我"],
+        "2023-08-12T23:22:41",
+        "2023-08-13T14:15:14",
+    ),
+    (
+        "F",
+        "wechat-pywxdump/weclone_test_person_0_730.csv",
+        "pywxdump_csv",
+        96,
+        0,
+        ["12345iru2zsmo22", "test_person"],
+        "2024-10-04T11:42:00",
+        "2024-12-30T21:28:00",
+    ),
+    (
+        "F",
+        "whatsapp/chat-analytics_2A_5M.txt",
+        "whatsapp_txt",
+        5,
+        0,
+        ["A", "B"],
+        "2021-01-01T12:00:00",
+        "2021-01-01T12:03:00",
+    ),
+    (
+        "F",
+        "whatsapp/chat-analytics_4A_11M.txt",
+        "whatsapp_txt",
+        11,
+        3,
+        ["Alice", "Bob", "Eve", "Mallory", "Trent"],
+        "2020-12-09T23:16:00",
+        "2020-12-09T23:56:00",
+    ),
+    (
+        "F",
+        "whatsapp/chat-analytics_4A_11M.zip",
+        "whatsapp_txt",
+        11,
+        3,
+        ["Alice", "Bob", "Eve", "Mallory", "Trent"],
+        "2020-12-09T23:16:00",
+        "2020-12-09T23:56:00",
+    ),
+    (
+        "F",
+        "whatsapp/pustur_short-chat.txt",
+        "whatsapp_txt",
+        3,
+        2,
+        ["+410123456789", "Sample User", "TestBot"],
+        "2017-03-06T00:45:00",
+        "2017-05-08T01:48:00",
+    ),
+    (
+        "F",
+        "whatsapp/whatstk_example-12h-2.txt",
+        "whatsapp_txt",
+        18,
+        2,
+        ["Ash Ketchum", "Brock", "Jessie & James", "Meowth", "Misty", "Prof. Oak", "Raichu", "Wobbuffet"],
+        "2016-04-15T15:04:00",
+        "2016-10-31T23:45:00",
+    ),
+    (
+        "F",
+        "whatsapp/whatstk_example-12h.txt",
+        "whatsapp_txt",
+        18,
+        2,
+        ["Ash Ketchum", "Brock", "Jessie & James", "Meowth", "Misty", "Prof. Oak", "Raichu", "Wobbuffet"],
+        "2016-04-15T15:04:00",
+        "2016-10-31T23:45:00",
+    ),
+    (
+        "F",
+        "whatsapp/whatstk_lorem.txt",
+        "whatsapp_txt",
+        500,
+        0,
+        ["+1123456789", "Giuseppe", "John", "Mary"],
+        "2020-01-15T02:22:56",
+        "2020-05-11T22:32:48",
+    ),
+    (
+        "S",
+        "generic/dingtalk_robot.jsonl",
+        "generic_jsonl",
+        2,
+        0,
+        ["s001", "s002"],
+        "2024-05-06T09:00:00",
+        "2024-05-06T09:01:00",
+    ),
+    (
+        "S",
+        "generic/钉钉群记录_gbk.csv",
+        "generic_csv",
+        3,
+        0,
+        ["张三", "李四"],
+        "2024-05-06T09:00:00",
+        "2024-05-06T21:30:00",
+    ),
+    (
+        "S",
+        "memotrace/防汛工作群.csv",
+        "memotrace_csv",
+        4,
+        1,
+        ["李四", "王科长", "赵六"],
+        "2024-05-06T09:12:00",
+        "2024-05-06T21:40:00",
+    ),
+    (
+        "S",
+        "pywxdump/wxid_me_0_4.json",
+        "pywxdump_json",
+        3,
+        1,
+        ["wxid_li4", "wxid_me"],
+        "2024-10-04T11:43:05",
+        "2024-10-04T11:46:00",
+    ),
+    (
+        "S",
+        "telegram/result_account.json",
+        "telegram_json",
+        5,
+        1,
+        ["user1", "user101", "user102", "user103"],
+        "2024-05-06T09:00:00",
+        "2024-05-07T20:01:00",
+    ),
+    (
+        "S",
+        "wechatmsg/东镇工作群.html",
+        "wechatmsg_html",
+        6,
+        0,
+        ["我", "李四", "王科长"],
+        "2023-11-15T09:20:34",
+        "2023-11-15T09:28:20",
+    ),
+    (
+        "S",
+        "wechatmsg/东镇工作群.txt",
+        "wechatmsg_txt",
+        6,
+        1,
+        ["李四", "王科长", "赵六"],
+        "2023-11-15T09:20:34",
+        "2023-11-15T09:30:00",
+    ),
+    (
+        "S",
+        "wechatmsg/东镇工作群_utf8.csv",
+        "wechatmsg_csv",
+        8,
+        1,
+        ["wxid_abc123", "wxid_li4", "wxid_me"],
+        "2023-11-15T09:20:34",
+        "2023-11-15T09:30:00",
+    ),
+    (
+        "S",
+        "wecom/archive.jsonl",
+        "wecom_json",
+        28,
+        1,
+        [
+            "XuJinSheng",
+            "ken",
+            "kenshin",
+            "lisi",
+            "wangwu",
+            "wmExternal",
+            "woJ7ijBwAAmqwojT8r_DaNMbr_NAvaag",
+            "zhangsan",
+        ],
+        "2019-01-10T10:38:14.783000",
+        "2024-05-06T09:37:20",
+    ),
+    (
+        "S",
+        "wecom/archive_array.json",
+        "wecom_json",
+        4,
+        0,
+        ["XuJinSheng", "ken", "kenshin", "woJ7ijBwAAmqwojT8r_DaNMbr_NAvaag"],
+        "2019-01-10T10:38:14.783000",
+        "2020-10-28T17:00:57.905000",
+    ),
+    (
+        "S",
+        "whatsapp/android_ambiguous.txt",
+        "whatsapp_txt",
+        2,
+        0,
+        ["A", "B"],
+        "2021-04-03T09:00:00",
+        "2021-06-05T10:00:00",
+    ),
+    (
+        "S",
+        "whatsapp/android_de_dotted.txt",
+        "whatsapp_txt",
+        3,
+        1,
+        ["Anna", "Bernd"],
+        "2016-04-15T15:04:00",
+        "2016-04-16T08:01:00",
+    ),
+    (
+        "S",
+        "whatsapp/android_zh_ampm.txt",
+        "whatsapp_txt",
+        4,
+        1,
+        ["张三", "李四", "王五"],
+        "2024-05-06T09:00:00",
+        "2024-05-07T00:10:00",
+    ),
+    (
+        "S",
+        "whatsapp/ios_bracketed_12h.txt",
+        "whatsapp_txt",
+        5,
+        2,
+        ["+8613800000001", "张三", "李四"],
+        "2023-12-25T10:30:45",
+        "2023-12-26T09:01:00",
+    ),
 ]
 
 
@@ -82,8 +340,19 @@ def test_fixture_imports_exactly(ws, where, rel, fmt, n, n_sys, senders, first, 
     assert sorted(x[4:] for x in set(m.sender_id.dropna())) == senders
     assert m.local_ts.min() == datetime.fromisoformat(first)
     assert m.local_ts.max() == datetime.fromisoformat(last)
-    assert set(m.kind) <= {"text", "image", "video", "voice", "file", "link", "forward", "system", "recall",
-                           "solitaire", "other"}
+    assert set(m.kind) <= {
+        "text",
+        "image",
+        "video",
+        "voice",
+        "file",
+        "link",
+        "forward",
+        "system",
+        "recall",
+        "solitaire",
+        "other",
+    }
     # idempotent for every format: a second import adds nothing
     s2 = import_paths(ws, [path], mapping=MAPS.get(rel))
     assert s2.messages == 0 and s2.system_messages == 0 and s2.duplicates == n + n_sys
@@ -110,7 +379,9 @@ def test_pywxdump_quote_keeps_reply_only_and_excel_times(ws):
     import_paths(ws, [FIX / "wechat-pywxdump" / "weclone_test_person_0_730.csv"])
     m = _msgs(ws)
     assert not m.text.fillna("").str.contains(r"\[引用\]").any()
-    assert (m.kind == "recall").sum() == 2 and (m.kind == "other").sum() == 23 and (m.kind == "image").sum() == 5
+    assert (
+        (m.kind == "recall").sum() == 2 and (m.kind == "other").sum() == 23 and (m.kind == "image").sum() == 5
+    )
     assert m.message_id.is_unique
 
 
@@ -155,7 +426,11 @@ def test_whatsapp_variants(ws):
     import_paths(ws, [SYN / "whatsapp" / "ios_bracketed_12h.txt"])
     m = _msgs(ws)
     assert _row(m, "请大家今晚8点前报平安").text == "请大家今晚8点前报平安\n第二行说明"
-    assert m.iloc[0].kind == "system" and m.iloc[0].sender_id is None or str(m.iloc[0].sender_id) in ("None", "nan")
+    assert (
+        m.iloc[0].kind == "system"
+        and m.iloc[0].sender_id is None
+        or str(m.iloc[0].sender_id) in ("None", "nan")
+    )
     assert _row(m, "张三 changed the subject").kind == "system"
     assert _row(m, "image omitted").kind == "image" and _row(m, "This message was deleted").kind == "recall"
     assert list(_row(m, "@李四").mentions) == ["raw:李四"]
@@ -179,8 +454,13 @@ def test_whatsapp_12h_variants_agree():
     # "3:04 PM" and "3:04 p.m." give the same instants
     from zhijian.ingest.whatsapp import HEADER, _hour, _parts
 
-    for line in ("2016-04-15, 3:04 PM - A: x", "2016-04-15, 3:04 p.m. - A: x", "[2016/04/15 15:04] A: x",
-                 "2016/4/15 下午3:04 - A: x", "15.04.2016, 15:04 - A: x"):
+    for line in (
+        "2016-04-15, 3:04 PM - A: x",
+        "2016-04-15, 3:04 p.m. - A: x",
+        "[2016/04/15 15:04] A: x",
+        "2016/4/15 下午3:04 - A: x",
+        "15.04.2016, 15:04 - A: x",
+    ):
         d, ampm, h, mi, _s, rest = _parts(HEADER.match(line))
         assert (_hour(h, ampm), mi, rest) == (15, 4, "A: x"), line
 
@@ -204,8 +484,10 @@ def test_memotrace_xlsx(ws, tmp_path):
 
 def test_senders_resolve_through_roster(ws, tmp_path):
     roster = tmp_path / "花名册.csv"
-    roster.write_text("人员编号,姓名,单位,职务,微信号,企业微信ID,手机号\nP1,王某某,,,wxid_abc123,,\nP2,李四,,,,,\n",
-                      encoding="utf-8")
+    roster.write_text(
+        "人员编号,姓名,单位,职务,微信号,企业微信ID,手机号\nP1,王某某,,,wxid_abc123,,\nP2,李四,,,,,\n",
+        encoding="utf-8",
+    )
     s = import_paths(ws, [roster, SYN / "wechatmsg" / "东镇工作群_utf8.csv"])
     m = _msgs(ws)
     # P1 by 微信号; P2 by the unique exact name 李四 (the export's nickname); wxid_me matches nobody
@@ -244,10 +526,50 @@ def test_pywxdump_csv_vectorised_path(ws, tmp_path):
     """The DuckDB reader of PyWxDump CSV: GBK, Excel times, @mentions, quote, 2.x content JSON, bad time."""
     rows = [
         ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime"],
-        ["1", "8192964515963336399", "文本", "0", "wxid_a", "9@chatroom", "@所有人\u2005请报送", "", "2024/10/4 9:05"],
-        ["2", "8.19296E+18", "文本", "0", "wxid_b", "9@chatroom", "@张三\u2005收到 @李四 好", "", "2024-10-04 09:06:00"],
-        ["3", "8192964515963336401", "引用回复", "1", "wxid_me", "9@chatroom", "好的\n\n[引用](2024-10-04 09:05:00)张三:@所有人 请报送", "", "2024-10-04 09:07:00"],
-        ["4", "8192964515963336402", "系统通知", "0", "系统", "9@chatroom", '"张三"邀请"王五"加入了群聊', "", "2024-10-04 09:08:00"],
+        [
+            "1",
+            "8192964515963336399",
+            "文本",
+            "0",
+            "wxid_a",
+            "9@chatroom",
+            "@所有人\u2005请报送",
+            "",
+            "2024/10/4 9:05",
+        ],
+        [
+            "2",
+            "8.19296E+18",
+            "文本",
+            "0",
+            "wxid_b",
+            "9@chatroom",
+            "@张三\u2005收到 @李四 好",
+            "",
+            "2024-10-04 09:06:00",
+        ],
+        [
+            "3",
+            "8192964515963336401",
+            "引用回复",
+            "1",
+            "wxid_me",
+            "9@chatroom",
+            "好的\n\n[引用](2024-10-04 09:05:00)张三:@所有人 请报送",
+            "",
+            "2024-10-04 09:07:00",
+        ],
+        [
+            "4",
+            "8192964515963336402",
+            "系统通知",
+            "0",
+            "系统",
+            "9@chatroom",
+            '"张三"邀请"王五"加入了群聊',
+            "",
+            "2024-10-04 09:08:00",
+        ],
         ["5", "8192964515963336403", "文本", "0", "wxid_a", "9@chatroom", "坏时间", "", "昨天"],
     ]
     p = tmp_path / "wxid_me_0_5.csv"
@@ -287,12 +609,18 @@ def test_overlapping_exports_in_one_call_merge(ws, tmp_path):
 
 def test_whatsapp_bad_lines_are_skipped_with_line_numbers(ws, tmp_path):
     p = tmp_path / "WhatsApp Chat with X.txt"
-    p.write_text("导出说明：这一行不是消息\n13/01/2021, 09:00 - A: 第一条\n续行\n31/02/2021, 09:01 - B: 不存在的日期\n"
-                 "14/01/2021, 25:00 - B: 不存在的时间\n14/01/2021, 10:00 - A: 最后一条", encoding="utf-8")
+    p.write_text(
+        "导出说明：这一行不是消息\n13/01/2021, 09:00 - A: 第一条\n续行\n31/02/2021, 09:01 - B: 不存在的日期\n"
+        "14/01/2021, 25:00 - B: 不存在的时间\n14/01/2021, 10:00 - A: 最后一条",
+        encoding="utf-8",
+    )
     s = import_paths(ws, [p])
     assert s.messages == 2
     assert [(k["where"], k["reason"][:7]) for k in s.skipped] == [
-        ("第 1 行", "文件开头不是消"), ("第 4 行", "日期或时间无效"), ("第 5 行", "日期或时间无效")]
+        ("第 1 行", "文件开头不是消"),
+        ("第 4 行", "日期或时间无效"),
+        ("第 5 行", "日期或时间无效"),
+    ]
     assert _row(_msgs(ws), "第一条").text == "第一条\n续行"
 
 
@@ -313,7 +641,17 @@ def test_whatsapp_vectorised_reader_matches_reference(tmp_path, monkeypatch, rel
         w = init_workspace(tmp_path / f"w{i}")
         s = import_paths(w, [path])
         m = _msgs(w)
-        out.append((s.messages, s.system_messages, s.skipped, s.warnings,
-                    [(r.message_id, r.sender_id, r.ts, r.kind, r.text, list(r.mentions), r.at_all) for r in m.itertuples()]))
+        out.append(
+            (
+                s.messages,
+                s.system_messages,
+                s.skipped,
+                s.warnings,
+                [
+                    (r.message_id, r.sender_id, r.ts, r.kind, r.text, list(r.mentions), r.at_all)
+                    for r in m.itertuples()
+                ],
+            )
+        )
         w.close()
     assert out[0] == out[1]

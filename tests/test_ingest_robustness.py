@@ -39,10 +39,16 @@ def ws(tmp_path):
 
 def _state(ws) -> tuple:
     """Everything an import could change: lake files (below _tmp excluded) and store rows."""
-    lake = sorted(str(p.relative_to(ws.lake_root)) for p in ws.lake_root.rglob("*.parquet") if "_tmp" not in p.parts)
+    lake = sorted(
+        str(p.relative_to(ws.lake_root)) for p in ws.lake_root.rglob("*.parquet") if "_tmp" not in p.parts
+    )
     with ws.store.session() as s:
-        rows = (len(s.scalars(select(Unit)).all()), len(s.scalars(select(Person)).all()),
-                len(s.scalars(select(Group)).all()), len(s.scalars(select(ImportBatch)).all()))
+        rows = (
+            len(s.scalars(select(Unit)).all()),
+            len(s.scalars(select(Person)).all()),
+            len(s.scalars(select(Group)).all()),
+            len(s.scalars(select(ImportBatch)).all()),
+        )
     return lake, rows
 
 
@@ -94,8 +100,11 @@ def test_csv_missing_columns(ws, tmp_path):
 
 def test_broken_quote_in_canonical_csv(ws, tmp_path):
     p = tmp_path / "m.csv"
-    p.write_text(",".join(CANON_HEADER) + '\nm1,G1,群,u,甲,2026-05-06T09:00:00+08:00,text,"未闭合的引号,false,[],,false\n',
-                 encoding="utf-8")
+    p.write_text(
+        ",".join(CANON_HEADER)
+        + '\nm1,G1,群,u,甲,2026-05-06T09:00:00+08:00,text,"未闭合的引号,false,[],,false\n',
+        encoding="utf-8",
+    )
     e = _err(ws, [p])
     assert e.path == str(p)
 
@@ -184,12 +193,17 @@ def test_kill_9_mid_import_leaves_workspace_unchanged(tmp_path, delay):
     with open(big, "w", encoding="utf-8") as f:
         f.write(",".join(CANON_HEADER) + "\n")
         for i in range(300_000):
-            f.write(f"k{i},G001,东镇工作群,wx_li,李四,2026-05-06T09:{i % 60:02d}:00+08:00,text,第{i}条通知请回复收到,false,[],,false\n")
+            f.write(
+                f"k{i},G001,东镇工作群,wx_li,李四,2026-05-06T09:{i % 60:02d}:00+08:00,text,第{i}条通知请回复收到,false,[],,false\n"
+            )
     marker = tmp_path / "started"
     script = tmp_path / "run_import.py"
     script.write_text(_KILL_SCRIPT, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), str(ws.root), str(big), str(marker)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ws.root), str(big), str(marker)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     t0 = time.time()
     while not marker.exists() and time.time() - t0 < 60:
         time.sleep(0.02)
@@ -238,7 +252,9 @@ def _hold_lock(tmp_path, ws, seconds: float) -> tuple[subprocess.Popen, Path]:
     held, released = tmp_path / "held", tmp_path / "released"
     script = tmp_path / "hold.py"
     script.write_text(_HOLD_SCRIPT, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script), str(ws.lake_root), str(held), str(released), str(seconds)])
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ws.lake_root), str(held), str(released), str(seconds)]
+    )
     t0 = time.time()
     while not held.exists() and time.time() - t0 < 60:
         time.sleep(0.02)
@@ -271,18 +287,29 @@ def test_cli_error_exit_code_2(tmp_path):
     init_workspace(tmp_path / "w").close()
     p = tmp_path / "x.json"
     p.write_text("{", encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "zhijian.cli", "import", str(p), "-w", str(tmp_path / "w")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "zhijian.cli", "import", str(p), "-w", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr and str(p) in r.stderr
 
 
 # ── hypothesis: random corruption yields ImportFormatError or a clean import, nothing else ──────────
 CORPUS = [
-    ("F", "whatsapp/chat-analytics_4A_11M.txt"), ("F", "telegram/chat-analytics_DM_2A_7M.json"),
-    ("F", "wechat-pywxdump/weclone_example_chat.csv"), ("F", "slack/zulip_random_2017-06-25.json"),
-    ("S", "wechatmsg/东镇工作群.txt"), ("S", "wechatmsg/东镇工作群.html"), ("S", "wechatmsg/东镇工作群_utf8.csv"),
-    ("S", "wecom/archive.jsonl"), ("S", "memotrace/防汛工作群.csv"), ("S", "whatsapp/ios_bracketed_12h.txt"),
-    ("S", "telegram/result_account.json"), ("S", "pywxdump/wxid_me_0_4.json"), ("S", "wecom/archive_array.json"),
+    ("F", "whatsapp/chat-analytics_4A_11M.txt"),
+    ("F", "telegram/chat-analytics_DM_2A_7M.json"),
+    ("F", "wechat-pywxdump/weclone_example_chat.csv"),
+    ("F", "slack/zulip_random_2017-06-25.json"),
+    ("S", "wechatmsg/东镇工作群.txt"),
+    ("S", "wechatmsg/东镇工作群.html"),
+    ("S", "wechatmsg/东镇工作群_utf8.csv"),
+    ("S", "wecom/archive.jsonl"),
+    ("S", "memotrace/防汛工作群.csv"),
+    ("S", "whatsapp/ios_bracketed_12h.txt"),
+    ("S", "telegram/result_account.json"),
+    ("S", "pywxdump/wxid_me_0_4.json"),
+    ("S", "wecom/archive_array.json"),
 ]
 
 
@@ -317,14 +344,22 @@ def _corrupt(data: bytes, ops: list[tuple[str, int, bytes]]) -> bytes:
 
 
 OPS = st.lists(
-    st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]), st.integers(0, 1 << 20),
-              st.binary(min_size=1, max_size=8)),
-    min_size=1, max_size=4,
+    st.tuples(
+        st.sampled_from(["flip", "insert", "delete", "truncate"]),
+        st.integers(0, 1 << 20),
+        st.binary(min_size=1, max_size=8),
+    ),
+    min_size=1,
+    max_size=4,
 )
 
 
 @pytest.mark.slow
-@settings(max_examples=int(os.environ.get("ZHIJIAN_HYPOTHESIS_EXAMPLES", "120")), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("ZHIJIAN_HYPOTHESIS_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(idx=st.integers(0, len(CORPUS)), ops=OPS, force=st.booleans())
 def test_random_corruption_only_raises_import_errors(tmp_path_factory, idx, ops, force):
     from zhijian.ingest.detect import sniff

@@ -21,7 +21,9 @@ def _messages(ids, batch="b1"):
             "sender_id": ["P1"] * n,
             "sender_name": ["张三"] * n,
             "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-            "local_ts": pa.array([t.replace(tzinfo=None) + dt.timedelta(hours=8) for t in ts], pa.timestamp("us")),
+            "local_ts": pa.array(
+                [t.replace(tzinfo=None) + dt.timedelta(hours=8) for t in ts], pa.timestamp("us")
+            ),
             "kind": ["text"] * n,
             "text": ["收到"] * n,
             "reply_to": [None] * n,
@@ -53,7 +55,9 @@ def test_append_and_replace_are_visible_only_when_committed(tmp_path):
             st2.write(_messages(["c"], "b2"))
             raise RuntimeError("boom")
     assert lake.to_arrow(lake.table("messages")).num_rows == 2
-    labels = pa.table({"message_id": ["a"], "label": ["roll_call_reply"], "rule_id": ["r1"], "span": ["收到"]})
+    labels = pa.table(
+        {"message_id": ["a"], "label": ["roll_call_reply"], "rule_id": ["r1"], "span": ["收到"]}
+    )
     lake.replace("message_labels", labels)
     lake.replace("message_labels", labels)
     assert lake.to_arrow(lake.table("message_labels")).num_rows == 1

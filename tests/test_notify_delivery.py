@@ -50,7 +50,9 @@ class _Robots(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(n))
         url = urllib.parse.urlparse(self.path)
         q = urllib.parse.parse_qs(url.query)
-        self.received.append({"path": url.path, "query": q, "body": body, "ctype": self.headers.get("content-type")})
+        self.received.append(
+            {"path": url.path, "query": q, "body": body, "ctype": self.headers.get("content-type")}
+        )
         if self.fail_next.get(url.path, 0) > 0:
             self.fail_next[url.path] -= 1
             self._reply(500, {"errcode": -1, "errmsg": "busy"})
@@ -81,23 +83,75 @@ def env(tmp_path):
     ws = county.ws
     with ws.store.session() as s:
         s.get(Person, "pA0").aliases = ["zhang.owner@example.gov.cn", "wxid_zhang"]
-        s.add_all([
-            Group(id="gT15", name="防汛临时群", unit_id="A", owner_id="pA0", group_type="temporary",
-                  end_date=TODAY + dt.timedelta(days=12), purpose="汛期值守", status="active"),
-            Group(id="gT1", name="迎检临时群", unit_id="A", owner_id="pA1", group_type="temporary",
-                  end_date=TODAY + dt.timedelta(days=1), status="active"),
-            Group(id="gT40", name="远期临时群", unit_id="A", owner_id="pA0", group_type="temporary",
-                  end_date=TODAY + dt.timedelta(days=40), status="active"),
-            Group(id="gTold", name="逾期临时群", unit_id="A", owner_id="pA0", group_type="temporary",
-                  end_date=TODAY - dt.timedelta(days=3), status="active"),
-        ])
+        s.add_all(
+            [
+                Group(
+                    id="gT15",
+                    name="防汛临时群",
+                    unit_id="A",
+                    owner_id="pA0",
+                    group_type="temporary",
+                    end_date=TODAY + dt.timedelta(days=12),
+                    purpose="汛期值守",
+                    status="active",
+                ),
+                Group(
+                    id="gT1",
+                    name="迎检临时群",
+                    unit_id="A",
+                    owner_id="pA1",
+                    group_type="temporary",
+                    end_date=TODAY + dt.timedelta(days=1),
+                    status="active",
+                ),
+                Group(
+                    id="gT40",
+                    name="远期临时群",
+                    unit_id="A",
+                    owner_id="pA0",
+                    group_type="temporary",
+                    end_date=TODAY + dt.timedelta(days=40),
+                    status="active",
+                ),
+                Group(
+                    id="gTold",
+                    name="逾期临时群",
+                    unit_id="A",
+                    owner_id="pA0",
+                    group_type="temporary",
+                    end_date=TODAY - dt.timedelta(days=3),
+                    status="active",
+                ),
+            ]
+        )
         s.get(Group, "gA1").status = "dissolved"  # the county's own temporary group is out of the way
     # gA's last messages are the county fixture's (2026-05-04): 28 days before TODAY; gB gets an old one
     old = dt.datetime(2026, 4, 1, 2, 0, tzinfo=dt.UTC)
-    ws.lake().append_batch("messages", "b9", pa.Table.from_pylist([{
-        "message_id": "old1", "source": "t", "group_id": "gT40", "sender_id": "pA0", "sender_name": "x", "ts": old,
-        "local_ts": (old + dt.timedelta(hours=8)).replace(tzinfo=None), "kind": "text", "text": "请各位注意",
-        "reply_to": None, "mentions": [], "at_all": False, "forwarded": False, "batch_id": "b9"}], schema=MESSAGES))
+    ws.lake().append_batch(
+        "messages",
+        "b9",
+        pa.Table.from_pylist(
+            [
+                {
+                    "message_id": "old1",
+                    "source": "t",
+                    "group_id": "gT40",
+                    "sender_id": "pA0",
+                    "sender_name": "x",
+                    "ts": old,
+                    "local_ts": (old + dt.timedelta(hours=8)).replace(tzinfo=None),
+                    "kind": "text",
+                    "text": "请各位注意",
+                    "reply_to": None,
+                    "mentions": [],
+                    "at_all": False,
+                    "forwarded": False,
+                    "batch_id": "b9",
+                }
+            ],
+            schema=MESSAGES,
+        ),
+    )
     mail = _Mail()
     smtp = Controller(mail, hostname="127.0.0.1", port=web_support.free_port())
     smtp.start()
@@ -106,7 +160,8 @@ def env(tmp_path):
     http = ThreadingHTTPServer(("127.0.0.1", 0), _Robots)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{http.server_address[1]}"
-    (ws.root / "notify.toml").write_text(f"""
+    (ws.root / "notify.toml").write_text(
+        f"""
 [smtp]
 host = "127.0.0.1"
 port = {smtp.port}
@@ -129,7 +184,9 @@ pA1 = "li.owner@example.gov.cn"
 [delivery]
 max_attempts = 3
 backoff_minutes = [1, 5]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     yield ws, mail, _Robots
     smtp.stop()
     http.shutdown()
@@ -173,14 +230,24 @@ def test_plan_and_deliver(env):
 
     # WeCom robot: markdown message format
     wc = [x for x in robots.received if x["path"] == "/cgi-bin/webhook/send"]
-    assert all(x["query"]["key"] == ["693a91f6-test"] and x["ctype"].startswith("application/json") for x in wc)
-    assert all(set(x["body"]) == {"msgtype", "markdown"} and x["body"]["msgtype"] == "markdown"
-               and isinstance(x["body"]["markdown"]["content"], str) for x in wc)
+    assert all(
+        x["query"]["key"] == ["693a91f6-test"] and x["ctype"].startswith("application/json") for x in wc
+    )
+    assert all(
+        set(x["body"]) == {"msgtype", "markdown"}
+        and x["body"]["msgtype"] == "markdown"
+        and isinstance(x["body"]["markdown"]["content"], str)
+        for x in wc
+    )
     assert any("防汛临时群" in x["body"]["markdown"]["content"] for x in wc)
     # DingTalk robot: markdown with title/text and "at", signed URL accepted by the receiver
     dd = [x for x in robots.received if x["path"] == "/robot/send"]
-    assert dd and all(x["body"]["msgtype"] == "markdown" and set(x["body"]["markdown"]) == {"title", "text"}
-                      and x["body"]["at"] == {"atMobiles": [], "isAtAll": False} for x in dd)
+    assert dd and all(
+        x["body"]["msgtype"] == "markdown"
+        and set(x["body"]["markdown"]) == {"title", "text"}
+        and x["body"]["at"] == {"atMobiles": [], "isAtAll": False}
+        for x in dd
+    )
     assert all(x["query"]["access_token"] == ["abc123"] for x in dd)
     assert len(dd) == len({k for k in keys})
 
@@ -197,16 +264,22 @@ def test_gives_up_after_max_attempts_and_cli(env, tmp_path):
         deliver(ws, now + dt.timedelta(hours=i))
     with ws.store.session() as s:
         dead = s.execute(select(Outbox).where(Outbox.channel == "dingtalk")).scalars().all()
-        assert dead and all(o.sent_at is None and o.attempts == 3 and "HTTP 500" in o.last_error for o in dead)
+        assert dead and all(
+            o.sent_at is None and o.attempts == 3 and "HTTP 500" in o.last_error for o in dead
+        )
         ok = s.execute(select(Outbox).where(Outbox.channel != "dingtalk")).scalars().all()
         assert all(o.sent_at is not None for o in ok)
     r = cli.invoke(app, ["notify", "send", "-w", str(ws.root)])
-    assert r.exit_code == 0 and "已发送 0 条" in r.output  # nothing due any more: the dead rows are not retried
+    assert (
+        r.exit_code == 0 and "已发送 0 条" in r.output
+    )  # nothing due any more: the dead rows are not retried
 
 
 def test_bad_notify_toml_is_a_clear_error(env):
     ws, *_ = env
-    (ws.root / "notify.toml").write_text("[[robots]]\nname='x'\nkind='slack'\nurl='http://x'\n", encoding="utf-8")
+    (ws.root / "notify.toml").write_text(
+        "[[robots]]\nname='x'\nkind='slack'\nurl='http://x'\n", encoding="utf-8"
+    )
     r = CliRunner().invoke(app, ["notify", "plan", "-w", str(ws.root)])
     # main() turns a ZhijianError into a message and exit code 2; the runner shows the error itself
     assert isinstance(r.exception, ConfigError)

@@ -22,20 +22,65 @@ def env(tmp_path_factory):
     lake = c.ws.lake()
     rows = [dict(r) for r in lake.to_arrow(lake.table("indicators")).to_pylist()]
     for i, period in enumerate(["2026-04-13", "2026-04-20", "2026-04-27", "2026-05-04", "2026-05-11"]):
-        for metric, v in [("messages", 70 + 7 * i), ("demands", 10), ("after_hours_demands", 3),
-                          ("roll_call_replies", 20), ("duplicate_copies", 1)]:
-            rows.append({"scope": "group", "scope_id": "gA", "period": period, "metric": metric, "value": float(v)})
-        rows.append({"scope": "person", "scope_id": "pA3", "period": period, "metric": "demands_received",
-                     "value": float(5 + i)})
-        rows.append({"scope": "person", "scope_id": "pA4", "period": period, "metric": "demands_received",
-                     "value": 777.0})
+        for metric, v in [
+            ("messages", 70 + 7 * i),
+            ("demands", 10),
+            ("after_hours_demands", 3),
+            ("roll_call_replies", 20),
+            ("duplicate_copies", 1),
+        ]:
+            rows.append(
+                {"scope": "group", "scope_id": "gA", "period": period, "metric": metric, "value": float(v)}
+            )
+        rows.append(
+            {
+                "scope": "person",
+                "scope_id": "pA3",
+                "period": period,
+                "metric": "demands_received",
+                "value": float(5 + i),
+            }
+        )
+        rows.append(
+            {
+                "scope": "person",
+                "scope_id": "pA4",
+                "period": period,
+                "metric": "demands_received",
+                "value": 777.0,
+            }
+        )
     lake.replace("indicators", pa.Table.from_pylist(rows, schema=INDICATORS))
-    lake.replace("reply_storms", pa.Table.from_pylist([
-        {"demand_id": "m3", "group_id": "gA", "sender_id": "pA0", "local_ts": dt.datetime(2026, 5, 12, 21, 0),
-         "replies": 9, "people": 8, "span_minutes": 12, "members": 8, "attention_cost": 72},
-        {"demand_id": "mx", "group_id": "gA", "sender_id": "pA0", "local_ts": dt.datetime(2026, 3, 1, 9, 0),
-         "replies": 5, "people": 5, "span_minutes": 5, "members": 8, "attention_cost": 40},
-    ], schema=REPLY_STORMS))
+    lake.replace(
+        "reply_storms",
+        pa.Table.from_pylist(
+            [
+                {
+                    "demand_id": "m3",
+                    "group_id": "gA",
+                    "sender_id": "pA0",
+                    "local_ts": dt.datetime(2026, 5, 12, 21, 0),
+                    "replies": 9,
+                    "people": 8,
+                    "span_minutes": 12,
+                    "members": 8,
+                    "attention_cost": 72,
+                },
+                {
+                    "demand_id": "mx",
+                    "group_id": "gA",
+                    "sender_id": "pA0",
+                    "local_ts": dt.datetime(2026, 3, 1, 9, 0),
+                    "replies": 5,
+                    "people": 5,
+                    "span_minutes": 5,
+                    "members": 8,
+                    "attention_cost": 40,
+                },
+            ],
+            schema=REPLY_STORMS,
+        ),
+    )
     with web_support.Server(c.ws) as srv:
         yield c, srv
     c.ws.close()
@@ -44,16 +89,26 @@ def env(tmp_path_factory):
 def test_register_renew_dissolve(env):
     c, srv = env
     cl, tok = web_support.page_login(srv.url, "ownerA", c.passwords["ownerA"])
-    form = {"csrf_token": tok, "name": "东关镇迎检临时群", "platform": "wecom", "purpose": "迎接省级检查材料准备",
-            "group_type": "temporary", "end_date": "", "end_condition": ""}
+    form = {
+        "csrf_token": tok,
+        "name": "东关镇迎检临时群",
+        "platform": "wecom",
+        "purpose": "迎接省级检查材料准备",
+        "group_type": "temporary",
+        "end_date": "",
+        "end_condition": "",
+    }
     r = cl.post("/owner/register", data=form)
     assert r.status_code == 422 and "临时群必须填写" in r.text
     r = cl.post("/owner/register", data={**form, "purpose": ""})
     assert r.status_code == 422 and "建群目的" in r.text
     csv = "姓名\n东关干部1\npA2\n东关村干部0\n".encode("gbk")
     end = (dt.date.today() + dt.timedelta(days=20)).isoformat()
-    r = cl.post("/owner/register", data={**form, "end_date": end},
-                files={"members_file": ("members.csv", csv, "text/csv")})
+    r = cl.post(
+        "/owner/register",
+        data={**form, "end_date": end},
+        files={"members_file": ("members.csv", csv, "text/csv")},
+    )
     assert r.status_code == 303, r.text
     gid = r.headers["location"].rsplit("/", 1)[-1]
     with c.ws.store.session() as s:
@@ -67,8 +122,10 @@ def test_register_renew_dissolve(env):
     assert got == {"pA0", "pA1", "pA2", "pA10"}
 
     api = web_support.login(srv.url, "ownerA", c.passwords["ownerA"])
-    bad = api.post("/api/v1/owner/groups", json={"name": "某群", "purpose": "日常工作", "group_type": "fixed",
-                                                 "members": ["查无此人"]})
+    bad = api.post(
+        "/api/v1/owner/groups",
+        json={"name": "某群", "purpose": "日常工作", "group_type": "fixed", "members": ["查无此人"]},
+    )
     assert bad.status_code == 422 and "查无此人" in bad.json()["detail"]
     later = (dt.date.today() + dt.timedelta(days=60)).isoformat()
     r = api.post(f"/api/v1/owner/groups/{gid}/renew", json={"end_date": later})

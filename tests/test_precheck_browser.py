@@ -22,7 +22,9 @@ def test_precheck_page_warnings(browser, env):  # noqa: F811
     county, srv = env
     ctx, page, errors = browser_login(browser, srv.url, "ownerA", county.passwords["ownerA"])
     page.goto(srv.url + "/precheck")
-    page.fill("textarea[name=text]", "@所有人 请各村今晚10点前上报防汛物资清单，并拍照上传仓库照片，收到请回复。")
+    page.fill(
+        "textarea[name=text]", "@所有人 请各村今晚10点前上报防汛物资清单，并拍照上传仓库照片，收到请回复。"
+    )
     page.select_option("select[name=group_ids]", ["gA"])
     page.fill("input[name=send_at]", "2026-06-06T22:40")
     page.click("#precheck-form button[type=submit]")

@@ -25,13 +25,49 @@ def county(tmp_path_factory):
     c = web_support.build_county(tmp_path_factory.mktemp("pc") / "ws")
     lake = c.ws.lake()
     ts = dt.datetime(2026, 6, 5, 8, 20, tzinfo=dt.UTC)  # Friday 16:20 local: "yesterday"
-    lake.append_batch("messages", "b2", pa.Table.from_pylist([{
-        "message_id": "n1", "source": "t", "group_id": "gA1", "sender_id": "pA10", "sender_name": "x", "ts": ts,
-        "local_ts": (ts + dt.timedelta(hours=8)).replace(tzinfo=None), "kind": "text", "text": "转发：" + NOTICE,
-        "reply_to": None, "mentions": [], "at_all": False, "forwarded": True, "batch_id": "b2"}], schema=MESSAGES))
-    lake.append_batch("memberships", "b2", pa.Table.from_pylist(
-        [{"group_id": "gA1", "person_id": f"pA{i}", "role": "member", "joined_at": None, "left_at": None,
-          "batch_id": "b2"} for i in range(6)], schema=MEMBERSHIPS))
+    lake.append_batch(
+        "messages",
+        "b2",
+        pa.Table.from_pylist(
+            [
+                {
+                    "message_id": "n1",
+                    "source": "t",
+                    "group_id": "gA1",
+                    "sender_id": "pA10",
+                    "sender_name": "x",
+                    "ts": ts,
+                    "local_ts": (ts + dt.timedelta(hours=8)).replace(tzinfo=None),
+                    "kind": "text",
+                    "text": "转发：" + NOTICE,
+                    "reply_to": None,
+                    "mentions": [],
+                    "at_all": False,
+                    "forwarded": True,
+                    "batch_id": "b2",
+                }
+            ],
+            schema=MESSAGES,
+        ),
+    )
+    lake.append_batch(
+        "memberships",
+        "b2",
+        pa.Table.from_pylist(
+            [
+                {
+                    "group_id": "gA1",
+                    "person_id": f"pA{i}",
+                    "role": "member",
+                    "joined_at": None,
+                    "left_at": None,
+                    "batch_id": "b2",
+                }
+                for i in range(6)
+            ],
+            schema=MEMBERSHIPS,
+        ),
+    )
     yield c
     c.ws.close()
 
@@ -64,7 +100,11 @@ def test_draft_problems(county):
 
 def test_clean_draft_in_working_time(county):
     pc = Prechecker(county.ws)
-    r = pc.check("下周二上午九点在三楼会议室召开防汛工作部署会，请各村书记参加。", ["gA"], dt.datetime(2026, 6, 8, 9, 30))
+    r = pc.check(
+        "下周二上午九点在三楼会议室召开防汛工作部署会，请各村书记参加。",
+        ["gA"],
+        dt.datetime(2026, 6, 8, 9, 30),
+    )
     assert r["ok"], r["problems"]
     assert not any(p["kind"] in ("after_hours", "duplicate", "label") for p in r["problems"])
     with pytest.raises(PrecheckError):
@@ -75,23 +115,57 @@ def test_clean_draft_in_working_time(county):
 def test_api_scope_and_cli(county):
     with web_support.Server(county.ws) as srv:
         owner = web_support.login(srv.url, "ownerA", county.passwords["ownerA"])
-        r = owner.post("/api/v1/precheck", json={"text": "收到请回复", "group_ids": ["gA"], "send_at": "2026-06-08T10:00"})
+        r = owner.post(
+            "/api/v1/precheck",
+            json={"text": "收到请回复", "group_ids": ["gA"], "send_at": "2026-06-08T10:00"},
+        )
         assert r.status_code == 200 and r.json()["problems"][0]["rule"].startswith("rc.")
-        assert owner.post("/api/v1/precheck", json={"text": "收到请回复", "group_ids": ["gB"]}).status_code == 404
+        assert (
+            owner.post("/api/v1/precheck", json={"text": "收到请回复", "group_ids": ["gB"]}).status_code
+            == 404
+        )
         cadre = web_support.login(srv.url, "cadreA", county.passwords["cadreA"])
-        assert cadre.post("/api/v1/precheck", json={"text": "收到请回复", "group_ids": ["gA"]}).status_code == 404
+        assert (
+            cadre.post("/api/v1/precheck", json={"text": "收到请回复", "group_ids": ["gA"]}).status_code
+            == 404
+        )
         assert cadre.post("/api/v1/precheck", json={"text": "收到请回复"}).status_code == 200
         anon = web_support.httpx.Client(base_url=srv.url)
         assert anon.post("/api/v1/precheck", json={"text": "收到请回复"}).status_code in (401, 403)
-    res = CliRunner().invoke(app, ["precheck", "各位今晚8点前把活动照片发群里", "-w", str(county.ws.root), "-g", "gA",
-                                   "--at", "2026-06-06T21:00", "--json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "precheck",
+            "各位今晚8点前把活动照片发群里",
+            "-w",
+            str(county.ws.root),
+            "-g",
+            "gA",
+            "--at",
+            "2026-06-06T21:00",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     kinds = {p["kind"] for p in data["problems"]}
     assert {"label", "after_hours"} <= kinds
     # `zhijian check --advise` is the same pre-send check as `zhijian precheck`
-    adv = CliRunner().invoke(app, ["check", "各位今晚8点前把活动照片发群里", "--advise", "-w", str(county.ws.root),
-                                   "-g", "gA", "--at", "2026-06-06T21:00", "--json"])
+    adv = CliRunner().invoke(
+        app,
+        [
+            "check",
+            "各位今晚8点前把活动照片发群里",
+            "--advise",
+            "-w",
+            str(county.ws.root),
+            "-g",
+            "gA",
+            "--at",
+            "2026-06-06T21:00",
+            "--json",
+        ],
+    )
     assert adv.exit_code == 0, adv.output
     assert json.loads(adv.output) == data
     assert CliRunner().invoke(app, ["check", "x", "--advise", "--jsonl", "f.jsonl"]).exit_code != 0

@@ -47,8 +47,17 @@ def _all_text(d) -> str:
 def test_notice_layout_and_content(seeded):
     d = _doc(build_notice_docx(seeded, date=TODAY, deadline=dt.date(2026, 7, 1)))
     sec = d.sections[0]
-    mm = [round(v.mm) for v in (sec.page_width, sec.page_height, sec.top_margin, sec.bottom_margin,
-                                sec.left_margin, sec.right_margin)]
+    mm = [
+        round(v.mm)
+        for v in (
+            sec.page_width,
+            sec.page_height,
+            sec.top_margin,
+            sec.bottom_margin,
+            sec.left_margin,
+            sec.right_margin,
+        )
+    ]
     assert mm == [210, 297, 37, 35, 28, 26]  # A4, GB/T 9704 margins
     paras = [p for p in d.paragraphs if p.text.strip()]
     assert paras[0].text == "测试县整治“指尖上的形式主义”专项工作机制办公室"  # 版头, in red
@@ -59,11 +68,15 @@ def test_notice_layout_and_content(seeded):
     r = title.runs[0]
     assert r.font.size == Pt(22) and r._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
     body = next(p for p in paras if p.text.startswith("为深入贯彻"))
-    assert body.runs[0].font.size == Pt(16) and body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert (
+        body.runs[0].font.size == Pt(16)
+        and body.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    )
     heads = [p.text for p in paras if re.match("^[一二三四]、", p.text)]
     assert heads == ["一、基本情况", "二、发现的主要问题", "三、下一步工作要求", "四、整改时限"]
-    assert all(p.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
-               for p in paras if p.text in heads)
+    assert all(
+        p.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体" for p in paras if p.text in heads
+    )
     # footer: a PAGE field
     assert "PAGE" in "".join(t.text for t in sec.footer._element.iter(qn("w:instrText")))
     text = "\n".join(document_text(d))
@@ -77,7 +90,12 @@ def test_notice_layout_and_content(seeded):
     assert "2026年7月1日前" in text
     # table 1: rows per category with counts; appendix lists every finding
     t1 = d.tables[0]
-    assert [c.text for c in t1.rows[0].cells] == ["问题类别", "线索数（条）", "涉及单位（个）", "已整改（条）"]
+    assert [c.text for c in t1.rows[0].cells] == [
+        "问题类别",
+        "线索数（条）",
+        "涉及单位（个）",
+        "已整改（条）",
+    ]
     counts = {row.cells[0].text: int(row.cells[1].text) for row in t1.rows[1:]}
     assert sum(counts.values()) == 7 and max(counts.values()) == 2
     appendix = d.tables[-1]
@@ -130,7 +148,9 @@ def test_campaign_docx_values(seeded):
     # merge plan: both plans with their targets and projected traffic; cadres' groups before/after
     plan = next(t for t in d.tables if t.rows[0].cells[0].text == "并入目标群")
     assert {(r.cells[0].text, r.cells[1].text, r.cells[3].text) for r in plan.rows[1:]} == {
-        ("县委办工作群", "县委办信息报送群", "2.30"), ("东山镇工作群", "西河村网格群", "1.90")}
+        ("县委办工作群", "县委办信息报送群", "2.30"),
+        ("东山镇工作群", "西河村网格群", "1.90"),
+    }
     assert "干部人均所在工作群由" in text
     # privacy: units under 5 people not listed; never a person id
     assert "西河村" not in "\n".join(c.text for t in d.tables[1:3] for r in t.rows for c in r.cells)
@@ -170,7 +190,9 @@ def _need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"{tool} is not installed under CI (.ci/run installs libreoffice-writer-nogui, poppler-utils)")
+            pytest.fail(
+                f"{tool} is not installed under CI (.ci/run installs libreoffice-writer-nogui, poppler-utils)"
+            )
         pytest.skip(f"{tool} not installed (make report-pdf-test installs it)")
     return path
 
@@ -181,16 +203,30 @@ def test_notice_renders_to_pdf_with_chinese_text(seeded, tmp_path: Path):
     data = build_notice_docx(seeded, date=TODAY)
     src = tmp_path / "notice.docx"
     src.write_bytes(data)
-    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(src)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     pdf = tmp_path / "notice.pdf"
     info = subprocess.run([pdfinfo, str(pdf)], check=True, capture_output=True, text=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert 3 <= pages <= 12
     page_texts = []
     for n in range(1, pages + 1):
-        page = subprocess.run([pdftotext, "-f", str(n), "-l", str(n), str(pdf), "-"], check=True,
-                              capture_output=True, text=True).stdout
+        page = subprocess.run(
+            [pdftotext, "-f", str(n), "-l", str(n), str(pdf), "-"], check=True, capture_output=True, text=True
+        ).stdout
         # page numbers from the PAGE field: "— N —" on every page (removed before comparing the body)
         assert re.search(rf"—\s*{n}\s*—", page), f"page number missing on page {n}"
         page_texts.append(re.sub(rf"—\s*{n}\s*—\s*$", "", page.rstrip("\f\n ")))
@@ -241,8 +277,11 @@ def test_cli_report_options(seeded):
 
 
 def test_campaign_window_from_to(seeded):
-    d = _doc(build_campaign(seeded, "docx", CAMPAIGN, start=dt.date(2026, 3, 2), end=dt.date(2026, 5, 3),
-                            today=TODAY))
+    d = _doc(
+        build_campaign(
+            seeded, "docx", CAMPAIGN, start=dt.date(2026, 3, 2), end=dt.date(2026, 5, 3), today=TODAY
+        )
+    )
     weeks = [r.cells[0].text for r in d.tables[-1].rows[1:]]  # appendix (三): the weekly indicator rows
     assert weeks[0] == "2026-03-02" and weeks[-1] == "2026-04-27" and len(weeks) == 9
     b = next(t for t in d.tables if t.rows[0].cells[0].text.startswith("指标"))

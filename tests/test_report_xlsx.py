@@ -41,8 +41,22 @@ def test_catalog_structure_and_values(seeded, tmp_path):
     assert "问题线索" in wb.sheetnames and wb["_zhijian"].sheet_state == "hidden"
     g = wb["工作群"]
     header, rows = _sheet_rows(g)
-    for col in ("序号", "名称", "平台", "所属单位", "群主", "类型", "建立时间", "成员数", "最近活跃", "用途",
-                "研判结论", "理由", "整改时限", COL_KEY):
+    for col in (
+        "序号",
+        "名称",
+        "平台",
+        "所属单位",
+        "群主",
+        "类型",
+        "建立时间",
+        "成员数",
+        "最近活跃",
+        "用途",
+        "研判结论",
+        "理由",
+        "整改时限",
+        COL_KEY,
+    ):
         assert col in header
     assert g.freeze_panes == "C3"
     assert g.auto_filter.ref.startswith("A2:")
@@ -98,7 +112,11 @@ def test_round_trip_decisions_land_in_recommendations(seeded, tmp_path):
     for row in g.iter_rows(min_row=HEADER_ROW + 2):
         key = row[ki].value
         if key == "group:G7":
-            row[di].value, row[ri].value, row[ti].value = "清除", "村两委群与镇群重复", dt.datetime(2026, 7, 1)
+            row[di].value, row[ri].value, row[ti].value = (
+                "清除",
+                "村两委群与镇群重复",
+                dt.datetime(2026, 7, 1),
+            )
         elif key == "group:G8":
             row[di].value = "保留"
     wb.save(p)
@@ -106,7 +124,11 @@ def test_round_trip_decisions_land_in_recommendations(seeded, tmp_path):
     assert summary.formats == {"catalog": 1}
     with seeded.store.session() as s:
         g7 = s.get(Recommendation, "group:G7")
-        assert (g7.decision, g7.decision_reason, g7.deadline) == ("remove", "村两委群与镇群重复", dt.date(2026, 7, 1))
+        assert (g7.decision, g7.decision_reason, g7.deadline) == (
+            "remove",
+            "村两委群与镇群重复",
+            dt.date(2026, 7, 1),
+        )
         assert g7.action == "review"  # the system's recommendation is kept beside the decision
         assert s.get(Recommendation, "group:G8").decision == "keep"
         assert s.get(Recommendation, "group:G5").decision is None  # left empty: no decision
@@ -162,9 +184,19 @@ def test_summary_formulas_recount_in_libreoffice_calc(seeded, tmp_path):
             row[header.index(COL_DECISION)].value = "清除"  # was 保留 (the suggestion)
     wb.save(p)
     subprocess.run(
-        [soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir", str(tmp_path),
-         str(p)], check=True, capture_output=True, timeout=180,
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+            "--outdir",
+            str(tmp_path),
+            str(p),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     with open(tmp_path / "c-汇总.csv", encoding="utf-8") as f:
         rows = {(r[0], r[1]): r[2:7] for r in csv.reader(f) if len(r) > 6 and r[1] == "工作群"}

@@ -80,7 +80,10 @@ def test_workspace_rule_with_unportable_pattern_is_rejected(tmp_path):
     [
         ("rules:\n  - id: x.y\n    label: nonsense\n    pattern: 'a'\n    source: s\n", "nonsense"),
         ("rules:\n  - id: x.y\n    label: checkin_demand\n    pattern: 'a'\n", "source"),
-        ("rules:\n  - id: x.y\n    label: checkin_demand\n    pattern: '{nolex}打卡'\n    source: s\n", "nolex"),
+        (
+            "rules:\n  - id: x.y\n    label: checkin_demand\n    pattern: '{nolex}打卡'\n    source: s\n",
+            "nolex",
+        ),
         ("rules:\n  - id: x.y\n    label: checkin_demand\n    pattern: 'a*'\n    source: s\n", "empty"),
         ("rules: [\n", "YAML"),
         ("masks:\n  - id: m\n    view: demand\n    pattern: 'a'\n    replace: '$1'\n    source: s\n", "$"),

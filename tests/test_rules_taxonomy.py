@@ -7,14 +7,34 @@ import pytest
 from zhijian.rules import taxonomy
 
 PRODUCT_CATEGORIES = [
-    "FORCED_USE", "ENGAGEMENT_RANKING", "MANDATORY_CHECKIN_POINTS", "EXCESSIVE_TRACE",
-    "GROUP_ROLLCALL_INSTANT", "ARBITRARY_TASKS", "MULTI_REPORTING", "DUPLICATE", "DUPLICATE_GROUP",
-    "ZOMBIE", "STALE_TEMP_GROUP", "OFF_TOPIC_GROUP", "FORWARD_LIKE_VOTE", "AFTER_HOURS",
-    "NONCOMPLIANT_BUILD", "TECH_QUALITY", "COMMERCIAL_USE",
+    "FORCED_USE",
+    "ENGAGEMENT_RANKING",
+    "MANDATORY_CHECKIN_POINTS",
+    "EXCESSIVE_TRACE",
+    "GROUP_ROLLCALL_INSTANT",
+    "ARBITRARY_TASKS",
+    "MULTI_REPORTING",
+    "DUPLICATE",
+    "DUPLICATE_GROUP",
+    "ZOMBIE",
+    "STALE_TEMP_GROUP",
+    "OFF_TOPIC_GROUP",
+    "FORWARD_LIKE_VOTE",
+    "AFTER_HOURS",
+    "NONCOMPLIANT_BUILD",
+    "TECH_QUALITY",
+    "COMMERCIAL_USE",
 ]
 PRODUCT_LABELS = [
-    "roll_call_demand", "roll_call_reply", "checkin_demand", "proof_demand", "instant_response_demand",
-    "data_request", "forward_like_demand", "app_usage_demand", "normal",
+    "roll_call_demand",
+    "roll_call_reply",
+    "checkin_demand",
+    "proof_demand",
+    "instant_response_demand",
+    "data_request",
+    "forward_like_demand",
+    "app_usage_demand",
+    "normal",
 ]
 
 

@@ -59,7 +59,10 @@ def test_screen_plan_burden_campaign_whatif(ws):
 
 @pytest.mark.slow
 def test_bad_date_is_a_clear_error(ws):
-    r = subprocess.run([sys.executable, "-m", "zhijian.cli", "campaign", "-w", str(ws.root), "--date", "2026-13-01"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "zhijian.cli", "campaign", "-w", str(ws.root), "--date", "2026-13-01"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2
     assert "不是日期" in r.stderr

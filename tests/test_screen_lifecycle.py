@@ -58,8 +58,14 @@ def test_findings_carry_evidence_and_policy(screened):
         off = s.scalars(select(Finding).where(Finding.rule_id == "lifecycle.group_off_topic")).one()
         assert off.category == "OFF_TOPIC_GROUP" and off.evidence["message_count"] > 0
         assert off.policy == {"groups.off_topic_share": 0.6}
-        dup = s.scalars(select(Finding).where(Finding.rule_id == "overlap.members", Finding.object_id == "G_DUP_A")).one()
-        assert dup.category == "DUPLICATE_GROUP" and "100%" in dup.title and "G_OK1" in dup.evidence["object_ids"]
+        dup = s.scalars(
+            select(Finding).where(Finding.rule_id == "overlap.members", Finding.object_id == "G_DUP_A")
+        ).one()
+        assert (
+            dup.category == "DUPLICATE_GROUP"
+            and "100%" in dup.title
+            and "G_OK1" in dup.evidence["object_ids"]
+        )
         quota = s.scalars(select(Finding).where(Finding.rule_id == "lifecycle.app_over_quota")).one()
         assert sorted(quota.evidence["object_ids"]) == ["A_Q1", "A_Q2"]
 
@@ -100,9 +106,13 @@ def test_merge_plan_and_effect(screened):
     plan = read_plan(ws)
     by_target = {p["target"]: p for p in plan["plans"]}
     assert set(by_target) == {"G_OK1", "G_BUSY_A"}
-    assert by_target["G_OK1"]["action"] == "merge" and by_target["G_OK1"]["projected_daily"] == pytest.approx(2.0)
+    assert by_target["G_OK1"]["action"] == "merge" and by_target["G_OK1"]["projected_daily"] == pytest.approx(
+        2.0
+    )
     assert by_target["G_OK1"]["members_after"] == 20
-    assert by_target["G_BUSY_A"]["action"] == "review" and by_target["G_BUSY_A"]["projected_daily"] == pytest.approx(200.0)
+    assert by_target["G_BUSY_A"]["action"] == "review" and by_target["G_BUSY_A"][
+        "projected_daily"
+    ] == pytest.approx(200.0)
     g = plan["groups_per_cadre"]
     assert g["after"]["mean"] < g["before"]["mean"]
 
@@ -115,8 +125,11 @@ def test_group_overlap_dataset_is_bounded(screened):
     rows = t.to_pylist()
     for r in rows:
         assert r["group_a"] < r["group_b"]
-        assert max(r["jaccard"], r["containment_a"], r["containment_b"]) >= 0.5 or r["name_similarity"] >= 0.8 \
+        assert (
+            max(r["jaccard"], r["containment_a"], r["containment_b"]) >= 0.5
+            or r["name_similarity"] >= 0.8
             or r["purpose_similarity"] >= 0.8
+        )
     pair = next(r for r in rows if {r["group_a"], r["group_b"]} == {"G_DUP_A", "G_OK1"})
     assert pair["shared_members"] == 10 and pair["jaccard"] == pytest.approx(0.5)
     # 14 groups = 91 pairs; only the overlapping ones are written
@@ -141,7 +154,10 @@ def test_rerun_updates_and_keeps_decisions(tmp_path):
             assert len(s.scalars(select(Recommendation)).all()) == n_rec
             r = s.get(Recommendation, "group:G_ZOMBIE")
             assert (r.action, r.decision, r.decision_reason) == ("remove", "keep", "年底还要用")
-            assert s.scalars(select(Finding).where(Finding.rule_id == "lifecycle.group_zombie")).one().status == "assigned"
+            assert (
+                s.scalars(select(Finding).where(Finding.rule_id == "lifecycle.group_zombie")).one().status
+                == "assigned"
+            )
         # the person's decision wins in the plan's effect
         assert read_plan(ws)["by_type"]["group"].get("keep", 0) == 4
         assert _active_findings(ws) == expected

@@ -33,14 +33,33 @@ MESSAGES = int(os.environ.get("ZHIJIAN_PARITY_MESSAGES", "20000"))
 IMPORTED = {"messages", "memberships", "_tmp"}
 #: Datasets every analysis of the demo writes with rows (labels, signals, dedup, overlap, indicators …).
 DERIVED = (
-    "message_labels", "message_flags", "reply_storms", "solitaire_rounds", "demand_deadlines",
-    "notice_clusters", "notice_copies", "group_overlap", "merge_plan", "evidence_context", "indicators",
+    "message_labels",
+    "message_flags",
+    "reply_storms",
+    "solitaire_rounds",
+    "demand_deadlines",
+    "notice_clusters",
+    "notice_copies",
+    "group_overlap",
+    "merge_plan",
+    "evidence_context",
+    "indicators",
 )
 #: Finding categories of every analysis step (messages, signals, dedup, multireport, screening).
 CATEGORIES = {
-    "GROUP_ROLLCALL_INSTANT", "EXCESSIVE_TRACE", "MANDATORY_CHECKIN_POINTS", "FORWARD_LIKE_VOTE",
-    "ARBITRARY_TASKS", "MULTI_REPORTING", "AFTER_HOURS", "DUPLICATE_GROUP", "DUPLICATE", "ZOMBIE",
-    "STALE_TEMP_GROUP", "OFF_TOPIC_GROUP", "NONCOMPLIANT_BUILD",
+    "GROUP_ROLLCALL_INSTANT",
+    "EXCESSIVE_TRACE",
+    "MANDATORY_CHECKIN_POINTS",
+    "FORWARD_LIKE_VOTE",
+    "ARBITRARY_TASKS",
+    "MULTI_REPORTING",
+    "AFTER_HOURS",
+    "DUPLICATE_GROUP",
+    "DUPLICATE",
+    "ZOMBIE",
+    "STALE_TEMP_GROUP",
+    "OFF_TOPIC_GROUP",
+    "NONCOMPLIANT_BUILD",
 }
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

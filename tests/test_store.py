@@ -71,7 +71,9 @@ def test_model_round_trip_and_subtree(store):
 def test_upsert_is_idempotent_and_keeps_workflow(store):
     with store.session() as s:
         _tree(s)
-    d = FindingDraft("ZOMBIE", "group.zombie", "group", "G1", "群G1 90 天无实质消息", unit_id="V1", message_ids=["m1"])
+    d = FindingDraft(
+        "ZOMBIE", "group.zombie", "group", "G1", "群G1 90 天无实质消息", unit_id="V1", message_ids=["m1"]
+    )
     r1 = upsert_findings(store, [d])
     assert (r1.new, r1.updated) == (1, 0)
     with store.session() as s:

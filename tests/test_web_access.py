@@ -143,8 +143,10 @@ def test_lists_hold_only_the_scope(clients, county, role, kind):
 
 
 def test_findings_scope(clients, county):
-    seen = {r: {f["id"] for f in clients[r].get("/api/v1/findings", params={"per_page": 500}).json()["items"]}
-            for r in ("super", "liaisonA", "liaisonB", "ownerA")}
+    seen = {
+        r: {f["id"] for f in clients[r].get("/api/v1/findings", params={"per_page": 500}).json()["items"]}
+        for r in ("super", "liaisonA", "liaisonB", "ownerA")
+    }
     assert {"fA", "fA1", "fAapp", "fB"} <= seen["super"]
     assert seen["liaisonA"] == {"fA", "fA1", "fAapp"}
     assert "fA" not in seen["liaisonB"] and "fB" in seen["liaisonB"]
@@ -175,7 +177,9 @@ def test_burden_scope_and_min_group(clients):
 @pytest.mark.parametrize("which", ("own", "foreign"))
 def test_comment_action(clients, county, role, which):
     fid = (county.own if which == "own" else county.foreign)["finding"]
-    r = clients[role].post(f"/api/v1/findings/{fid}/actions", json={"action": "comment", "note": f"{role} 备注"})
+    r = clients[role].post(
+        f"/api/v1/findings/{fid}/actions", json={"action": "comment", "note": f"{role} 备注"}
+    )
     expect = detail_expect(role, "finding", which)
     assert r.status_code == expect, (role, which, r.text[:200])
 
@@ -184,12 +188,21 @@ def test_comment_action(clients, county, role, which):
 @pytest.mark.parametrize("which", ("own", "foreign"))
 def test_decision_action(clients, county, role, which):
     gid = (county.own if which == "own" else county.foreign)["group"]
-    r = clients[role].post(f"/api/v1/inventory/groups/{gid}/decision", json={"decision": "keep", "reason": "保留理由"})
+    r = clients[role].post(
+        f"/api/v1/inventory/groups/{gid}/decision", json={"decision": "keep", "reason": "保留理由"}
+    )
     assert r.status_code == (200 if role in OFFICE else 403), (role, r.text[:200])
 
 
-@pytest.mark.parametrize("path", ["/api/v1/inventory/groups/../../etc/passwd", "/api/v1/findings/%27%20OR%201=1",
-                                  "/api/v1/inventory/groups/gB%00", "/api/v1/findings/fB/attachments/1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/inventory/groups/../../etc/passwd",
+        "/api/v1/findings/%27%20OR%201=1",
+        "/api/v1/inventory/groups/gB%00",
+        "/api/v1/findings/fB/attachments/1",
+    ],
+)
 def test_guessed_ids(clients, path):
     r = clients["liaisonA"].get(path)
     assert r.status_code == 404

@@ -24,8 +24,10 @@ CLI = [sys.executable, "-m", "zhijian.cli"]
 
 def _counts(ws):
     with ws.store.session() as s:
-        return {m.__tablename__: s.execute(select(func.count()).select_from(m)).scalar_one()
-                for m in (Unit, Person, Finding, User, AuditLog)}
+        return {
+            m.__tablename__: s.execute(select(func.count()).select_from(m)).scalar_one()
+            for m in (Unit, Person, Finding, User, AuditLog)
+        }
 
 
 def test_backup_waits_for_a_running_import(tmp_path):
@@ -100,7 +102,9 @@ def _rewrite_manifest(src, dst, **changes):
             tout.addfile(m, io.BytesIO(data) if data is not None else None)
 
 
-@pytest.mark.parametrize("change", [{"format": 2}, {"workspace_format": 99}, {"store_revision": "9999_future"}])
+@pytest.mark.parametrize(
+    "change", [{"format": 2}, {"workspace_format": 99}, {"store_revision": "9999_future"}]
+)
 def test_restore_refuses_newer(tmp_path, change):
     c = build_county(tmp_path / "ws")
     backup(c.ws, tmp_path / "b.tar.gz")
@@ -158,19 +162,29 @@ def test_cli_users_audit_backup_restore(tmp_path):
     c.ws.close()
     w = ["-w", str(tmp_path / "ws")]
     env = {k: v for k, v in os.environ.items() if k != "ZHIJIAN_STORE_URL"}
-    r = subprocess.run(CLI + ["users", "create", "chief", "--role", "admin", *w], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        CLI + ["users", "create", "chief", "--role", "admin", *w], capture_output=True, text=True, env=env
+    )
     assert r.returncode == 0, r.stderr
     assert "初始密码" in r.stdout
-    r = subprocess.run(CLI + ["users", "create", "x", "--role", "liaison", *w], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        CLI + ["users", "create", "x", "--role", "liaison", *w], capture_output=True, text=True, env=env
+    )
     assert r.returncode == 2 and "联络员" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run(CLI + ["users", "list", *w], capture_output=True, text=True, env=env)
     assert "chief" in r.stdout and "liaisonA" in r.stdout
     r = subprocess.run(CLI + ["audit", "verify", *w], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "完整" in r.stdout
-    r = subprocess.run(CLI + ["backup", str(tmp_path / "b.tar.gz"), *w], capture_output=True, text=True, env=env)
+    r = subprocess.run(
+        CLI + ["backup", str(tmp_path / "b.tar.gz"), *w], capture_output=True, text=True, env=env
+    )
     assert r.returncode == 0, r.stderr
-    r = subprocess.run(CLI + ["restore", str(tmp_path / "b.tar.gz"), str(tmp_path / "r")], capture_output=True,
-                       text=True, env=env)
+    r = subprocess.run(
+        CLI + ["restore", str(tmp_path / "b.tar.gz"), str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     ws = open_workspace(tmp_path / "ws")
     with ws.store.engine.begin() as con:

@@ -26,6 +26,7 @@ def county(tmp_path_factory):
     yield c
     c.ws.close()
 
+
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "web"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -21,6 +21,7 @@ def county(tmp_path_factory):
     yield c
     c.ws.close()
 
+
 SKIP = {("POST", "/api/v1/auth/logout")}  # would end the session the other cases use
 EXAMPLES = 15
 BUDGET_S = 35
@@ -50,15 +51,22 @@ def test_no_server_errors(server, county):
             break
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=op.as_strategy(generation_mode=mode))
             def run(case):
                 resp = case.call(base_url=server.url, headers=headers, cookies=cookies, timeout=20)
                 calls["n"] += 1
                 codes[resp.status_code] = codes.get(resp.status_code, 0) + 1
                 if resp.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} → {resp.status_code}: {resp.text[:200]}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path} → {resp.status_code}: {resp.text[:200]}"
+                    )
 
             try:
                 run()

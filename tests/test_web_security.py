@@ -25,8 +25,18 @@ def county(tmp_path_factory):
     yield c
     c.ws.close()
 
-PAGES = ["/dashboard", "/inventory/groups", "/inventory/groups/gA", "/findings", "/findings/fA", "/burden",
-         "/settings", "/audit", "/account/password"]
+
+PAGES = [
+    "/dashboard",
+    "/inventory/groups",
+    "/inventory/groups/gA",
+    "/findings",
+    "/findings/fA",
+    "/burden",
+    "/settings",
+    "/audit",
+    "/account/password",
+]
 
 
 def test_api_post_without_csrf_is_rejected(server, county):
@@ -34,14 +44,23 @@ def test_api_post_without_csrf_is_rejected(server, county):
     good = cl.headers.pop("X-CSRF-Token")
     r = cl.post("/api/v1/findings/fA/actions", json={"action": "comment", "note": "x"})
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
-    r = cl.post("/api/v1/findings/fA/actions", json={"action": "comment", "note": "x"}, headers={"X-CSRF-Token": "bad"})
+    r = cl.post(
+        "/api/v1/findings/fA/actions",
+        json={"action": "comment", "note": "x"},
+        headers={"X-CSRF-Token": "bad"},
+    )
     assert r.status_code == 403
-    r = cl.post("/api/v1/findings/fA/actions", json={"action": "comment", "note": "x"}, headers={"X-CSRF-Token": good})
+    r = cl.post(
+        "/api/v1/findings/fA/actions", json={"action": "comment", "note": "x"}, headers={"X-CSRF-Token": good}
+    )
     assert r.status_code == 200
     # another session's token does not work either
     other = login(server.url, "admin", county.passwords["admin"])
-    r = cl.post("/api/v1/findings/fA/actions", json={"action": "comment", "note": "x"},
-                headers={"X-CSRF-Token": other.headers["X-CSRF-Token"]})
+    r = cl.post(
+        "/api/v1/findings/fA/actions",
+        json={"action": "comment", "note": "x"},
+        headers={"X-CSRF-Token": other.headers["X-CSRF-Token"]},
+    )
     assert r.status_code == 403
 
 
@@ -49,9 +68,13 @@ def test_form_post_without_csrf_is_rejected(server, county):
     cl, tok = page_login(server.url, "super", county.passwords["super"])
     r = cl.post("/inventory/groups/gA/decision", data={"decision": "keep", "reason": "r"})
     assert r.status_code == 403 and "CSRF" in r.text
-    r = cl.post("/inventory/groups/gA/decision", data={"decision": "keep", "reason": "r", "csrf_token": "x" * 43})
+    r = cl.post(
+        "/inventory/groups/gA/decision", data={"decision": "keep", "reason": "r", "csrf_token": "x" * 43}
+    )
     assert r.status_code == 403
-    r = cl.post("/inventory/groups/gA/decision", data={"decision": "keep", "reason": "理由", "csrf_token": tok})
+    r = cl.post(
+        "/inventory/groups/gA/decision", data={"decision": "keep", "reason": "理由", "csrf_token": tok}
+    )
     assert r.status_code == 303
     # logout is state-changing too
     assert cl.post("/logout").status_code == 403
@@ -65,8 +88,11 @@ def test_login_form_needs_its_token(server, county):
 
 def test_json_login_needs_json(server, county):
     with httpx.Client(base_url=server.url) as cl:
-        r = cl.post("/api/v1/auth/login", content=f'{{"username":"super","password":"{county.passwords["super"]}"}}',
-                    headers={"content-type": "text/plain"})
+        r = cl.post(
+            "/api/v1/auth/login",
+            content=f'{{"username":"super","password":"{county.passwords["super"]}"}}',
+            headers={"content-type": "text/plain"},
+        )
         assert r.status_code in (415, 422)
 
 
@@ -75,8 +101,11 @@ def test_cookie_flags(server, county):
         r = cl.post("/api/v1/auth/login", json={"username": "super", "password": county.passwords["super"]})
         sc = r.headers["set-cookie"].lower()
         assert "httponly" in sc and "samesite=lax" in sc and "secure" not in sc
-        r = cl.post("/api/v1/auth/login", json={"username": "super", "password": county.passwords["super"]},
-                    headers={"X-Forwarded-Proto": "https"})
+        r = cl.post(
+            "/api/v1/auth/login",
+            json={"username": "super", "password": county.passwords["super"]},
+            headers={"X-Forwarded-Proto": "https"},
+        )
         assert "secure" in r.headers["set-cookie"].lower()
 
 
@@ -104,8 +133,14 @@ def test_security_headers_and_no_inline_scripts(server, county):
 
 def test_vendored_assets_served(server):
     with httpx.Client(base_url=server.url) as cl:
-        for p in ("/static/vendor/echarts/echarts.min.js", "/static/vendor/htmx/htmx.min.js", "/static/app.js",
-                  "/static/app.css", "/static/vendor/echarts/LICENSE", "/static/vendor/htmx/LICENSE"):
+        for p in (
+            "/static/vendor/echarts/echarts.min.js",
+            "/static/vendor/htmx/htmx.min.js",
+            "/static/app.js",
+            "/static/app.css",
+            "/static/vendor/echarts/LICENSE",
+            "/static/vendor/htmx/LICENSE",
+        ):
             assert cl.get(p).status_code == 200, p
 
 
@@ -125,7 +160,10 @@ def test_login_rate_limit(tmp_path):
     c = build_county(tmp_path / "ws")
     with Server(c.ws, login_limit=3, login_window_seconds=60) as srv, httpx.Client(base_url=srv.url) as cl:
         for _ in range(3):
-            assert cl.post("/api/v1/auth/login", json={"username": "super", "password": "wrong"}).status_code == 401
+            assert (
+                cl.post("/api/v1/auth/login", json={"username": "super", "password": "wrong"}).status_code
+                == 401
+            )
         r = cl.post("/api/v1/auth/login", json={"username": "super", "password": c.passwords["super"]})
         assert r.status_code == 401 and "次数过多" in r.json()["detail"]
         # other users from another client are not locked out by name, only this client is slowed down
@@ -152,7 +190,9 @@ def test_session_rotated_at_login(server, county):
         cl.get("/login")
         before = cl.cookies.get("zhijian_session")
         tok = re.search(r'name="csrf_token" value="([^"]+)"', cl.get("/login").text).group(1)
-        cl.post("/login", data={"username": "super", "password": county.passwords["super"], "csrf_token": tok})
+        cl.post(
+            "/login", data={"username": "super", "password": county.passwords["super"], "csrf_token": tok}
+        )
         after = cl.cookies.get("zhijian_session")
         assert before and after and before != after
 
@@ -161,8 +201,10 @@ def test_session_rotated_at_login(server, county):
 def test_no_open_redirect(server, county, nxt):
     with httpx.Client(base_url=server.url) as cl:
         tok = re.search(r'name="csrf_token" value="([^"]+)"', cl.get("/login").text).group(1)
-        r = cl.post("/login", data={"username": "super", "password": county.passwords["super"], "csrf_token": tok,
-                                    "next": nxt})
+        r = cl.post(
+            "/login",
+            data={"username": "super", "password": county.passwords["super"], "csrf_token": tok, "next": nxt},
+        )
         assert r.status_code == 303 and r.headers["location"] == "/dashboard"
 
 
@@ -170,11 +212,16 @@ def test_password_change_and_weak_passwords(tmp_path):
     c = build_county(tmp_path / "ws")
     with Server(c.ws) as srv:
         cl = login(srv.url, "cadreA", c.passwords["cadreA"])
-        r = cl.post("/api/v1/me/password", json={"old_password": c.passwords["cadreA"], "new_password": "short"})
+        r = cl.post(
+            "/api/v1/me/password", json={"old_password": c.passwords["cadreA"], "new_password": "short"}
+        )
         assert r.status_code == 400
         r = cl.post("/api/v1/me/password", json={"old_password": "wrong", "new_password": "Abcdefgh-123"})
         assert r.status_code == 400
-        r = cl.post("/api/v1/me/password", json={"old_password": c.passwords["cadreA"], "new_password": "Abcdefgh-123"})
+        r = cl.post(
+            "/api/v1/me/password",
+            json={"old_password": c.passwords["cadreA"], "new_password": "Abcdefgh-123"},
+        )
         assert r.status_code == 204
         login(srv.url, "cadreA", "Abcdefgh-123")
     c.ws.close()
@@ -218,8 +265,13 @@ def test_served_app_logs_no_client_address(tmp_path):
     c.ws.close()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "ZHIJIAN_STORE_URL"}
-    proc = subprocess.Popen([sys.executable, "-m", "zhijian.cli", "serve", "-w", str(tmp_path / "ws"), "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhijian.cli", "serve", "-w", str(tmp_path / "ws"), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
@@ -238,5 +290,7 @@ def test_served_app_logs_no_client_address(tmp_path):
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=20)
-    logged = out.replace(f"http://127.0.0.1:{port}/", "") + err  # the start-up banner names the listen address
+    logged = (
+        out.replace(f"http://127.0.0.1:{port}/", "") + err
+    )  # the start-up banner names the listen address
     assert "127.0.0.1" not in logged and "UA-MARKER" not in logged, logged

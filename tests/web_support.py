@@ -28,7 +28,9 @@ NOW = dt.datetime(2026, 6, 1, 9, 0)
 
 def unit(id_, name, parent, level):
     path = (parent.path if parent else "/") + id_ + "/"
-    return Unit(id=id_, name=name, parent_id=parent.id if parent else None, level=level, kind="township", path=path)
+    return Unit(
+        id=id_, name=name, parent_id=parent.id if parent else None, level=level, kind="township", path=path
+    )
 
 
 @dataclass
@@ -73,7 +75,9 @@ def build_county(root: Path, store_url: str | None = None) -> County:
     src, c0 = _TEMPLATE["sqlite"]
     shutil.copytree(src, root)
     ws = open_workspace(root)
-    assert ws.store.engine.url.database and Path(ws.store.engine.url.database).resolve().is_relative_to(root.resolve())
+    assert ws.store.engine.url.database and Path(ws.store.engine.url.database).resolve().is_relative_to(
+        root.resolve()
+    )
     return County(ws, dict(c0.passwords), dict(c0.own), dict(c0.foreign))
 
 
@@ -103,10 +107,25 @@ def _build_county(root: Path, store_url: str | None = None) -> County:
     for i in range(3):
         people.append(Person(id=f"pB{i}", name=f"西河干部{i}", unit_id="B", aliases=[]))
     groups = [
-        Group(id="gA", name="东关镇工作群", unit_id="A", owner_id="pA0", purpose="日常工作通知", member_count=14,
-              registered=True, created_on=dt.date(2025, 1, 1)),
-        Group(id="gA1", name="东关村防汛临时群", unit_id="A1", owner_id="pA10", group_type="temporary",
-              end_date=dt.date(2026, 3, 1), member_count=6),
+        Group(
+            id="gA",
+            name="东关镇工作群",
+            unit_id="A",
+            owner_id="pA0",
+            purpose="日常工作通知",
+            member_count=14,
+            registered=True,
+            created_on=dt.date(2025, 1, 1),
+        ),
+        Group(
+            id="gA1",
+            name="东关村防汛临时群",
+            unit_id="A1",
+            owner_id="pA10",
+            group_type="temporary",
+            end_date=dt.date(2026, 3, 1),
+            member_count=6,
+        ),
         Group(id="gB", name="西河乡工作群", unit_id="B", owner_id="pB0", member_count=3),
         Group(id="gB2", name="西河乡旧群", unit_id="B", owner_id="pB1", status="dissolved", member_count=3),
     ]
@@ -121,25 +140,67 @@ def _build_county(root: Path, store_url: str | None = None) -> County:
 
     def finding(fid, cat, otype, oid, unit_id, title, **kw):
         return Finding(
-            id=fid, category=cat, rule_id=f"test.{cat.lower()}", object_type=otype, object_id=oid, unit_id=unit_id,
-            title=title, first_seen_at=NOW, last_seen_at=NOW, updated_at=NOW, **kw,
+            id=fid,
+            category=cat,
+            rule_id=f"test.{cat.lower()}",
+            object_type=otype,
+            object_id=oid,
+            unit_id=unit_id,
+            title=title,
+            first_seen_at=NOW,
+            last_seen_at=NOW,
+            updated_at=NOW,
+            **kw,
         )
 
     findings = [
-        finding("fA", "GROUP_ROLLCALL_INSTANT", "group", "gA", "A", "东关镇工作群：本月 12 次要求回复“收到”",
-                evidence={"message_ids": ["m3"], "message_count": 1, "metrics": {"demands": 12}}, severity="high"),
+        finding(
+            "fA",
+            "GROUP_ROLLCALL_INSTANT",
+            "group",
+            "gA",
+            "A",
+            "东关镇工作群：本月 12 次要求回复“收到”",
+            evidence={"message_ids": ["m3"], "message_count": 1, "metrics": {"demands": 12}},
+            severity="high",
+        ),
         finding("fA1", "STALE_TEMP_GROUP", "group", "gA1", "A1", "东关村防汛临时群逾期未解散"),
-        finding("fAapp", "MANDATORY_CHECKIN_POINTS", "app", "appA", "A", "东关打卡通含强制打卡功能",
-                status="assigned", assignee_unit_id="A", deadline=dt.date(2026, 1, 10)),
-        finding("fB", "AFTER_HOURS", "group", "gB", "B", "西河乡工作群：非工作时间布置任务",
-                evidence={"message_ids": ["m7"], "message_count": 1}),
+        finding(
+            "fAapp",
+            "MANDATORY_CHECKIN_POINTS",
+            "app",
+            "appA",
+            "A",
+            "东关打卡通含强制打卡功能",
+            status="assigned",
+            assignee_unit_id="A",
+            deadline=dt.date(2026, 1, 10),
+        ),
+        finding(
+            "fB",
+            "AFTER_HOURS",
+            "group",
+            "gB",
+            "B",
+            "西河乡工作群：非工作时间布置任务",
+            evidence={"message_ids": ["m7"], "message_count": 1},
+        ),
         finding("fBacc", "ZOMBIE", "account", "accB", "B", "西河发布 90 天未更新"),
     ]
     for i in range(40):  # paging material, all in township B
         findings.append(finding(f"fBx{i:02d}", "ZOMBIE", "group", "gB2", "B", f"西河乡旧群问题 {i}"))
     recs = [
-        Recommendation(id="group:gA", object_type="group", object_id="gA", unit_id="A", action="merge",
-                       merge_into="gA1", reasons=["与东关村防汛临时群成员重合 80%"], evidence={}, updated_at=NOW),
+        Recommendation(
+            id="group:gA",
+            object_type="group",
+            object_id="gA",
+            unit_id="A",
+            action="merge",
+            merge_into="gA1",
+            reasons=["与东关村防汛临时群成员重合 80%"],
+            evidence={},
+            updated_at=NOW,
+        ),
     ]
     with ws.store.session() as s:
         for u in (county, a, a1, b):
@@ -167,29 +228,79 @@ def _build_county(root: Path, store_url: str | None = None) -> County:
     lake = ws.lake()
     base = dt.datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
     msgs = []
-    texts = ["各位请注意", "今晚十点前报送材料", "收到请回复", "收到", "收到", "好的", "明天上午开会", "周六晚上请补充表格"]
+    texts = [
+        "各位请注意",
+        "今晚十点前报送材料",
+        "收到请回复",
+        "收到",
+        "收到",
+        "好的",
+        "明天上午开会",
+        "周六晚上请补充表格",
+    ]
     for i, t in enumerate(texts):
         g = "gA" if i < 6 else "gB"
         ts = base + dt.timedelta(minutes=7 * i)
         msgs.append(
             {
-                "message_id": f"m{i + 1}", "source": "test", "group_id": g, "sender_id": f"p{g[1]}{i % 3}",
-                "sender_name": f"发送人{i % 3}", "ts": ts, "local_ts": (ts + dt.timedelta(hours=8)).replace(tzinfo=None),
-                "kind": "text", "text": t, "reply_to": None, "mentions": [], "at_all": i == 2, "forwarded": False,
+                "message_id": f"m{i + 1}",
+                "source": "test",
+                "group_id": g,
+                "sender_id": f"p{g[1]}{i % 3}",
+                "sender_name": f"发送人{i % 3}",
+                "ts": ts,
+                "local_ts": (ts + dt.timedelta(hours=8)).replace(tzinfo=None),
+                "kind": "text",
+                "text": t,
+                "reply_to": None,
+                "mentions": [],
+                "at_all": i == 2,
+                "forwarded": False,
                 "batch_id": "b1",
             }
         )
     lake.append_batch("messages", "b1", pa.Table.from_pylist(msgs, schema=MESSAGES))
-    mem = [{"group_id": "gA", "person_id": f"pA{i}", "role": "owner" if i == 0 else "member", "joined_at": None,
-            "left_at": None, "batch_id": "b1"} for i in range(8)]
+    mem = [
+        {
+            "group_id": "gA",
+            "person_id": f"pA{i}",
+            "role": "owner" if i == 0 else "member",
+            "joined_at": None,
+            "left_at": None,
+            "batch_id": "b1",
+        }
+        for i in range(8)
+    ]
     lake.append_batch("memberships", "b1", pa.Table.from_pylist(mem, schema=MEMBERSHIPS))
     ind = []
     for w, period in enumerate(["2026-04-27", "2026-05-04"]):
-        for scope, sid, v in [("county", "C", 10), ("unit", "C", 10), ("unit", "A", 6), ("unit", "A1", 3),
-                              ("unit", "B", 9), ("person", "pA3", 2), ("person", "pB0", 99)]:
-            ind.append({"scope": scope, "scope_id": sid, "period": period, "metric": "demands", "value": float(v + w)})
-            ind.append({"scope": scope, "scope_id": sid, "period": period, "metric": "after_hours_share",
-                        "value": 0.1 * (w + 1)})
+        for scope, sid, v in [
+            ("county", "C", 10),
+            ("unit", "C", 10),
+            ("unit", "A", 6),
+            ("unit", "A1", 3),
+            ("unit", "B", 9),
+            ("person", "pA3", 2),
+            ("person", "pB0", 99),
+        ]:
+            ind.append(
+                {
+                    "scope": scope,
+                    "scope_id": sid,
+                    "period": period,
+                    "metric": "demands",
+                    "value": float(v + w),
+                }
+            )
+            ind.append(
+                {
+                    "scope": scope,
+                    "scope_id": sid,
+                    "period": period,
+                    "metric": "after_hours_share",
+                    "value": 0.1 * (w + 1),
+                }
+            )
     lake.replace("indicators", pa.Table.from_pylist(ind, schema=INDICATORS))
     c.own = {"group": "gA", "app": "appA", "account": "accA", "finding": "fA"}
     c.foreign = {"group": "gB", "app": "appB", "account": "accB", "finding": "fB"}
@@ -213,7 +324,9 @@ class Server:
         self.app = create_app(ws, **app_kw)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, access_log=False, log_level="warning")
+        cfg = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, access_log=False, log_level="warning"
+        )
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -247,7 +360,9 @@ def page_login(url: str, username: str, password: str) -> tuple[httpx.Client, st
     cl = httpx.Client(base_url=url, timeout=30, follow_redirects=False)
     r = cl.get("/login")
     tok = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
-    r = cl.post("/login", data={"username": username, "password": password, "csrf_token": tok, "next": "/dashboard"})
+    r = cl.post(
+        "/login", data={"username": username, "password": password, "csrf_token": tok, "next": "/dashboard"}
+    )
     assert r.status_code == 303, r.text
     r = cl.get("/dashboard")
     tok = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)

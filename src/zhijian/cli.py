@@ -23,6 +23,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
 @app.callback()
 def _root() -> None:
     """指尖：整治“指尖上的形式主义”的工作平台。"""
@@ -85,8 +86,12 @@ def _analysis_progress():
 @app.command("analyze")
 def analyze_cmd(
     workspace: WorkspaceOpt = None,
-    engine: Annotated[str | None, typer.Option("--engine", help="duckdb 或 spark（默认按 zhijian.toml）")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="研判基准日 YYYY-MM-DD（默认：最新消息次日）")] = None,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="duckdb 或 spark（默认按 zhijian.toml）")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="研判基准日 YYYY-MM-DD（默认：最新消息次日）")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="以 JSON 输出摘要")] = False,
 ) -> None:
     """运行全部分析：消息标注、信号、重复通知、筛查、负担指标，并把问题线索写入业务库。"""
@@ -100,7 +105,9 @@ def analyze_cmd(
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError as e:
-        raise _ZE(f"--as-of 的值 {as_of!r} 不是日期（应为 YYYY-MM-DD）", f"--as-of {as_of!r} is not YYYY-MM-DD") from e
+        raise _ZE(
+            f"--as-of 的值 {as_of!r} 不是日期（应为 YYYY-MM-DD）", f"--as-of {as_of!r} is not YYYY-MM-DD"
+        ) from e
     if json_out:
         res = run_analysis(ws, engine, day)
     else:
@@ -112,7 +119,11 @@ def analyze_cmd(
         "as_of": res.as_of.isoformat(),
         "seconds": round(res.seconds, 1),
         "steps": res.steps,
-        "findings": {"new": res.findings.new, "updated": res.findings.updated, "deactivated": res.findings.deactivated},
+        "findings": {
+            "new": res.findings.new,
+            "updated": res.findings.updated,
+            "deactivated": res.findings.deactivated,
+        },
         "by_category": res.findings.by_category,
         "calendar_uncovered_years": res.uncovered_years,
     }
@@ -127,7 +138,9 @@ def _print_analysis(summary: dict) -> None:
 
     from zhijian.report.names import category_name
 
-    t = Table(title=f"分析完成（引擎 {summary['engine']}，基准日 {summary['as_of']}，用时 {summary['seconds']} 秒）")
+    t = Table(
+        title=f"分析完成（引擎 {summary['engine']}，基准日 {summary['as_of']}，用时 {summary['seconds']} 秒）"
+    )
     t.add_column("问题类别")
     t.add_column("线索数", justify="right")
     for cat, n in sorted(summary["by_category"].items(), key=lambda kv: -kv[1]):
@@ -180,7 +193,9 @@ def _date_opt(value: str | None, flag: str):
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ZhijianError(f"{flag} 的值“{value}”不是日期（应为 2026-04-06）", f"{flag} {value!r} is not YYYY-MM-DD") from None
+        raise ZhijianError(
+            f"{flag} 的值“{value}”不是日期（应为 2026-04-06）", f"{flag} {value!r} is not YYYY-MM-DD"
+        ) from None
 
 
 @app.command("report")
@@ -190,20 +205,30 @@ def report_cmd(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件")] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="summary 总览 | inventory 目录清单 | notice 通报 | campaign 整治成效（默认按格式）"),
+        typer.Option(
+            "--kind", help="summary 总览 | inventory 目录清单 | notice 通报 | campaign 整治成效（默认按格式）"
+        ),
     ] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="只含该单位及下属单位（单位编码或名称）")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="起始日期 YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="截止日期 YYYY-MM-DD")] = None,
-    campaign: Annotated[str | None, typer.Option("--campaign", help="整治开始日期 YYYY-MM-DD（整治前后对比）")] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="整治开始日期 YYYY-MM-DD（整治前后对比）")
+    ] = None,
 ) -> None:
     """生成报告：html 总览、xlsx 目录清单（可填研判结论后导回）、docx 通报，或 --campaign 整治成效报告。"""
     from zhijian.report import write_report
 
     ws = _ws(workspace)
     path = write_report(
-        ws, fmt, output, kind=kind, unit_id=unit, start=_date_opt(date_from, "--from"),
-        end=_date_opt(date_to, "--to"), campaign=_date_opt(campaign, "--campaign"),
+        ws,
+        fmt,
+        output,
+        kind=kind,
+        unit_id=unit,
+        start=_date_opt(date_from, "--from"),
+        end=_date_opt(date_to, "--to"),
+        campaign=_date_opt(campaign, "--campaign"),
     )
     console.print(f"[green]报告已生成[/green] {path}")
 
@@ -234,7 +259,10 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
         if not part.strip():
             continue
         if "=" not in part:
-            raise ZhijianError(f"--map 的每一项应为 字段=列名，而不是 {part!r}", f"--map items must be field=column, not {part!r}")
+            raise ZhijianError(
+                f"--map 的每一项应为 字段=列名，而不是 {part!r}",
+                f"--map items must be field=column, not {part!r}",
+            )
         k, v = part.split("=", 1)
         out[k.strip()] = v.strip()
     return out
@@ -245,8 +273,12 @@ def import_cmd(
     paths: Annotated[list[Path], typer.Argument(help="要导入的文件、文件夹或 .zip", show_default=False)],
     fmt: Annotated[str | None, typer.Option("--format", help="强制指定格式（默认自动识别）")] = None,
     tz: Annotated[str | None, typer.Option("--tz", help="导出记录的时区（默认工作区时区）")] = None,
-    date_order: Annotated[str | None, typer.Option("--date-order", help="WhatsApp 日期顺序：dmy、mdy 或 ymd")] = None,
-    mapping: Annotated[str | None, typer.Option("--map", help="通用 CSV/JSONL 列映射，如 ts=时间,sender=发送人,text=内容")] = None,
+    date_order: Annotated[
+        str | None, typer.Option("--date-order", help="WhatsApp 日期顺序：dmy、mdy 或 ymd")
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option("--map", help="通用 CSV/JSONL 列映射，如 ts=时间,sender=发送人,text=内容")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以一个 JSON 对象输出导入摘要")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -261,24 +293,41 @@ def import_cmd(
     mp = _parse_map(mapping)
 
     def waiting() -> None:
-        err_console.print(f"工作区 {escape(str(ws.root))} 正在进行另一个导入，等待其完成…（another import is running; waiting）",
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"工作区 {escape(str(ws.root))} 正在进行另一个导入，等待其完成…（another import is running; waiting）",
+            highlight=False,
+            soft_wrap=True,
+        )
 
     if as_json:
-        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp, on_wait=waiting)
+        summary = import_paths(
+            ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp, on_wait=waiting
+        )
         typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
         return
     with Progress(
-        TextColumn("[bold]导入[/bold] {task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        TextColumn("[bold]导入[/bold] {task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=Path(label).name)
 
-        summary = import_paths(ws, list(paths), fmt=fmt, tz=tz, date_order=date_order, mapping=mp,
-                               progress=progress, on_wait=waiting)
+        summary = import_paths(
+            ws,
+            list(paths),
+            fmt=fmt,
+            tz=tz,
+            date_order=date_order,
+            mapping=mp,
+            progress=progress,
+            on_wait=waiting,
+        )
     _print_import_summary(summary)
 
 
@@ -291,18 +340,30 @@ def _print_import_summary(s) -> None:
     t.add_column("项目")
     t.add_column("数量", justify="right")
     rows = [
-        ("新增消息（不含系统消息）", s.messages), ("新增系统消息", s.system_messages), ("已存在而跳过的重复消息", s.duplicates),
-        ("涉及工作群", s.groups), ("其中未在摸底表登记的群（已新增为未备案）", s.new_groups), ("发送人", s.senders),
-        ("已匹配到花名册的人员", s.people_matched), ("未匹配的发送人", s.people_unmatched), ("单位", s.units),
-        ("人员（花名册）", s.people), ("工作群（摸底表）", s.inventory_groups), ("政务应用", s.apps), ("政务公众号", s.accounts),
-        ("群成员记录", s.memberships), ("跳过的记录", s.skipped_count),
+        ("新增消息（不含系统消息）", s.messages),
+        ("新增系统消息", s.system_messages),
+        ("已存在而跳过的重复消息", s.duplicates),
+        ("涉及工作群", s.groups),
+        ("其中未在摸底表登记的群（已新增为未备案）", s.new_groups),
+        ("发送人", s.senders),
+        ("已匹配到花名册的人员", s.people_matched),
+        ("未匹配的发送人", s.people_unmatched),
+        ("单位", s.units),
+        ("人员（花名册）", s.people),
+        ("工作群（摸底表）", s.inventory_groups),
+        ("政务应用", s.apps),
+        ("政务公众号", s.accounts),
+        ("群成员记录", s.memberships),
+        ("跳过的记录", s.skipped_count),
     ]
     for k, v in rows:
         if v or k.startswith("新增消息"):
             t.add_row(k, str(v))
     console.print(t)
     for f in s.files:
-        console.print(f"  {f['path']}：{FORMAT_ZH.get(f['format'], f['format'])}，编码 {f['encoding']}，{f['records']} 条")
+        console.print(
+            f"  {f['path']}：{FORMAT_ZH.get(f['format'], f['format'])}，编码 {f['encoding']}，{f['records']} 条"
+        )
     console.print(f"  时区：导出记录按 {s.timezone} 解读，本地时间按工作区时区 {s.workspace_timezone}")
     if s.unmatched_senders:
         console.print("[yellow]未匹配到花名册的发送人（请补充花名册的微信号/企业微信ID/手机号）：[/yellow]")
@@ -327,9 +388,13 @@ app.add_typer(export_app, name="export")
 @export_app.command("messages")
 def export_messages_cmd(
     fmt: Annotated[str, typer.Option("--format", help="jsonl、csv 或 parquet")] = "jsonl",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（默认标准输出；parquet 必须指定）")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="输出文件（默认标准输出；parquet 必须指定）")
+    ] = None,
     group: Annotated[str | None, typer.Option("--group", help="只导出该群（群ID或群名称）")] = None,
-    date_from: Annotated[str | None, typer.Option("--from", help="起始日期 YYYY-MM-DD（本地时间，含）")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="起始日期 YYYY-MM-DD（本地时间，含）")
+    ] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="截止日期 YYYY-MM-DD（本地时间，含）")] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -344,10 +409,14 @@ def export_messages_cmd(
         try:
             return date.fromisoformat(v)
         except ValueError:
-            raise ZhijianError(f"{opt} 应为日期 YYYY-MM-DD，而不是 {v!r}", f"{opt} must be YYYY-MM-DD, not {v!r}") from None
+            raise ZhijianError(
+                f"{opt} 应为日期 YYYY-MM-DD，而不是 {v!r}", f"{opt} must be YYYY-MM-DD, not {v!r}"
+            ) from None
 
     ws = _ws(workspace)
-    n = export_messages(ws, fmt, output, group=group, date_from=_d(date_from, "--from"), date_to=_d(date_to, "--to"))
+    n = export_messages(
+        ws, fmt, output, group=group, date_from=_d(date_from, "--from"), date_to=_d(date_to, "--to")
+    )
     if output is not None:
         err_console.print(f"已导出 {n} 条消息到 {output}")
 
@@ -364,7 +433,9 @@ def serve_cmd(
     workspace: WorkspaceOpt = None,
     host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口")] = 8000,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="工作进程数（会话保存在业务库中，各进程共享）")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="工作进程数（会话保存在业务库中，各进程共享）")
+    ] = 1,
 ) -> None:
     """启动网页端（总览、目录清单、问题线索、负担指数、设置、审计日志）和 /api/v1 接口。"""
     from zhijian.web.app import serve
@@ -408,8 +479,15 @@ def users_list_cmd(workspace: WorkspaceOpt = None) -> None:
         rows = list_users(s)
     t = Table("编号", "用户名", "姓名", "角色", "单位", "人员", "状态")
     for u in rows:
-        t.add_row(str(u["id"]), u["username"], u["display_name"], u["role"], u["unit_name"] or "",
-                  u["person_id"] or "", "启用" if u["active"] else "停用")
+        t.add_row(
+            str(u["id"]),
+            u["username"],
+            u["display_name"],
+            u["role"],
+            u["unit_name"] or "",
+            u["person_id"] or "",
+            "启用" if u["active"] else "停用",
+        )
     console.print(t)
 
 
@@ -450,7 +528,9 @@ def restore_cmd(
     from zhijian.store.backup import restore
 
     r = restore(archive, target)
-    console.print(f"[green]已恢复[/green] {r['target']}（业务库 {sum(r['tables'].values())} 行，审计日志校验通过）")
+    console.print(
+        f"[green]已恢复[/green] {r['target']}（业务库 {sum(r['tables'].values())} 行，审计日志校验通过）"
+    )
 
 
 # ── detect: dedup ──────────────────────────────────────────────────────────────────────────────
@@ -482,7 +562,9 @@ def _date_opt(value: str | None, name: str):
     try:
         return dt.date.fromisoformat(value)
     except ValueError as e:
-        raise ZhijianError(f"{name} 的值 {value!r} 不是日期（应为 YYYY-MM-DD）", f"{name} {value!r} is not YYYY-MM-DD") from e
+        raise ZhijianError(
+            f"{name} 的值 {value!r} 不是日期（应为 YYYY-MM-DD）", f"{name} {value!r} is not YYYY-MM-DD"
+        ) from e
 
 
 def _emit_json(data) -> None:
@@ -494,7 +576,9 @@ def _emit_json(data) -> None:
 @app.command("screen")
 def screen_cmd(
     workspace: WorkspaceOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="研判基准日 YYYY-MM-DD（默认：最新消息次日）")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="研判基准日 YYYY-MM-DD（默认：最新消息次日）")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """筛查目录清单：僵尸、空壳、逾期临时群、重复建群、违规功能，给出保留/合并/清除建议。"""
@@ -506,9 +590,14 @@ def screen_cmd(
     ws = _ws(workspace)
     res = run_analysis(ws, as_of=_date_opt(as_of, "--as-of"), steps=["lifecycle", "overlap", "recommend"])
     plan = read_plan(ws)
-    out = {"as_of": res.as_of.isoformat(), "by_category": res.findings.by_category,
-           "recommendations": plan["by_type"], "plans": len(plan["plans"]),
-           "groups_per_cadre": plan["groups_per_cadre"], "seconds": round(res.seconds, 1)}
+    out = {
+        "as_of": res.as_of.isoformat(),
+        "by_category": res.findings.by_category,
+        "recommendations": plan["by_type"],
+        "plans": len(plan["plans"]),
+        "groups_per_cadre": plan["groups_per_cadre"],
+        "seconds": round(res.seconds, 1),
+    }
     if json_out:
         _emit_json(out)
         return
@@ -547,17 +636,26 @@ def plan_cmd(
     ws = _ws(workspace)
     plan = read_plan(ws)
     if json_out:
-        _emit_json({k: v for k, v in plan.items() if k != "recommendations"} | {
-            "recommendations": [r for r in plan["recommendations"] if r["action"] != "keep"]})
+        _emit_json(
+            {k: v for k, v in plan.items() if k != "recommendations"}
+            | {"recommendations": [r for r in plan["recommendations"] if r["action"] != "keep"]}
+        )
         return
     names = _object_names(ws)
     t = Table(title=f"合并方案（共 {len(plan['plans'])} 组）")
     for col in ("目标群", "并入的群", "合并后每日消息", "合并后人数", "建议"):
         t.add_column(col)
     for p in sorted(plan["plans"], key=lambda p: -p["projected_daily"]):
-        others = "、".join(names.get(("group", g["id"]), g["id"]) for g in p["groups"] if g["id"] != p["target"])
-        t.add_row(names.get(("group", p["target"]), p["target"]), others, f"{p['projected_daily']:.0f}",
-                  str(p["members_after"]), "合并" if p["action"] == "merge" else "[yellow]待研判（合并后过于繁忙）[/yellow]")
+        others = "、".join(
+            names.get(("group", g["id"]), g["id"]) for g in p["groups"] if g["id"] != p["target"]
+        )
+        t.add_row(
+            names.get(("group", p["target"]), p["target"]),
+            others,
+            f"{p['projected_daily']:.0f}",
+            str(p["members_after"]),
+            "合并" if p["action"] == "merge" else "[yellow]待研判（合并后过于繁忙）[/yellow]",
+        )
     console.print(t)
     e = Table(title="执行建议后的效果")
     for col in ("对象", "现有", "合并", "清除", "待研判", "执行后"):
@@ -566,11 +664,20 @@ def plan_cmd(
         by = plan["by_type"].get(ot, {})
         n = sum(by.values())
         gone = by.get("merge", 0) + by.get("remove", 0)
-        e.add_row(OTYPE_ZH[ot], str(n), str(by.get("merge", 0)), str(by.get("remove", 0)), str(by.get("review", 0)), str(n - gone))
+        e.add_row(
+            OTYPE_ZH[ot],
+            str(n),
+            str(by.get("merge", 0)),
+            str(by.get("remove", 0)),
+            str(by.get("review", 0)),
+            str(n - gone),
+        )
     console.print(e)
     g = plan["groups_per_cadre"]
     if g.get("after"):
-        console.print(f"人均所在工作群：{g['before']['mean']} → {g['after']['mean']}；90% 的干部不超过 {g['before']['p90']:.0f} → {g['after']['p90']:.0f} 个")
+        console.print(
+            f"人均所在工作群：{g['before']['mean']} → {g['after']['mean']}；90% 的干部不超过 {g['before']['p90']:.0f} → {g['after']['p90']:.0f} 个"
+        )
 
 
 def _object_names(ws) -> dict:
@@ -607,8 +714,16 @@ def burden_cmd(
     if data["withheld"]:
         console.print(f"该单位人数少于 {data['min_people']} 人或没有数据，按隐私规则不公布单位负担指标。")
         return
-    cols = ["people", "groups_joined", "messages_received", "demands_received", "after_hours_demands_received",
-            "roll_call_replies_sent", "duplicate_notices_received", "burden_index"]
+    cols = [
+        "people",
+        "groups_joined",
+        "messages_received",
+        "demands_received",
+        "after_hours_demands_received",
+        "roll_call_replies_sent",
+        "duplicate_notices_received",
+        "burden_index",
+    ]
     t = Table(title=f"{'全县' if not unit else '单位 ' + unit}人均每周负担")
     t.add_column("周（周一）")
     for c in cols:
@@ -654,8 +769,13 @@ def campaign_cmd(
             t.add_column(col, justify="right")
         for m, v in sc["metrics"].items():
             pct = f"{v['change_pct']:+.0%}" if v["change_pct"] is not None else ""
-            t.add_row(METRICS[m]["zh"], f"{v['before']:.2f}", f"{v['after']:.2f}", f"{v['change']:+.2f} {pct}",
-                      f"[{v['ci'][0]:+.2f}, {v['ci'][1]:+.2f}]")
+            t.add_row(
+                METRICS[m]["zh"],
+                f"{v['before']:.2f}",
+                f"{v['after']:.2f}",
+                f"{v['change']:+.2f} {pct}",
+                f"[{v['ci'][0]:+.2f}, {v['ci'][1]:+.2f}]",
+            )
         console.print(t)
     gen = res.get("generated", {}).get("metrics", {})
     if gen:
@@ -664,19 +784,28 @@ def campaign_cmd(
             t.add_column(col, justify="right")
         for m, v in gen.items():
             ci = v["ci_pct"]
-            t.add_row(METRICS[m]["zh"], f"{v['before']:.1f}", f"{v['after']:.1f}",
-                      f"{v['change_pct']:+.0%}" if v["change_pct"] is not None else "—",
-                      f"[{ci[0]:+.0%}, {ci[1]:+.0%}]" if ci[0] is not None else "—")
+            t.add_row(
+                METRICS[m]["zh"],
+                f"{v['before']:.1f}",
+                f"{v['after']:.1f}",
+                f"{v['change_pct']:+.0%}" if v["change_pct"] is not None else "—",
+                f"[{ci[0]:+.0%}, {ci[1]:+.0%}]" if ci[0] is not None else "—",
+            )
         console.print(t)
 
 
 @app.command("whatif")
 def whatif_cmd(
     workspace: WorkspaceOpt = None,
-    merge_plan: Annotated[bool, typer.Option("--merge-plan", help="按当前合并/清除建议（或已作出的决定）推演")] = False,
+    merge_plan: Annotated[
+        bool, typer.Option("--merge-plan", help="按当前合并/清除建议（或已作出的决定）推演")
+    ] = False,
     working_hours: Annotated[
         str | None,
-        typer.Option("--working-hours", help="urgent-only（非工作时间只发紧急消息）或工作时段，如 08:00-12:00,14:00-18:00"),
+        typer.Option(
+            "--working-hours",
+            help="urgent-only（非工作时间只发紧急消息）或工作时段，如 08:00-12:00,14:00-18:00",
+        ),
     ] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="起始周 YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="截止周 YYYY-MM-DD")] = None,
@@ -695,8 +824,14 @@ def whatif_cmd(
             rule = "urgent-only"
         else:
             periods = [p.strip() for p in working_hours.split(",") if p.strip()]
-    res = project(ws, merge_plan=merge_plan, periods=periods, rule=rule,
-                  date_from=_date_opt(date_from, "--from"), date_to=_date_opt(date_to, "--to"))
+    res = project(
+        ws,
+        merge_plan=merge_plan,
+        periods=periods,
+        rule=rule,
+        date_from=_date_opt(date_from, "--from"),
+        date_to=_date_opt(date_to, "--to"),
+    )
     if json_out:
         _emit_json(res)
         return
@@ -746,8 +881,10 @@ def notify_plan_cmd(
         return
     for c in res["created"]:
         console.print(f"{c['channel']:<8} {c['target']:<28} {c['subject']}", highlight=False)
-    console.print(f"到期提醒 {res['due']} 条；新入发件箱 {len(res['created'])} 条，已在发件箱 {res['already_queued']} 条，"
-                  f"无可用渠道 {res['unroutable']} 条（见 notify.toml）")
+    console.print(
+        f"到期提醒 {res['due']} 条；新入发件箱 {len(res['created'])} 条，已在发件箱 {res['already_queued']} 条，"
+        f"无可用渠道 {res['unroutable']} 条（见 notify.toml）"
+    )
 
 
 @notify_app.command("send")
@@ -763,7 +900,9 @@ def notify_send_cmd(
         _emit_json(res)
         return
     for e in res["errors"]:
-        err_console.print(f"[yellow]发送失败[/yellow] #{e['id']} {e['channel']}: {e['error']}", highlight=False)
+        err_console.print(
+            f"[yellow]发送失败[/yellow] #{e['id']} {e['channel']}: {e['error']}", highlight=False
+        )
     console.print(f"已发送 {res['sent']} 条，失败 {res['failed']} 条（其中不再重试 {res['given_up']} 条）")
     if res["failed"]:
         raise typer.Exit(1)
@@ -782,7 +921,9 @@ def precheck_cmd(
     text: Annotated[str, typer.Argument(help="要检查的消息草稿")],
     workspace: WorkspaceOpt = None,
     group: Annotated[list[str] | None, typer.Option("--group", "-g", help="目标群编号（可重复）")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="计划发送时间（本地，YYYY-MM-DDTHH:MM，默认现在）")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="计划发送时间（本地，YYYY-MM-DDTHH:MM，默认现在）")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
 ) -> None:
     """消息体检：发送前检查草稿（要求回复收到、留痕、时限、非工作时间、重复通知），给出替代做法。"""
@@ -800,7 +941,9 @@ def _send_time(at: str | None):
     try:
         return dt.datetime.fromisoformat(at.replace(" ", "T"))
     except ValueError as e:
-        raise ZhijianError(f"--at 的值 {at!r} 不是时间（应为 YYYY-MM-DDTHH:MM）", f"--at {at!r} is not a time") from e
+        raise ZhijianError(
+            f"--at 的值 {at!r} 不是时间（应为 YYYY-MM-DDTHH:MM）", f"--at {at!r} is not a time"
+        ) from e
 
 
 def _print_precheck(res: dict, json_out: bool) -> None:
@@ -824,13 +967,21 @@ def check_cmd(
         Path | None, typer.Option("--jsonl", help='JSON Lines 文件，每行 {"text": …}；输出每行加上 labels')
     ] = None,
     workspace: Annotated[
-        Path | None, typer.Option("--workspace", "-w", help="使用该工作区的规则（rules/*.yaml）；默认内置规则")
+        Path | None,
+        typer.Option("--workspace", "-w", help="使用该工作区的规则（rules/*.yaml）；默认内置规则"),
     ] = None,
     advise: Annotated[
-        bool, typer.Option("--advise", help="发送前体检：逐条给出问题、规则依据和替代做法（需要工作区，默认当前目录）")
+        bool,
+        typer.Option(
+            "--advise", help="发送前体检：逐条给出问题、规则依据和替代做法（需要工作区，默认当前目录）"
+        ),
     ] = False,
-    group: Annotated[list[str] | None, typer.Option("--group", "-g", help="--advise：目标群编号（可重复）")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="--advise：计划发送时间（本地，YYYY-MM-DDTHH:MM，默认现在）")] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="--advise：目标群编号（可重复）")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="--advise：计划发送时间（本地，YYYY-MM-DDTHH:MM，默认现在）")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="--advise：以 JSON 输出")] = False,
 ) -> None:
     """消息体检：给出消息标签（规则编号与命中文本），JSON 输出；加 --advise 给出问题和替代做法（同 zhijian precheck）。"""
@@ -839,16 +990,22 @@ def check_cmd(
     from zhijian.rules.check import CheckInputError, check_jsonl, check_text
 
     if (text is None) == (jsonl is None):
-        raise CheckInputError("请给出一段文本，或用 --jsonl 指定文件（二者选一）", "give TEXT or --jsonl FILE (exactly one)")
+        raise CheckInputError(
+            "请给出一段文本，或用 --jsonl 指定文件（二者选一）", "give TEXT or --jsonl FILE (exactly one)"
+        )
     if advise:
         if text is None:
-            raise CheckInputError("--advise 检查一段草稿，不能与 --jsonl 同用", "--advise checks one draft, not --jsonl")
+            raise CheckInputError(
+                "--advise 检查一段草稿，不能与 --jsonl 同用", "--advise checks one draft, not --jsonl"
+            )
         from zhijian.analysis.precheck import precheck
 
         _print_precheck(precheck(_ws(workspace), text, list(group or []), _send_time(at)), json_out)
         return
     if group or at or json_out:
-        raise CheckInputError("--group、--at、--json 只用于 --advise", "--group/--at/--json only go with --advise")
+        raise CheckInputError(
+            "--group、--at、--json 只用于 --advise", "--group/--at/--json only go with --advise"
+        )
     if text is not None:
         print(json.dumps(check_text(text, workspace), ensure_ascii=False))
         return

@@ -37,10 +37,14 @@ class WorkingHours(_Section):
         [1, 2, 3, 4, 5], "工作日（1=周一 … 7=周日）", "common government schedule; no national rule"
     )
     periods: list[str] = _f(
-        ["08:30-12:00", "14:00-17:30"], "工作时段（本地时间 HH:MM-HH:MM）", "common government schedule; no national rule"
+        ["08:30-12:00", "14:00-17:30"],
+        "工作时段（本地时间 HH:MM-HH:MM）",
+        "common government schedule; no national rule",
     )
     chinese_calendar: bool = _f(
-        True, "按国务院法定节假日和调休上班日调整工作日", "chinesecalendar package (国务院办公厅 holiday notices)"
+        True,
+        "按国务院法定节假日和调休上班日调整工作日",
+        "chinesecalendar package (国务院办公厅 holiday notices)",
     )
 
     @field_validator("weekdays")
@@ -62,17 +66,27 @@ class WorkingHours(_Section):
 
 class AfterHours(_Section):
     urgent_exempt: bool = _f(
-        True, "标注紧急/应急/安保的消息不计入非工作时间要求", "珠海香洲 2019; 湖北 2019 (不得作为24小时工作媒介)"
+        True,
+        "标注紧急/应急/安保的消息不计入非工作时间要求",
+        "珠海香洲 2019; 湖北 2019 (不得作为24小时工作媒介)",
     )
 
 
 class GroupPolicy(_Section):
-    inactive_days: int = _f(30, "工作群无实质性消息多少天视为不活跃", "Orchestry / ShareGate 90-day default", ge=1)
-    zombie_days: int = _f(90, "工作群无实质性消息多少天视为僵尸群", "Orchestry / ShareGate 90-day default", ge=1)
+    inactive_days: int = _f(
+        30, "工作群无实质性消息多少天视为不活跃", "Orchestry / ShareGate 90-day default", ge=1
+    )
+    zombie_days: int = _f(
+        90, "工作群无实质性消息多少天视为僵尸群", "Orchestry / ShareGate 90-day default", ge=1
+    )
     empty_min_members: int = _f(3, "成员少于该数视为空壳群", "黄石 回头看 2022 (空壳类)", ge=0)
-    temp_end_grace_days: int = _f(7, "临时群超过预计解散日期多少天形成问题线索", "Entra group expiration; 若干意见 2023", ge=0)
+    temp_end_grace_days: int = _f(
+        7, "临时群超过预计解散日期多少天形成问题线索", "Entra group expiration; 若干意见 2023", ge=0
+    )
     reminder_days: list[int] = _f([30, 15, 1], "临时群到期前提醒（天）", "Entra group expiration policy")
-    off_topic_share: float = _f(0.6, "闲聊消息占比超过该值视为聊天群", "鹤峰县纪委 2019; 黄冈某县 2019", ge=0, le=1)
+    off_topic_share: float = _f(
+        0.6, "闲聊消息占比超过该值视为聊天群", "鹤峰县纪委 2019; 黄冈某县 2019", ge=0, le=1
+    )
     merged_max_daily_messages: int = _f(
         150,
         "合并后预计每日消息超过该值时不建议直接合并（转人工研判）",
@@ -88,7 +102,9 @@ class AccountPolicy(_Section):
 
 
 class AppPolicy(_Section):
-    max_per_unit: int = _f(1, "省、市级单位面向基层的政务应用程序上限", "国办函〔2026〕12号; 四川 四个一律", ge=0)
+    max_per_unit: int = _f(
+        1, "省、市级单位面向基层的政务应用程序上限", "国办函〔2026〕12号; 四川 四个一律", ge=0
+    )
     lowest_build_level: Literal["province", "city", "county"] = _f(
         "county", "可建设政务应用程序的最低层级（其下一律不得建设）", "国办函〔2026〕12号"
     )
@@ -98,7 +114,9 @@ class AppPolicy(_Section):
         "若干意见 2023; 国办函〔2026〕12号",
     )
     exempt_tags: list[str] = _f(["安保", "应急"], "豁免打卡等功能的对象标签", "若干意见 2023; 曲靖 2024")
-    idle_days: int = _f(60, "政务应用程序多少天无人使用视为僵尸应用", "高台县 2025 clue notice (两个月未更新)", ge=1)
+    idle_days: int = _f(
+        60, "政务应用程序多少天无人使用视为僵尸应用", "高台县 2025 clue notice (两个月未更新)", ge=1
+    )
 
 
 class PrivacyPolicy(_Section):
@@ -126,7 +144,9 @@ class WorkspaceSection(_Section):
     timezone: str = _f("Asia/Shanghai", "导出记录所用时区", "PRODUCT.md §3", min_length=1)
     engine: Literal["duckdb", "spark"] = _f("duckdb", "分析引擎", "PRODUCT.md §5")
     store_url: str = _f("", "业务库地址；空 = 工作区内 SQLite（ZHIJIAN_STORE_URL 优先）", "PRODUCT.md §5")
-    lake: str = _f("lake", "数据湖目录（相对工作区或绝对路径；在集群上用各节点共享的挂载路径）", "PRODUCT.md §3")
+    lake: str = _f(
+        "lake", "数据湖目录（相对工作区或绝对路径；在集群上用各节点共享的挂载路径）", "PRODUCT.md §3"
+    )
 
     @field_validator("timezone")
     @classmethod

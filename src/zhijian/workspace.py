@@ -80,7 +80,9 @@ def open_workspace(root: Path | str | None = None, *, check_store: bool = True) 
     """Open an existing workspace; a clear :class:`WorkspaceError` when the folder is not one."""
     root = Path(root or ".").resolve()
     if not root.is_dir():
-        raise WorkspaceError(f"工作区目录不存在：{root}", f"workspace folder does not exist: {root}", path=str(root))
+        raise WorkspaceError(
+            f"工作区目录不存在：{root}", f"workspace folder does not exist: {root}", path=str(root)
+        )
     cfg = load_config(root / CONFIG_FILE)
     ws = Workspace(root, cfg)
     if check_store:

@@ -72,7 +72,9 @@ def member_pairs(ctx: AnalysisContext):
     hi = x.group_by("ga", "gb").aggregate(shared_high=x.count()).rename(hga2="ga", hgb2="gb")
     out = cand.left_join(hi, (cand.ga == hi.hga2) & (cand.gb == hi.hgb2)).drop("hga2", "hgb2")
     shared = (out.shared_low + out.shared_high.fill_null(0)).cast("int64")
-    return out.select(group_a="ga", group_b="gb", shared=shared, na=out.na.cast("int64"), nb=out.nb.cast("int64"))
+    return out.select(
+        group_a="ga", group_b="gb", shared=shared, na=out.na.cast("int64"), nb=out.nb.cast("int64")
+    )
 
 
 def _bigrams(t):
@@ -136,9 +138,13 @@ def group_overlap(ctx: AnalysisContext):
     rmin = float(p["member_overlap_report_min"])
     mp = mp.filter((mp.jaccard >= rmin) | (mp.ca >= rmin) | (mp.cb >= rmin))
     nm = text_pairs(ctx, "name")
-    nm = nm.filter(nm.sim >= float(p["name_similarity_min"])).rename(n_a="group_a", n_b="group_b", name_sim="sim")
+    nm = nm.filter(nm.sim >= float(p["name_similarity_min"])).rename(
+        n_a="group_a", n_b="group_b", name_sim="sim"
+    )
     pp = text_pairs(ctx, "purpose")
-    pp = pp.filter(pp.sim >= float(p["purpose_similarity_min"])).rename(p_a="group_a", p_b="group_b", purpose_sim="sim")
+    pp = pp.filter(pp.sim >= float(p["purpose_similarity_min"])).rename(
+        p_a="group_a", p_b="group_b", purpose_sim="sim"
+    )
     keys = (
         mp.select("group_a", "group_b")
         .union(nm.select(group_a="n_a", group_b="n_b"))
@@ -195,7 +201,9 @@ def function_pairs(ctx: AnalysisContext, kind: str):
     sh = sh.inner_join(nb, sh.b_id == nb.nb_id)
     coef = sh.shared.cast("float64") / ibis.least(sh.na, sh.nb).cast("float64")
     sh = sh.mutate(overlap=coef)
-    return sh.filter(sh.overlap >= float(p["function_overlap_min"])).select("a_id", "b_id", "shared", "fns", "overlap")
+    return sh.filter(sh.overlap >= float(p["function_overlap_min"])).select(
+        "a_id", "b_id", "shared", "fns", "overlap"
+    )
 
 
 def _fmt(x: float) -> str:
@@ -206,8 +214,16 @@ def step(ctx: AnalysisContext) -> StepResult:
     p = screening_params()
     n_pairs = ctx.lake.replace("group_overlap", group_overlap(ctx))
     # engine row order differs (DuckDB / Spark): sort, so findings list their partners identically
-    pairs = sorted(ctx.lake.to_arrow(ctx.lake.table("group_overlap")).to_pylist(), key=lambda r: (r["group_a"], r["group_b"]))
-    inv = {g["id"]: g for g in ctx.lake.to_arrow(_active_groups(ctx).select("id", "name", "unit_id", "member_count")).to_pylist()}
+    pairs = sorted(
+        ctx.lake.to_arrow(ctx.lake.table("group_overlap")).to_pylist(),
+        key=lambda r: (r["group_a"], r["group_b"]),
+    )
+    inv = {
+        g["id"]: g
+        for g in ctx.lake.to_arrow(
+            _active_groups(ctx).select("id", "name", "unit_id", "member_count")
+        ).to_pylist()
+    }
     cmin, jmin = float(p["member_overlap_containment"]), float(p["member_overlap_jaccard"])
     nmin, pmin = float(p["name_similarity_min"]), float(p["purpose_similarity_min"])
     by_group: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -222,7 +238,14 @@ def step(ctx: AnalysisContext) -> StepResult:
         kb = (r["members_b"] or 0, r["group_b"])
         small, big = (r["group_a"], r["group_b"]) if ka <= kb else (r["group_b"], r["group_a"])
         cont_small = r["containment_a"] if small == r["group_a"] else r["containment_b"]
-        e = {**r, "small": small, "big": big, "containment_small": cont_small, "mergeable": mergeable, "similar": similar}
+        e = {
+            **r,
+            "small": small,
+            "big": big,
+            "containment_small": cont_small,
+            "mergeable": mergeable,
+            "similar": similar,
+        }
         edges.append(e)
         by_group.setdefault(("overlap.members" if mergeable else "overlap.name", small), []).append(e)
     drafts: list[FindingDraft] = []
@@ -233,10 +256,14 @@ def step(ctx: AnalysisContext) -> StepResult:
         for e in es:
             other = inv.get(e["big"], {"name": e["big"]})["name"]
             if rule == "overlap.members":
-                parts.append(f"成员 {_fmt(e['containment_small'])} 在“{other}”中（重合度 {_fmt(e['jaccard'])}）")
+                parts.append(
+                    f"成员 {_fmt(e['containment_small'])} 在“{other}”中（重合度 {_fmt(e['jaccard'])}）"
+                )
             else:
                 what = "名称" if e["name_similarity"] >= nmin else "用途"
-                parts.append(f"与同单位的“{other}”{what}相似（{_fmt(max(e['name_similarity'], e['purpose_similarity']))}）")
+                parts.append(
+                    f"与同单位的“{other}”{what}相似（{_fmt(max(e['name_similarity'], e['purpose_similarity']))}）"
+                )
         if rule == "overlap.members":
             top = max(es, key=lambda e: (e["containment_small"], e["jaccard"]))
             title = f"重复建群：“{g['name']}”的成员 {_fmt(top['containment_small'])} 都在“{inv.get(top['big'], {'name': top['big']})['name']}”里"
@@ -248,12 +275,33 @@ def step(ctx: AnalysisContext) -> StepResult:
             pol = {"name_similarity_min": nmin, "purpose_similarity_min": pmin}
         drafts.append(
             FindingDraft(
-                "DUPLICATE_GROUP", rule, "group", gid, title, unit_id=g.get("unit_id"),
+                "DUPLICATE_GROUP",
+                rule,
+                "group",
+                gid,
+                title,
+                unit_id=g.get("unit_id"),
                 summary="；".join(parts) + "。",
-                severity=sev, object_ids=[gid] + [e["big"] for e in es],
-                metrics={"pairs": [{k: e[k] for k in ("big", "shared_members", "members_a", "members_b", "jaccard",
-                                                      "containment_small", "name_similarity", "purpose_similarity")}
-                                   for e in es]},
+                severity=sev,
+                object_ids=[gid] + [e["big"] for e in es],
+                metrics={
+                    "pairs": [
+                        {
+                            k: e[k]
+                            for k in (
+                                "big",
+                                "shared_members",
+                                "members_a",
+                                "members_b",
+                                "jaccard",
+                                "containment_small",
+                                "name_similarity",
+                                "purpose_similarity",
+                            )
+                        }
+                        for e in es
+                    ]
+                },
                 policy=pol,
             )
         )
@@ -261,13 +309,19 @@ def step(ctx: AnalysisContext) -> StepResult:
     drafts += _function_findings(ctx, "account")
     ctx.shared["overlap_edges"] = edges
     index_drafts(ctx, drafts)
-    return StepResult(findings=drafts, rules_run=set(RULES), datasets={"group_overlap": n_pairs},
-                      metrics={"pairs": n_pairs, "flagged_pairs": len(edges)})
+    return StepResult(
+        findings=drafts,
+        rules_run=set(RULES),
+        datasets={"group_overlap": n_pairs},
+        metrics={"pairs": n_pairs, "flagged_pairs": len(edges)},
+    )
 
 
 def _function_findings(ctx: AnalysisContext, kind: str) -> list[FindingDraft]:
     p = screening_params()
-    rows = sorted(ctx.lake.to_arrow(function_pairs(ctx, kind)).to_pylist(), key=lambda r: (r["a_id"], r["b_id"]))
+    rows = sorted(
+        ctx.lake.to_arrow(function_pairs(ctx, kind)).to_pylist(), key=lambda r: (r["a_id"], r["b_id"])
+    )
     t = inventory(ctx, "apps" if kind == "app" else "accounts")
     size_col = "users" if kind == "app" else "followers"
     inv = {r["id"]: r for r in ctx.lake.to_arrow(t.select("id", "name", "unit_id", size_col)).to_pylist()}
@@ -283,15 +337,32 @@ def _function_findings(ctx: AnalysisContext, kind: str) -> list[FindingDraft]:
     word = "政务应用" if kind == "app" else "政务公众账号"
     for oid, es in sorted(by_obj.items()):
         o = inv[oid]
-        parts = [f"与“{inv[e['big']]['name']}”功能重合 {_fmt(e['overlap'])}（{'、'.join(sorted(e['fns']))}）" for e in es]
+        parts = [
+            f"与“{inv[e['big']]['name']}”功能重合 {_fmt(e['overlap'])}（{'、'.join(sorted(e['fns']))}）"
+            for e in es
+        ]
         out.append(
             FindingDraft(
-                "DUPLICATE", f"overlap.{kind}_functions", kind, oid,
+                "DUPLICATE",
+                f"overlap.{kind}_functions",
+                kind,
+                oid,
                 f"功能重复的{word}：“{o['name']}”" + parts[0],
-                unit_id=o["unit_id"], summary="；".join(parts) + "。可整合迁移（国办函〔2026〕12号）。",
-                severity="medium", object_ids=[oid] + [e["big"] for e in es],
-                metrics={"pairs": [{"other": e["big"], "shared": e["shared"], "overlap": e["overlap"],
-                                    "functions": sorted(e["fns"])} for e in es]},
+                unit_id=o["unit_id"],
+                summary="；".join(parts) + "。可整合迁移（国办函〔2026〕12号）。",
+                severity="medium",
+                object_ids=[oid] + [e["big"] for e in es],
+                metrics={
+                    "pairs": [
+                        {
+                            "other": e["big"],
+                            "shared": e["shared"],
+                            "overlap": e["overlap"],
+                            "functions": sorted(e["fns"]),
+                        }
+                        for e in es
+                    ]
+                },
                 policy={"function_overlap_min": float(p["function_overlap_min"])},
             )
         )

@@ -138,7 +138,9 @@ def run_analysis(
         if progress:
             progress(name, "done")
     up = upsert_findings(ws.store, drafts, rules_run)
-    if steps is None:  # evidence messages in context for the web's finding pages (analysis/evidence_context.py)
+    if (
+        steps is None
+    ):  # evidence messages in context for the web's finding pages (analysis/evidence_context.py)
         from zhijian.analysis.evidence_context import build as build_evidence_context
 
         report["evidence_context"] = build_evidence_context(ws)

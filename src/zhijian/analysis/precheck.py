@@ -152,7 +152,9 @@ class Prechecker:
             self._lake = None
 
     # -- the check ---------------------------------------------------------------------------
-    def check(self, text: str, group_ids: list[str] | None = None, send_at: dt.datetime | None = None) -> dict:
+    def check(
+        self, text: str, group_ids: list[str] | None = None, send_at: dt.datetime | None = None
+    ) -> dict:
         text = (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
         if not text:
             raise PrecheckError("请输入要检查的消息内容", "empty draft")
@@ -178,7 +180,9 @@ class Prechecker:
         lake = self._lake_()
         at_all = any(k in text for k in ("@所有人", "@全体成员", "@all", "＠所有人"))
         labs = label_texts([{"text": text, "at_all": at_all}], pack, lake.con)[0]
-        mt = ibis.memtable(pa.table({"message_id": ["d"], "text": [text], "kind": ["text"], "at_all": [at_all]}))
+        mt = ibis.memtable(
+            pa.table({"message_id": ["d"], "text": [text], "kind": ["text"], "at_all": [at_all]})
+        )
         urgent = bool(lake.to_arrow(flags(mt, pack)).to_pylist()[0]["urgent"])
         demands = [x for x in labs if x["label"] in DEMAND_LABELS]
         groups = self._groups(group_ids)
@@ -203,10 +207,16 @@ class Prechecker:
                 detail += f"：属于“{cat_zh}”"
             problems.append(
                 Problem(
-                    kind="label", severity="warn", title=a.get("title", x["label"]), detail=detail.lstrip("："),
-                    alternative=a.get("alternative", ""), rule=x["rule_id"],
+                    kind="label",
+                    severity="warn",
+                    title=a.get("title", x["label"]),
+                    detail=detail.lstrip("："),
+                    alternative=a.get("alternative", ""),
+                    rule=x["rule_id"],
                     source="；".join(s for s in (rule_src, cat_src, a.get("source", "")) if s),
-                    category=cat, category_zh=cat_zh, span=x.get("span"),
+                    category=cat,
+                    category_zh=cat_zh,
+                    span=x.get("span"),
                 )
             )
 
@@ -223,7 +233,9 @@ class Prechecker:
                     title=a["title"],
                     detail=f"发送时间是 {when_zh(send_at)}{why}，不在工作时间内"
                     + ("；消息标注了紧急，可以理解" if urgent else ""),
-                    alternative=a["urgent_note"] if urgent else a["alternative"].format(next=when_zh(nxt, send_at)),
+                    alternative=a["urgent_note"]
+                    if urgent
+                    else a["alternative"].format(next=when_zh(nxt, send_at)),
                     rule="precheck.after_hours",
                     source=a["source"],
                 )
@@ -248,10 +260,16 @@ class Prechecker:
                     step += dt.timedelta(minutes=30)
                 problems.append(
                     Problem(
-                        kind="deadline", severity="warn", title=a["title"],
+                        kind="deadline",
+                        severity="warn",
+                        title=a["title"],
                         detail=f"“{span}”：截止 {when_zh(deadline, send_at)}，只留出 {_hours(wm)} 个工作小时",
-                        alternative=a["alternative"].format(min_hours=_hours(limit), suggest=when_zh(suggest, send_at)),
-                        rule="signals.short_deadline", source=a["source"], span=span,
+                        alternative=a["alternative"].format(
+                            min_hours=_hours(limit), suggest=when_zh(suggest, send_at)
+                        ),
+                        rule="signals.short_deadline",
+                        source=a["source"],
+                        span=span,
                     )
                 )
 
@@ -262,25 +280,44 @@ class Prechecker:
         if at_all and demands:
             a = adv["at_all"]
             problems.append(
-                Problem(kind="at_all", severity="info", title=a["title"],
-                        detail=f"@所有人 并提出要求，会打扰全部 {audience or '群'} 人" if audience else "@所有人 并提出要求",
-                        alternative=a["alternative"], rule="precheck.at_all", source=a["source"])
+                Problem(
+                    kind="at_all",
+                    severity="info",
+                    title=a["title"],
+                    detail=f"@所有人 并提出要求，会打扰全部 {audience or '群'} 人"
+                    if audience
+                    else "@所有人 并提出要求",
+                    alternative=a["alternative"],
+                    rule="precheck.at_all",
+                    source=a["source"],
+                )
             )
 
         # 6. target group state
         for g in groups:
             if g["status"] != "active":
                 problems.append(
-                    Problem(kind="group_state", severity="warn", title="目标群已不在用",
-                            detail=f"“{g['name']}”状态为 {g['status']}", alternative="请改发到在用的工作群",
-                            rule="precheck.group_state", source=adv["group_state"]["source"])
+                    Problem(
+                        kind="group_state",
+                        severity="warn",
+                        title="目标群已不在用",
+                        detail=f"“{g['name']}”状态为 {g['status']}",
+                        alternative="请改发到在用的工作群",
+                        rule="precheck.group_state",
+                        source=adv["group_state"]["source"],
+                    )
                 )
             elif g["group_type"] == "temporary" and g["end_date"] and g["end_date"] < send_at.date():
                 problems.append(
-                    Problem(kind="group_state", severity="info", title="临时群已过预计解散日期",
-                            detail=f"“{g['name']}”预计 {g['end_date'].isoformat()} 解散",
-                            alternative="工作已结束的请解散该群；仍需使用的请在“群主自助”中续期",
-                            rule="precheck.group_state", source=adv["group_state"]["source"])
+                    Problem(
+                        kind="group_state",
+                        severity="info",
+                        title="临时群已过预计解散日期",
+                        detail=f"“{g['name']}”预计 {g['end_date'].isoformat()} 解散",
+                        alternative="工作已结束的请解散该群；仍需使用的请在“群主自助”中续期",
+                        rule="precheck.group_state",
+                        source=adv["group_state"]["source"],
+                    )
                 )
         order = {"warn": 0, "info": 1}
         problems.sort(key=lambda p: order.get(p.severity, 2))
@@ -307,8 +344,14 @@ class Prechecker:
         with self.ws.store.session() as s:
             rows = s.execute(select(Group).where(Group.id.in_(ids))).scalars().all()
             return [
-                {"id": g.id, "name": g.name, "status": g.status, "group_type": g.group_type, "end_date": g.end_date,
-                 "member_count": g.member_count}
+                {
+                    "id": g.id,
+                    "name": g.name,
+                    "status": g.status,
+                    "group_type": g.group_type,
+                    "end_date": g.end_date,
+                    "member_count": g.member_count,
+                }
                 for g in rows
             ]
 
@@ -339,7 +382,9 @@ class Prechecker:
 
         wh = self.ws.config.policy.working_hours
         t = ibis.memtable(
-            pa.table({"message_id": ["d"], "text": [text], "local_ts": pa.array([send_at], pa.timestamp("us"))})
+            pa.table(
+                {"message_id": ["d"], "text": [text], "local_ts": pa.array([send_at], pa.timestamp("us"))}
+            )
         )
         lake = self._lake_()
         rows = lake.to_arrow(with_deadlines(lake, t, end_of_work_minute(wh), 31)).to_pylist()
@@ -390,7 +435,9 @@ class Prechecker:
         ids = [h["message_id"] for h in hits]
         cl = nc.filter(nc.message_id.isin(ids)).select("cluster_id").distinct()
         copies = nc.filter(nc.cluster_id.isin(cl.cluster_id)).select("message_id", "group_id")
-        more = msgs.filter(msgs.message_id.isin(copies.message_id) & (msgs.local_ts >= lo) & (msgs.local_ts <= send_at))
+        more = msgs.filter(
+            msgs.message_id.isin(copies.message_id) & (msgs.local_ts >= lo) & (msgs.local_ts <= send_at)
+        )
         for r in lake.to_arrow(more.select("message_id", "group_id", "local_ts")).to_pylist():
             if r["message_id"] not in ids:
                 hits.append(r)
@@ -406,10 +453,15 @@ class Prechecker:
         for g, mem in members.items():
             if g in first_in:
                 out.append(
-                    Problem(kind="duplicate", severity="warn", title=a["title"],
-                            detail=f"“{names.get(g, g)}”已于 {when_zh(first_in[g], send_at)} 发过内容几乎相同的通知",
-                            alternative="不必重复发送；如需提醒，请回复原消息或 @ 未办理的人",
-                            rule="precheck.duplicate", source=a["source"])
+                    Problem(
+                        kind="duplicate",
+                        severity="warn",
+                        title=a["title"],
+                        detail=f"“{names.get(g, g)}”已于 {when_zh(first_in[g], send_at)} 发过内容几乎相同的通知",
+                        alternative="不必重复发送；如需提醒，请回复原消息或 @ 未办理的人",
+                        rule="precheck.duplicate",
+                        source=a["source"],
+                    )
                 )
                 continue
             reached: set[str] = set()

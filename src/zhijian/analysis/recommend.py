@@ -89,9 +89,7 @@ def _plan_traffic(ctx: AnalysisContext, mapping: dict[str, str]) -> dict[str, di
     cl = cl.group_by("target", "cluster_id").aggregate(k=cl.count())
     extra = cl.group_by("target").aggregate(extra=(cl.k - 1).sum()).rename(e_t="target")
     tot = tot.left_join(extra, tot.target == extra.e_t)
-    traffic = {
-        r["target"]: (r["n"] - (r["extra"] or 0)) / days for r in ctx.lake.to_arrow(tot).to_pylist()
-    }
+    traffic = {r["target"]: (r["n"] - (r["extra"] or 0)) / days for r in ctx.lake.to_arrow(tot).to_pylist()}
     mem = ctx.lake.table("memberships")
     cur = mem.filter(mem.left_at.isnull())
     cur = cur.inner_join(mp, cur.group_id == mp.mg)
@@ -100,7 +98,9 @@ def _plan_traffic(ctx: AnalysisContext, mapping: dict[str, str]) -> dict[str, di
     return {t: {"daily": traffic.get(t, 0.0), "members": members.get(t, 0)} for t in set(mapping.values())}
 
 
-def groups_per_cadre(lake, fate: dict[str, str | None] | None = None, inactive: list[str] | None = None) -> dict[str, float]:
+def groups_per_cadre(
+    lake, fate: dict[str, str | None] | None = None, inactive: list[str] | None = None
+) -> dict[str, float]:
     """Mean and 90th percentile of current groups per person, before and (with ``fate``: group ->
     target group, or None when removed) after applying a plan. Aggregates only, in the engine."""
     import ibis
@@ -112,14 +112,14 @@ def groups_per_cadre(lake, fate: dict[str, str | None] | None = None, inactive: 
 
     def stats(t) -> dict[str, float]:
         per = t.group_by("person_id").aggregate(n=t.group_id.nunique())
-        r = lake.to_arrow(per.aggregate(mean=per.n.mean(), p90=per.n.quantile(0.9), people=per.count())).to_pylist()[0]
+        r = lake.to_arrow(
+            per.aggregate(mean=per.n.mean(), p90=per.n.quantile(0.9), people=per.count())
+        ).to_pylist()[0]
         return {k: (round(float(v), 2) if v is not None else 0.0) for k, v in r.items()}
 
     out = {"before": stats(cur)}
     if fate is not None:
-        ft = ibis.memtable(
-            pa.table({"fg": list(fate), "to": pa.array(list(fate.values()), pa.string())})
-        )
+        ft = ibis.memtable(pa.table({"fg": list(fate), "to": pa.array(list(fate.values()), pa.string())}))
         j = cur.left_join(ft, cur.group_id == ft.fg)
         j = j.filter(~(j.fg.notnull() & j.to.isnull()))  # removed groups disappear
         after = j.select("person_id", group_id=ibis.coalesce(j.to, j.group_id))
@@ -141,7 +141,9 @@ def step(ctx: AnalysisContext) -> StepResult:
     for gid, f in groups.items():
         fl, mt = f["flags"], f["metrics"]
         idle = mt.get("days_idle")
-        quiet = (idle is None and mt.get("substantive_messages", 0) == 0) or (idle is not None and idle >= gp.inactive_days)
+        quiet = (idle is None and mt.get("substantive_messages", 0) == 0) or (
+            idle is not None and idle >= gp.inactive_days
+        )
         reasons: list[str] = []
         action = "keep"
         if quiet and fl & {"zombie", "empty", "temp_expired"}:
@@ -149,7 +151,9 @@ def step(ctx: AnalysisContext) -> StepResult:
             if "zombie" in fl:
                 reasons.append(f"已 {idle} 天没有实质性消息（僵尸群，阈值 {gp.zombie_days} 天）")
             if "empty" in fl:
-                reasons.append(f"空壳群：成员 {mt.get('members')} 人" + ("，从未有实质性消息" if idle is None else ""))
+                reasons.append(
+                    f"空壳群：成员 {mt.get('members')} 人" + ("，从未有实质性消息" if idle is None else "")
+                )
             if "temp_expired" in fl:
                 reasons.append(f"临时群已超过解散日期 {mt.get('days_past_end')} 天")
         else:
@@ -184,7 +188,9 @@ def step(ctx: AnalysisContext) -> StepResult:
         if e["mergeable"] and (e["same_unit"] or e["similar"]):
             merge_edges.append((a, b))
         elif e["mergeable"]:
-            ra["reasons"].append(f"成员 {e['containment_small']:.0%} 在“{name[b]}”中，但所属单位和用途不同，请研判是否合并")
+            ra["reasons"].append(
+                f"成员 {e['containment_small']:.0%} 在“{name[b]}”中，但所属单位和用途不同，请研判是否合并"
+            )
             ra["action"] = "review" if ra["action"] == "keep" else ra["action"]
         else:
             ra["reasons"].append(f"与同单位的“{name[b]}”名称或用途相近，请研判是否重复建群")
@@ -218,17 +224,31 @@ def step(ctx: AnalysisContext) -> StepResult:
         target = mapping[ms[0]]
         tr = traffic.get(target, {"daily": 0.0, "members": 0})
         too_busy = tr["daily"] > gp.merged_max_daily_messages
-        plans.append({"target": target, "groups": sorted(ms), "projected_daily": round(tr["daily"], 1),
-                      "members_after": tr["members"], "too_busy": too_busy})
+        plans.append(
+            {
+                "target": target,
+                "groups": sorted(ms),
+                "projected_daily": round(tr["daily"], 1),
+                "members_after": tr["members"],
+                "too_busy": too_busy,
+            }
+        )
         for g in sorted(ms):
             r = recs[("group", g)]
             mt = groups[g]["metrics"]
-            plan_rows.append({
-                "plan_id": target, "object_type": "group", "object_id": g, "target_id": target,
-                "action": "review" if too_busy else "merge", "daily_messages": float(mt.get("daily_substantive") or 0.0),
-                "projected_daily_messages": round(tr["daily"], 2), "members_before": int(mt.get("members") or 0),
-                "members_after": int(tr["members"]),
-            })
+            plan_rows.append(
+                {
+                    "plan_id": target,
+                    "object_type": "group",
+                    "object_id": g,
+                    "target_id": target,
+                    "action": "review" if too_busy else "merge",
+                    "daily_messages": float(mt.get("daily_substantive") or 0.0),
+                    "projected_daily_messages": round(tr["daily"], 2),
+                    "members_before": int(mt.get("members") or 0),
+                    "members_after": int(tr["members"]),
+                }
+            )
             others = "、".join(f"“{name[x]}”" for x in sorted(ms) if x != g)
             if too_busy:
                 r["reasons"].append(
@@ -236,11 +256,15 @@ def step(ctx: AnalysisContext) -> StepResult:
                 )
                 r["action"] = "review" if r["action"] != "remove" else r["action"]
             elif g == target:
-                r["reasons"].append(f"作为合并目标：并入{others}，合并后预计每日 {tr['daily']:.0f} 条消息、{tr['members']} 人")
+                r["reasons"].append(
+                    f"作为合并目标：并入{others}，合并后预计每日 {tr['daily']:.0f} 条消息、{tr['members']} 人"
+                )
             else:
                 r["action"] = "merge"
                 r["merge_into"] = target
-                r["reasons"].insert(0, f"成员与“{name[target]}”高度重合，建议并入（合并后预计每日 {tr['daily']:.0f} 条消息）")
+                r["reasons"].insert(
+                    0, f"成员与“{name[target]}”高度重合，建议并入（合并后预计每日 {tr['daily']:.0f} 条消息）"
+                )
 
     # ── apps ──
     inv = {}
@@ -273,7 +297,9 @@ def step(ctx: AnalysisContext) -> StepResult:
                 reasons.append("县以下单位不得建设政务应用：关停注销或迁移至上级平台")
         if action == "keep" and e is not None:
             action, into = "merge", e["big"]
-            reasons.append(f"与“{oname.get(('app', e['big']), e['big'])}”功能重合 {e['overlap']:.0%}，建议整合")
+            reasons.append(
+                f"与“{oname.get(('app', e['big']), e['big'])}”功能重合 {e['overlap']:.0%}，建议整合"
+            )
         if "forbidden_feature" in fl:
             reasons.append("含打卡、积分、在线时长或排名等强制使用功能，须取消")
             action = "review" if action == "keep" else action
@@ -307,8 +333,11 @@ def step(ctx: AnalysisContext) -> StepResult:
 
     ctx.lake.replace("merge_plan", pa.Table.from_pylist(plan_rows, schema=MERGE_PLAN))
     written = write_recommendations(ctx, recs, fidx)
-    fate = {oid: (r["merge_into"] if r["action"] == "merge" else None)
-            for (ot, oid), r in recs.items() if ot == "group" and r["action"] in ("merge", "remove")}
+    fate = {
+        oid: (r["merge_into"] if r["action"] == "merge" else None)
+        for (ot, oid), r in recs.items()
+        if ot == "group" and r["action"] in ("merge", "remove")
+    }
     effect = plan_effect_from(ctx.lake, recs, fate)
     ctx.shared["recommendations"] = recs
     ctx.shared["merge_plans"] = plans
@@ -316,11 +345,15 @@ def step(ctx: AnalysisContext) -> StepResult:
     for (ot, _), r in recs.items():
         by_action.setdefault(ot, {}).setdefault(r["action"], 0)
         by_action[ot][r["action"]] += 1
-    return StepResult(datasets={"merge_plan": len(plan_rows)},
-                      metrics={"by_action": by_action, "plans": len(plans), "written": written, "effect": effect})
+    return StepResult(
+        datasets={"merge_plan": len(plan_rows)},
+        metrics={"by_action": by_action, "plans": len(plans), "written": written, "effect": effect},
+    )
 
 
-def plan_effect_from(lake, recs: dict[tuple[str, str], dict[str, Any]], fate: dict[str, str | None]) -> dict[str, Any]:
+def plan_effect_from(
+    lake, recs: dict[tuple[str, str], dict[str, Any]], fate: dict[str, str | None]
+) -> dict[str, Any]:
     removed = {ot: 0 for ot in ("group", "app", "account")}
     total = {ot: 0 for ot in ("group", "app", "account")}
     for (ot, _), r in recs.items():
@@ -328,13 +361,17 @@ def plan_effect_from(lake, recs: dict[tuple[str, str], dict[str, Any]], fate: di
         if r["action"] in ("merge", "remove"):
             removed[ot] += 1
     return {
-        "objects": {ot: {"before": total[ot], "after": total[ot] - removed[ot], "removed": removed[ot]} for ot in total},
+        "objects": {
+            ot: {"before": total[ot], "after": total[ot] - removed[ot], "removed": removed[ot]}
+            for ot in total
+        },
         "groups_per_cadre": groups_per_cadre(lake, fate),
     }
 
 
-def write_recommendations(ctx: AnalysisContext, recs: dict[tuple[str, str], dict[str, Any]],
-                          fidx: dict[tuple[str, str], list[str]]) -> dict[str, int]:
+def write_recommendations(
+    ctx: AnalysisContext, recs: dict[tuple[str, str], dict[str, Any]], fidx: dict[tuple[str, str], list[str]]
+) -> dict[str, int]:
     """Upsert into the store; a person's decision is never touched."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     res = {"new": 0, "updated": 0, "deleted": 0}
@@ -356,11 +393,13 @@ def write_recommendations(ctx: AnalysisContext, recs: dict[tuple[str, str], dict
             row.action = r["action"]
             row.merge_into = r["merge_into"]
             row.reasons = list(r["reasons"])
-            row.evidence = _jsonable({
-                "finding_ids": fidx.get((ot, oid), []),
-                "metrics": {k: v for k, v in mt.items() if k not in ("name", "unit_id", "purpose")},
-                "as_of": ctx.as_of,
-            })
+            row.evidence = _jsonable(
+                {
+                    "finding_ids": fidx.get((ot, oid), []),
+                    "metrics": {k: v for k, v in mt.items() if k not in ("name", "unit_id", "purpose")},
+                    "as_of": ctx.as_of,
+                }
+            )
             row.updated_at = now
         for row in existing.values():
             if row.decision is None:
@@ -376,16 +415,32 @@ def read_plan(ws) -> dict[str, Any]:
     with ws.store.session() as s:
         recs = s.scalars(select(Recommendation)).all()
         rec_rows = [
-            {"object_type": r.object_type, "object_id": r.object_id, "unit_id": r.unit_id, "action": r.action,
-             "merge_into": r.merge_into, "reasons": list(r.reasons or []), "decision": r.decision}
+            {
+                "object_type": r.object_type,
+                "object_id": r.object_id,
+                "unit_id": r.unit_id,
+                "action": r.action,
+                "merge_into": r.merge_into,
+                "reasons": list(r.reasons or []),
+                "decision": r.decision,
+            }
             for r in recs
         ]
     plans: dict[str, dict[str, Any]] = {}
     for r in rows:
-        p = plans.setdefault(r["plan_id"], {"target": r["target_id"], "groups": [], "action": r["action"],
-                                            "projected_daily": r["projected_daily_messages"],
-                                            "members_after": r["members_after"]})
-        p["groups"].append({"id": r["object_id"], "daily": r["daily_messages"], "members": r["members_before"]})
+        p = plans.setdefault(
+            r["plan_id"],
+            {
+                "target": r["target_id"],
+                "groups": [],
+                "action": r["action"],
+                "projected_daily": r["projected_daily_messages"],
+                "members_after": r["members_after"],
+            },
+        )
+        p["groups"].append(
+            {"id": r["object_id"], "daily": r["daily_messages"], "members": r["members_before"]}
+        )
     by_type: dict[str, dict[str, int]] = {}
     fate: dict[str, str | None] = {}
     for r in rec_rows:

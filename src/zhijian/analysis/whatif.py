@@ -62,8 +62,12 @@ def apply_merge_plan(ctx, fate: dict[str, str | None]):
     """(messages, memberships) Ibis tables with the plan applied."""
     import ibis
 
-    ft = ibis.memtable(pa.table({"fg": list(fate), "to": pa.array(list(fate.values()), pa.string())},
-                                schema=pa.schema([("fg", pa.string()), ("to", pa.string())])))
+    ft = ibis.memtable(
+        pa.table(
+            {"fg": list(fate), "to": pa.array(list(fate.values()), pa.string())},
+            schema=pa.schema([("fg", pa.string()), ("to", pa.string())]),
+        )
+    )
     m = enriched_messages(ctx)
     m = m.left_join(ft, m.group_id == ft.fg)
     m = m.filter(~(m.fg.notnull() & m.to.isnull()))
@@ -80,8 +84,12 @@ def apply_merge_plan(ctx, fate: dict[str, str | None]):
     mem = mem.group_by("group_id", "person_id").aggregate(
         joined_at=mem.joined_at.min(), left_max=mem.left_at.max(), open_=still.max()
     )
-    mem = mem.select("group_id", "person_id", "joined_at",
-                     left_at=ibis.ifelse(mem.open_ == 1, ibis.null("timestamp"), mem.left_max))
+    mem = mem.select(
+        "group_id",
+        "person_id",
+        "joined_at",
+        left_at=ibis.ifelse(mem.open_ == 1, ibis.null("timestamp"), mem.left_max),
+    )
     return m, mem
 
 
@@ -96,9 +104,13 @@ def apply_working_hours(ctx, periods: list[str] | None, rule: str | None):
         try:
             wh = WorkingHours(**{**ctx.policy.working_hours.model_dump(), "periods": periods})
         except Exception as e:  # pydantic ValidationError
-            raise ZhijianError(f"工作时段 {periods} 不合法（应为 HH:MM-HH:MM）", f"bad working periods {periods}: {e}") from e
+            raise ZhijianError(
+                f"工作时段 {periods} 不合法（应为 HH:MM-HH:MM）", f"bad working periods {periods}: {e}"
+            ) from e
         base = ctx.lake.table("messages")
-        alt = with_working_time(base, ctx.lake.table("calendar"), wh).select(a_id="message_id", a_ah="after_hours")
+        alt = with_working_time(base, ctx.lake.table("calendar"), wh).select(
+            a_id="message_id", a_ah="after_hours"
+        )
         m = m.inner_join(alt, m.message_id == alt.a_id).drop("a_id")
         m = m.mutate(after_hours=m.a_ah).drop("a_ah")
         m = m.mutate(
@@ -108,7 +120,9 @@ def apply_working_hours(ctx, periods: list[str] | None, rule: str | None):
     if rule == "urgent-only":
         m = m.mutate(ah_demand=ibis.literal(0).cast("int64"), ah_message=ibis.literal(0).cast("int64"))
     elif rule not in (None, ""):
-        raise ZhijianError(f"未知的工作时间规则 {rule!r}（可选 urgent-only）", f"unknown rule {rule!r}; use urgent-only")
+        raise ZhijianError(
+            f"未知的工作时间规则 {rule!r}（可选 urgent-only）", f"unknown rule {rule!r}; use urgent-only"
+        )
     return m, ctx.lake.table("memberships")
 
 
@@ -130,8 +144,15 @@ def _summary(ctx, person, lo: str | None, hi: str | None) -> dict[str, dict[str,
     return out
 
 
-def project(ws, *, merge_plan: bool = False, periods: list[str] | None = None, rule: str | None = None,
-            date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict[str, Any]:
+def project(
+    ws,
+    *,
+    merge_plan: bool = False,
+    periods: list[str] | None = None,
+    rule: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> dict[str, Any]:
     """Baseline vs scenario: mean weekly indicators per person, county and units."""
     from zhijian.analysis.pipeline import prepare
 
@@ -145,10 +166,16 @@ def project(ws, *, merge_plan: bool = False, periods: list[str] | None = None, r
     if merge_plan:
         fate = _fate(ws)
         if not fate:
-            raise ZhijianError("当前没有合并或清除建议，请先运行 zhijian screen", "no merge / remove recommendations; run zhijian screen")
+            raise ZhijianError(
+                "当前没有合并或清除建议，请先运行 zhijian screen",
+                "no merge / remove recommendations; run zhijian screen",
+            )
         m, mem = apply_merge_plan(ctx, fate)
-        scenario = {"kind": "merge_plan", "groups_removed": sum(1 for v in fate.values() if v is None),
-                    "groups_merged": sum(1 for v in fate.values() if v is not None)}
+        scenario = {
+            "kind": "merge_plan",
+            "groups_removed": sum(1 for v in fate.values() if v is None),
+            "groups_merged": sum(1 for v in fate.values() if v is not None),
+        }
     else:
         m, mem = apply_working_hours(ctx, periods, rule)
         scenario = {"kind": "working_hours", "periods": periods, "rule": rule}
@@ -160,8 +187,11 @@ def project(ws, *, merge_plan: bool = False, periods: list[str] | None = None, r
         if sid not in p:
             continue
         rows[sid] = {
-            k: {"before": round(b[sid][k], 3), "after": round(p[sid][k], 3),
-                "change_pct": round((p[sid][k] - b[sid][k]) / b[sid][k], 4) if b[sid][k] else None}
+            k: {
+                "before": round(b[sid][k], 3),
+                "after": round(p[sid][k], 3),
+                "change_pct": round((p[sid][k] - b[sid][k]) / b[sid][k], 4) if b[sid][k] else None,
+            }
             for k in COMPARE
         }
     return {"scenario": scenario, "from": lo, "to": hi, "scopes": rows}

@@ -51,7 +51,9 @@ def sanitize(data: bytes) -> tuple[bytes, str, str]:
     except ImageRejected:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageRejected("无法识别的图片文件（只支持 PNG、JPEG、WebP）", f"not a readable image: {type(e).__name__}") from e
+        raise ImageRejected(
+            "无法识别的图片文件（只支持 PNG、JPEG、WebP）", f"not a readable image: {type(e).__name__}"
+        ) from e
     out = io.BytesIO()
     if fmt == "JPEG":
         clean.save(out, "JPEG", quality=90, optimize=True)

@@ -148,7 +148,7 @@ def _weighted_titles(spec, n: int, rng: np.random.Generator) -> list[str]:
     if n <= len(out):
         # keep the leading (leadership) titles, sample the rest
         head = [t for t, k in spec[:2] for _ in range(k)]
-        tail = out[len(head):]
+        tail = out[len(head) :]
         pick = rng.choice(len(tail), size=max(0, n - len(head)), replace=False) if n > len(head) else []
         return (head + [tail[i] for i in sorted(pick)])[:n]
     filler = [t for t, _ in spec if t in ("干部", "科员", "村民小组长", "网格员")] or [spec[-1][0]]
@@ -179,8 +179,14 @@ def _date_between(rng: np.random.Generator, a: dt.date, b: dt.date) -> dt.date:
 
 def organ_full_name(county: str, short: str) -> str:
     """青山县 + 县委办 → 青山县委办公室; 团县委 → 共青团青山县委; 教育局 → 青山县教育局."""
-    special = {"县委办": f"{county}委办公室", "县政府办": f"{county}人民政府办公室", "组织部": f"{county}委组织部",
-               "宣传部": f"{county}委宣传部", "政法委": f"{county}委政法委", "团县委": f"共青团{county}委"}
+    special = {
+        "县委办": f"{county}委办公室",
+        "县政府办": f"{county}人民政府办公室",
+        "组织部": f"{county}委组织部",
+        "宣传部": f"{county}委宣传部",
+        "政法委": f"{county}委政法委",
+        "团县委": f"共青团{county}委",
+    }
     return special.get(short, county + short)
 
 
@@ -205,7 +211,10 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
             cname = lx.COUNTY_NAMES[c]
         else:
             cname = (
-                lx.COUNTY_EXTRA_A[c % 10] + lx.COUNTY_EXTRA_B[(c // 10) % 10] + lx.COUNTY_NAMES[c % 20][:-1][-1] + "县"
+                lx.COUNTY_EXTRA_A[c % 10]
+                + lx.COUNTY_EXTRA_B[(c // 10) % 10]
+                + lx.COUNTY_NAMES[c % 20][:-1][-1]
+                + "县"
             )
         ccode = f"99{c + 1:02d}21"
         counties.append(len(units))
@@ -219,8 +228,18 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
             if oname not in org_names:
                 continue
             organs[(c, oname)] = len(units)
-            units.append(Unit(f"{ccode}{k + 1:03d}", organ_full_name(cname, oname), cu, "县", ocat, "organ", county=c,
-                              short=oname))
+            units.append(
+                Unit(
+                    f"{ccode}{k + 1:03d}",
+                    organ_full_name(cname, oname),
+                    cu,
+                    "县",
+                    ocat,
+                    "organ",
+                    county=c,
+                    short=oname,
+                )
+            )
         n_town = max(2, min(len(lx.TOWNSHIP_NAMES), int(round(8 * f if f > 1 else 8 * g))))
         vpt = max(2, int(round(5 * g)))
         tnames = list(lx.TOWNSHIP_NAMES)
@@ -230,8 +249,17 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
             ti = len(units)
             townships.append(ti)
             units.append(
-                Unit(f"{ccode}{101 + t:03d}", tname if c == 0 else cname + tname, cu, "乡镇", "乡镇", "township", county=c,
-                     township=len(townships) - 1, short=tname)
+                Unit(
+                    f"{ccode}{101 + t:03d}",
+                    tname if c == 0 else cname + tname,
+                    cu,
+                    "乡镇",
+                    "乡镇",
+                    "township",
+                    county=c,
+                    township=len(townships) - 1,
+                    short=tname,
+                )
             )
             for v in range(vpt + int(rng.integers(0, 2)) if f >= 0.5 else vpt):
                 for attempt in range(200):
@@ -250,8 +278,17 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
                 used_vnames.add(vn)
                 villages.append(len(units))
                 units.append(
-                    Unit(f"{ccode}{101 + t:03d}{201 + v:03d}", vn, ti, "村", "村（社区）", "village", county=c,
-                         township=len(townships) - 1, short=vn)
+                    Unit(
+                        f"{ccode}{101 + t:03d}{201 + v:03d}",
+                        vn,
+                        ti,
+                        "村",
+                        "村（社区）",
+                        "village",
+                        county=c,
+                        township=len(townships) - 1,
+                        short=vn,
+                    )
                 )
 
     # ── people ──
@@ -271,7 +308,11 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
             n = max(7, int(round(52 * min(f, 1) ** 0.5 * rng.uniform(0.85, 1.15))))
             titles = _weighted_titles(lx.TOWNSHIP_TITLES, n, rng)
         elif u.kind == "village":
-            n = max(5, int(round(14 * min(f, 1.0) ** 0.5 * rng.uniform(0.85, 1.2)))) if f < 1 else int(rng.integers(12, 18))
+            n = (
+                max(5, int(round(14 * min(f, 1.0) ** 0.5 * rng.uniform(0.85, 1.2))))
+                if f < 1
+                else int(rng.integers(12, 18))
+            )
             titles = _weighted_titles(lx.VILLAGE_TITLES, n, rng)
         else:
             continue
@@ -287,8 +328,12 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
             wx = ids.make(lambda: "wx" + ids.alnum(6) + str(int(rng.integers(1970, 2001))))
         qy = ids.make(lambda: "QY" + str(int(rng.integers(10_000_000, 99_999_999))))
         phone = ids.make(
-            lambda: "1" + str(int(rng.choice([3, 5, 7, 8, 9]))) + str(int(rng.integers(0, 10)))
-            + f"{int(rng.integers(0, 100_000_000)):08d}"
+            lambda: (
+                "1"
+                + str(int(rng.choice([3, 5, 7, 8, 9])))
+                + str(int(rng.integers(0, 10)))
+                + f"{int(rng.integers(0, 100_000_000)):08d}"
+            )
         )
         r2 = rng.random()
         if r2 < 0.7:
@@ -300,8 +345,21 @@ def build_county(messages: int, rng: np.random.Generator) -> County:
         else:
             disp = name + "🌿"
         leader = title in (
-            "局长", "部长", "主任", "党委书记", "镇长", "党支部书记", "村委会主任", "副局长", "副部长", "副主任",
-            "党委副书记", "副镇长", "办公室主任", "党政办主任", "驻村第一书记",
+            "局长",
+            "部长",
+            "主任",
+            "党委书记",
+            "镇长",
+            "党支部书记",
+            "村委会主任",
+            "副局长",
+            "副部长",
+            "副主任",
+            "党委副书记",
+            "副镇长",
+            "办公室主任",
+            "党政办主任",
+            "驻村第一书记",
         )
         people.append(Person(f"P{k + 1:05d}", name, ui, title, wx, qy, phone, disp, leader))
         staff.setdefault(ui, []).append(k)
@@ -336,8 +394,21 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
         ls = [p for p in staff.get(ui, []) if people[p].leader]
         return (ls or staff.get(ui, []))[:k]
 
-    def add(name, unit, members, kind, weight, purpose, owner=None, gtype="固定", created=None, end=None,
-            tags=(), platform=None, township=None):
+    def add(
+        name,
+        unit,
+        members,
+        kind,
+        weight,
+        purpose,
+        owner=None,
+        gtype="固定",
+        created=None,
+        end=None,
+        tags=(),
+        platform=None,
+        township=None,
+    ):
         mem = list(dict.fromkeys(int(m) for m in members))
         if owner is None:
             owner = mem[0]
@@ -348,8 +419,21 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
         if created is None:
             created = _date_between(rng, dt.date(2019, 3, 1), dt.date(2026, 3, 31))
         g = Group(
-            _gid(platform, ids, rng), name, platform, owner, unit, purpose, gtype, created, end,
-            np.array(mem, np.int32), kind, weight, list(tags), township=township, county=units[unit].county,
+            _gid(platform, ids, rng),
+            name,
+            platform,
+            owner,
+            unit,
+            purpose,
+            gtype,
+            created,
+            end,
+            np.array(mem, np.int32),
+            kind,
+            weight,
+            list(tags),
+            township=township,
+            county=units[unit].county,
         )
         groups.append(g)
         return len(groups) - 1
@@ -362,8 +446,14 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
         liaisons: dict[tuple[str, int], list[int]] = {}
         for short, ui in c_organs:
             st = staff[ui]
-            add(f"{short}工作群" if rng.random() < 0.5 else f"{cname}{short}干部职工群", ui, st, "organ",
-                1.0 + 0.02 * len(st), f"{short}内部工作沟通、通知传达")
+            add(
+                f"{short}工作群" if rng.random() < 0.5 else f"{cname}{short}干部职工群",
+                ui,
+                st,
+                "organ",
+                1.0 + 0.02 * len(st),
+                f"{short}内部工作沟通、通知传达",
+            )
             # liaison group with the townships: the origin of notices that cascade down
             mem = leaders(ui, 3) + list(rng.choice(st, size=min(len(st), 4), replace=False))
             for t in c_towns:
@@ -373,27 +463,62 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
                 liaisons[(short, t)] = li
                 mem += li
             nm = rng.choice([f"{short}乡镇工作对接群", f"{cname}{short}业务工作群", f"{short}-乡镇联络员群"])
-            link_groups[short] = add(str(nm), ui, mem, "organ_link", 2.0, f"{short}与各乡镇业务对接、通知下发")
+            link_groups[short] = add(
+                str(nm), ui, mem, "organ_link", 2.0, f"{short}与各乡镇业务对接、通知下发"
+            )
         # county-wide groups
         top = [p for short in ("县委办", "县政府办") for p in leaders(organs[(c, short)], 3)]
         secs = [p for t in c_towns for p in by_title(t, ("党委书记", "镇长"))]
-        add(f"{cname}乡镇党委书记群", organs[(c, "县委办")], top + secs, "county", 2.5,
-            "县委县政府工作部署、乡镇主要负责人沟通")
+        add(
+            f"{cname}乡镇党委书记群",
+            organs[(c, "县委办")],
+            top + secs,
+            "county",
+            2.5,
+            "县委县政府工作部署、乡镇主要负责人沟通",
+        )
         vsec = [p for v in villages if units[v].county == c for p in by_title(v, ("党支部书记",))]
         zzb = organs[(c, "组织部")]
         add(f"{cname}村（社区）党组织书记群", zzb, leaders(zzb, 3) + vsec, "county", 2.0, "村级党建工作部署")
-        grid = [p for u in c_towns + [v for v in villages if units[v].county == c] for p in by_title(u, ("网格员",))]
+        grid = [
+            p
+            for u in c_towns + [v for v in villages if units[v].county == c]
+            for p in by_title(u, ("网格员",))
+        ]
         gowner = organs.get((c, "政法委"), organs[(c, "县委办")])
-        add(f"{cname}网格员工作群", gowner, leaders(gowner, 2) + grid, "county", 2.5, "网格化服务管理工作调度")
+        add(
+            f"{cname}网格员工作群", gowner, leaders(gowner, 2) + grid, "county", 2.5, "网格化服务管理工作调度"
+        )
         offices = [p for _, ui in c_organs for p in by_title(ui, ("办公室主任", "主任"))]
-        add(f"{cname}县直单位办公室主任群", organs[(c, "县委办")], top + offices, "county", 1.5, "办文办会、信息报送")
+        add(
+            f"{cname}县直单位办公室主任群",
+            organs[(c, "县委办")],
+            top + offices,
+            "county",
+            1.5,
+            "办文办会、信息报送",
+        )
         all_org = [p for _, ui in c_organs for p in staff[ui]]
-        big = add(f"{cname}机关干部群", organs[(c, "县政府办")], top + all_org, "county", 3.0,
-                  "县直机关工作通知、政策学习")
+        big = add(
+            f"{cname}机关干部群",
+            organs[(c, "县政府办")],
+            top + all_org,
+            "county",
+            3.0,
+            "县直机关工作通知、政策学习",
+        )
         groups[big].chat_share = 0.3
         yj = organs[(c, "应急管理局")]
         ffx = leaders(yj, 3) + list(staff[yj][:6]) + [p for t in c_towns for p in leaders(t, 3)]
-        add(f"{cname}防汛抗旱指挥部工作群", yj, ffx, "county_emergency", 2.0, "防汛抗旱应急指挥调度", tags=["应急"])
+        add(
+            f"{cname}防汛抗旱指挥部工作群",
+            yj,
+            ffx,
+            "county_emergency",
+            2.0,
+            "防汛抗旱应急指挥调度",
+            tags=["应急"],
+        )
         aq = leaders(yj, 2) + [p for t in c_towns for p in by_title(t, ("副镇长",))[:1]]
         add(f"{cname}安全生产委员会办公室群", yj, aq, "county", 1.2, "安全生产监管工作", tags=["安保"])
 
@@ -405,33 +530,91 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
             vcad = [p for v in vills for p in staff[v] if title_of[p] != "村民小组长"]
             tl = leaders(t, 4)
             add(f"{tn}机关干部群", t, tst, "township_staff", 2.5, "镇机关日常工作通知", township=t)
-            add(f"{tn}村干部工作群", t, tl + vcad, "township_villages", 3.0, "镇村工作部署、任务下达", township=t)
+            add(
+                f"{tn}村干部工作群",
+                t,
+                tl + vcad,
+                "township_villages",
+                3.0,
+                "镇村工作部署、任务下达",
+                township=t,
+            )
             org = by_title(t, ("组织委员",)) or tl[:1]
             vsecs = [p for v in vills for p in by_title(v, ("党支部书记", "驻村第一书记"))]
-            add(f"{tn}党建工作群", t, org + tl[:2] + vsecs + list(rng.choice(tst, 3, replace=False)),
-                "township_party", 1.5, "基层党建、党员教育", township=t)
+            add(
+                f"{tn}党建工作群",
+                t,
+                org + tl[:2] + vsecs + list(rng.choice(tst, 3, replace=False)),
+                "township_party",
+                1.5,
+                "基层党建、党员教育",
+                township=t,
+            )
             tg = by_title(t, ("网格员",)) + [p for v in vills for p in by_title(v, ("网格员", "文书"))]
             add(f"{tn}网格员群", t, tl[:2] + tg, "township_grid", 2.0, "网格巡查、信息采集", township=t)
-            fx_mem = tl + [p for v in vills for p in by_title(v, ("党支部书记", "村委会主任", "网格员"))] + \
-                list(rng.choice(tst, min(8, len(tst)), replace=False))
-            fx = add(f"{tn}防汛工作群", t, fx_mem, "township_emergency", 1.2, "汛期防汛工作调度",
-                     tags=["应急"], township=t)
+            fx_mem = (
+                tl
+                + [p for v in vills for p in by_title(v, ("党支部书记", "村委会主任", "网格员"))]
+                + list(rng.choice(tst, min(8, len(tst)), replace=False))
+            )
+            fx = add(
+                f"{tn}防汛工作群",
+                t,
+                fx_mem,
+                "township_emergency",
+                1.2,
+                "汛期防汛工作调度",
+                tags=["应急"],
+                township=t,
+            )
             # overlapping sibling: 90% of its members are in the 防汛工作群
             base = groups[fx].members
             k = max(3, int(round(len(base) * rng.uniform(0.8, 0.95))))
             sub = list(rng.choice(base, size=min(k, len(base)), replace=False))
             extra = [p for p in tst if p not in set(base.tolist())][: max(1, len(sub) // 12)]
-            ov = add(f"{tn}防汛{rng.choice(['应急', '抢险', '值班'])}群", t, sub + extra, "township_emergency",
-                     0.7, "防汛应急值守", tags=["应急"], township=t)
+            ov = add(
+                f"{tn}防汛{rng.choice(['应急', '抢险', '值班'])}群",
+                t,
+                sub + extra,
+                "township_emergency",
+                0.7,
+                "防汛应急值守",
+                tags=["应急"],
+                township=t,
+            )
             groups[ov].overlap_of = fx
             groups[ov].design.append("overlap")
-            add(f"{tn}乡村振兴工作群", t, tl[:3] + vcad[: max(4, len(vcad) // 2)] +
-                list(rng.choice(tst, 4, replace=False)), "township_villages", 1.5, "乡村振兴、产业发展", township=t)
-            add(f"{tn}安全生产群", t, tl[:3] + by_title(t, ("站所负责人",)) +
-                [p for v in vills for p in by_title(v, ("村委会主任",))], "township_other", 1.0,
-                "安全生产检查", township=t)
-            add(f"{tn}综治维稳群", t, tl[:2] + [p for v in vills for p in by_title(v, ("党支部书记",))] +
-                list(rng.choice(tst, 3, replace=False)), "township_other", 0.8, "矛盾纠纷排查化解", township=t)
+            add(
+                f"{tn}乡村振兴工作群",
+                t,
+                tl[:3] + vcad[: max(4, len(vcad) // 2)] + list(rng.choice(tst, 4, replace=False)),
+                "township_villages",
+                1.5,
+                "乡村振兴、产业发展",
+                township=t,
+            )
+            add(
+                f"{tn}安全生产群",
+                t,
+                tl[:3]
+                + by_title(t, ("站所负责人",))
+                + [p for v in vills for p in by_title(v, ("村委会主任",))],
+                "township_other",
+                1.0,
+                "安全生产检查",
+                township=t,
+            )
+            add(
+                f"{tn}综治维稳群",
+                t,
+                tl[:2]
+                + [p for v in vills for p in by_title(v, ("党支部书记",))]
+                + list(rng.choice(tst, 3, replace=False)),
+                "township_other",
+                0.8,
+                "矛盾纠纷排查化解",
+                township=t,
+            )
             # villages
             for v in vills:
                 vn = units[v].short
@@ -439,13 +622,30 @@ def _build_groups(units, people, staff, counties, organs, townships, villages, r
                 bao = list(rng.choice(tst, 1))
                 core = [p for p in vs if title_of[p] not in ("村民小组长",)]
                 add(f"{vn}两委干部群", v, core + bao, "village_core", 1.2, "村两委日常工作", township=t)
-                add(f"{vn}网格员群", v, by_title(v, ("网格员", "文书", "党支部书记")) + bao, "village_grid", 0.6,
-                    "网格员工作交流", township=t)
+                add(
+                    f"{vn}网格员群",
+                    v,
+                    by_title(v, ("网格员", "文书", "党支部书记")) + bao,
+                    "village_grid",
+                    0.6,
+                    "网格员工作交流",
+                    township=t,
+                )
                 add(f"{vn}村民小组长群", v, vs, "village_leaders", 0.6, "村民小组工作通知", township=t)
             _ = link_groups
         # temporary groups (county and township)
-        themes = ["创文迎检", "第五次经济普查", "秋冬季森林防火专项", "第三次土壤普查", "2026年征兵",
-                  "秸秆禁烧专项", "医保征缴攻坚", "人口抽样调查", "汛期地灾巡查", "农村自建房排查"]
+        themes = [
+            "创文迎检",
+            "第五次经济普查",
+            "秋冬季森林防火专项",
+            "第三次土壤普查",
+            "2026年征兵",
+            "秸秆禁烧专项",
+            "医保征缴攻坚",
+            "人口抽样调查",
+            "汛期地灾巡查",
+            "农村自建房排查",
+        ]
         n_temp = max(6, int(round(28 * f)))
         owners_units = [ui for _, ui in c_organs] + c_towns
         for k in range(n_temp):
@@ -478,36 +678,186 @@ def _build_apps_accounts(units, counties, organs, townships, rng):
 
         recent = (dt.date(2026, 10, 20), dt.date(2026, 10, 31))
         A = [
-            (f"{cn}党建云", "APP", o("组织部"), ["党员学习", "组织生活", "积分管理", "学习打卡"], ["积分", "排名"], [], ["forbidden", "dup:study"], "study"),
-            (f"红色{cn}学习平台", "APP", o("宣传部"), ["党员学习", "理论学习", "学习打卡"], ["打卡", "积分"], [], ["forbidden", "dup:study"], "study"),
-            (f"{cn}网格通", "APP", o("政法委"), ["网格巡查", "事件上报", "定位签到"], ["打卡"], [], ["forbidden", "dup:grid"], "grid"),
-            (f"平安{cn}网格化管理", "小程序", o("政法委"), ["网格巡查", "事件上报"], [], [], ["dup:grid"], "grid"),
-            (f"{cn}应急通", "APP", o("应急管理局"), ["值班值守", "预警发布", "定位签到"], ["打卡"], ["应急"], ["exempt"], None),
-            (f"智慧教育{cn}", "APP", o("教育局"), ["教师考勤", "在线培训"], ["打卡", "在线时长"], [], ["forbidden"], None),
+            (
+                f"{cn}党建云",
+                "APP",
+                o("组织部"),
+                ["党员学习", "组织生活", "积分管理", "学习打卡"],
+                ["积分", "排名"],
+                [],
+                ["forbidden", "dup:study"],
+                "study",
+            ),
+            (
+                f"红色{cn}学习平台",
+                "APP",
+                o("宣传部"),
+                ["党员学习", "理论学习", "学习打卡"],
+                ["打卡", "积分"],
+                [],
+                ["forbidden", "dup:study"],
+                "study",
+            ),
+            (
+                f"{cn}网格通",
+                "APP",
+                o("政法委"),
+                ["网格巡查", "事件上报", "定位签到"],
+                ["打卡"],
+                [],
+                ["forbidden", "dup:grid"],
+                "grid",
+            ),
+            (
+                f"平安{cn}网格化管理",
+                "小程序",
+                o("政法委"),
+                ["网格巡查", "事件上报"],
+                [],
+                [],
+                ["dup:grid"],
+                "grid",
+            ),
+            (
+                f"{cn}应急通",
+                "APP",
+                o("应急管理局"),
+                ["值班值守", "预警发布", "定位签到"],
+                ["打卡"],
+                ["应急"],
+                ["exempt"],
+                None,
+            ),
+            (
+                f"智慧教育{cn}",
+                "APP",
+                o("教育局"),
+                ["教师考勤", "在线培训"],
+                ["打卡", "在线时长"],
+                [],
+                ["forbidden"],
+                None,
+            ),
             (f"{cn}家医随访", "APP", o("卫健局"), ["家庭医生随访", "健康档案"], [], [], [], None),
             (f"{cn}农业农村一张图", "APP", o("农业农村局"), ["农业数据填报", "项目管理"], [], [], [], None),
-            (f"{cn}民政救助通", "APP", o("民政局"), ["低保核查", "残疾人信息填报", "救助审批"], [], [], ["dup:disabled"], "disabled"),
-            (f"{cn}残疾人服务平台", "小程序", o("残联"), ["残疾人信息填报", "救助审批", "康复服务"], [], [], ["dup:disabled"], "disabled"),
-            (f"{cn}河长巡河", "APP", o("水利局"), ["巡河打卡", "轨迹上传"], ["打卡"], [], ["forbidden"], None),
+            (
+                f"{cn}民政救助通",
+                "APP",
+                o("民政局"),
+                ["低保核查", "残疾人信息填报", "救助审批"],
+                [],
+                [],
+                ["dup:disabled"],
+                "disabled",
+            ),
+            (
+                f"{cn}残疾人服务平台",
+                "小程序",
+                o("残联"),
+                ["残疾人信息填报", "救助审批", "康复服务"],
+                [],
+                [],
+                ["dup:disabled"],
+                "disabled",
+            ),
+            (
+                f"{cn}河长巡河",
+                "APP",
+                o("水利局"),
+                ["巡河打卡", "轨迹上传"],
+                ["打卡"],
+                [],
+                ["forbidden"],
+                None,
+            ),
             (f"{cn}自然资源执法巡查", "APP", o("自然资源局"), ["执法巡查", "轨迹上传"], [], [], [], None),
-            (f"{cn}安全生产监管", "APP", o("应急管理局"), ["企业检查", "隐患上报", "定位签到"], ["打卡"], ["安保"], ["exempt"], None),
+            (
+                f"{cn}安全生产监管",
+                "APP",
+                o("应急管理局"),
+                ["企业检查", "隐患上报", "定位签到"],
+                ["打卡"],
+                ["安保"],
+                ["exempt"],
+                None,
+            ),
             (f"{cn}统计直报", "APP", o("统计局"), ["统计直报"], [], [], [], None),
             (f"{cn}政务OA", "APP", o("县政府办"), ["公文流转", "会议通知"], [], [], [], None),
-            (f"{cn}纪检监督", "小程序", o("纪委监委"), ["监督举报", "廉政学习"], ["积分"], [], ["forbidden"], None),
+            (
+                f"{cn}纪检监督",
+                "小程序",
+                o("纪委监委"),
+                ["监督举报", "廉政学习"],
+                ["积分"],
+                [],
+                ["forbidden"],
+                None,
+            ),
             (f"{cn}防返贫监测", "APP", o("农业农村局"), ["监测对象填报", "帮扶记录"], [], [], [], None),
             (f"{cn}住建安全巡查", "小程序", o("住建局"), ["自建房排查", "照片上传"], [], [], [], None),
-            (f"{cn}志愿服务", "小程序", o("团县委"), ["志愿活动", "积分兑换"], ["积分", "排名"], [], ["forbidden"], None),
-            (f"{cn}文明实践", "小程序", o("宣传部"), ["文明实践活动", "积分"], ["积分"], [], ["forbidden", "zombie"], None),
+            (
+                f"{cn}志愿服务",
+                "小程序",
+                o("团县委"),
+                ["志愿活动", "积分兑换"],
+                ["积分", "排名"],
+                [],
+                ["forbidden"],
+                None,
+            ),
+            (
+                f"{cn}文明实践",
+                "小程序",
+                o("宣传部"),
+                ["文明实践活动", "积分"],
+                ["积分"],
+                [],
+                ["forbidden", "zombie"],
+                None,
+            ),
             (f"{cn}疫情防控", "APP", o("卫健局"), ["健康打卡"], ["打卡"], [], ["forbidden", "zombie"], None),
         ]
         for k, t in enumerate(towns[:4]):
             tn = units[t].short
             if k == 0:
-                A.append((f"{tn}智慧党建", "小程序", t, ["党员学习", "学习打卡"], ["打卡", "积分"], [], ["below_county", "forbidden"], None))
+                A.append(
+                    (
+                        f"{tn}智慧党建",
+                        "小程序",
+                        t,
+                        ["党员学习", "学习打卡"],
+                        ["打卡", "积分"],
+                        [],
+                        ["below_county", "forbidden"],
+                        None,
+                    )
+                )
             elif k == 1:
-                A.append((f"{tn}网格巡查", "小程序", t, ["网格巡查", "定位签到"], ["打卡"], [], ["below_county", "forbidden"], None))
+                A.append(
+                    (
+                        f"{tn}网格巡查",
+                        "小程序",
+                        t,
+                        ["网格巡查", "定位签到"],
+                        ["打卡"],
+                        [],
+                        ["below_county", "forbidden"],
+                        None,
+                    )
+                )
             elif k == 2:
-                A.append((f"{tn}工作考勤", "APP", t, ["考勤打卡", "在线时长"], ["打卡", "在线时长"], [], ["below_county", "forbidden", "zombie"], None))
+                A.append(
+                    (
+                        f"{tn}工作考勤",
+                        "APP",
+                        t,
+                        ["考勤打卡", "在线时长"],
+                        ["打卡", "在线时长"],
+                        [],
+                        ["below_county", "forbidden", "zombie"],
+                        None,
+                    )
+                )
             else:
                 A.append((f"{tn}便民服务", "小程序", t, ["便民服务"], [], [], ["below_county"], None))
         for name, plat, ui, fn, feat, tags, design, dup in A:
@@ -515,8 +865,22 @@ def _build_apps_accounts(units, counties, organs, townships, rng):
             last = d(dt.date(2025, 9, 1), dt.date(2026, 6, 30)) if zombie else d(*recent)
             users = int(rng.integers(15, 200)) if zombie else int(rng.integers(300, 12_000))
             reg = not ("below_county" in design and rng.random() < 0.5)
-            apps.append(App(name, plat, ui, fn, feat, d(dt.date(2018, 1, 1), dt.date(2025, 6, 30)), last, users,
-                            reg, tags, design, dup))
+            apps.append(
+                App(
+                    name,
+                    plat,
+                    ui,
+                    fn,
+                    feat,
+                    d(dt.date(2018, 1, 1), dt.date(2025, 6, 30)),
+                    last,
+                    users,
+                    reg,
+                    tags,
+                    design,
+                    dup,
+                )
+            )
         # accounts
         B = [
             (f"{cn}发布", "微信公众号", o("宣传部"), ["政务发布", "新闻资讯"], "fresh", None),
@@ -533,8 +897,16 @@ def _build_apps_accounts(units, counties, organs, townships, rng):
             (f"{cn}统计", "今日头条", o("统计局"), ["统计信息"], "zombie", None),
         ]
         for k, t in enumerate(towns[:3]):
-            B.append((f"{units[t].short}发布", "微信公众号", t, ["镇务公开", "工作动态"],
-                      ("fresh", "zombie", "cleanup")[k], None))
+            B.append(
+                (
+                    f"{units[t].short}发布",
+                    "微信公众号",
+                    t,
+                    ["镇务公开", "工作动态"],
+                    ("fresh", "zombie", "cleanup")[k],
+                    None,
+                )
+            )
         for name, plat, ui, fn, state, dup in B:
             end = DATA_END
             days = {"fresh": (0, 6), "stale": (20, 50), "zombie": (66, 85), "cleanup": (100, 300)}[state]
@@ -543,8 +915,20 @@ def _build_apps_accounts(units, counties, organs, townships, rng):
             if dup:
                 design.append("dup:" + dup)
             reg = rng.random() > 0.12
-            accounts.append(Account(name, plat, ui, d(dt.date(2014, 1, 1), dt.date(2022, 12, 31)), last,
-                                    int(rng.integers(80, 60_000)), reg, fn, design, dup))
+            accounts.append(
+                Account(
+                    name,
+                    plat,
+                    ui,
+                    d(dt.date(2014, 1, 1), dt.date(2022, 12, 31)),
+                    last,
+                    int(rng.integers(80, 60_000)),
+                    reg,
+                    fn,
+                    design,
+                    dup,
+                )
+            )
         _plant_closures(apps, accounts, cn, o)
     return apps, accounts
 
@@ -554,12 +938,55 @@ def _plant_closures(apps: list[App], accounts: list[Account], cn: str, o) -> Non
     the reports on 精简率 count them (research/policy.md). Fixed dates and no draws from the generator's random
     stream, so adding them changes nothing else in the demo."""
     c1, c2 = CAMPAIGN + dt.timedelta(days=12), CAMPAIGN + dt.timedelta(days=27)
-    apps.append(App(f"{cn}扶贫帮扶打卡", "APP", o("农业农村局"), ["帮扶打卡", "走访记录"], ["打卡", "排名"],
-                    dt.date(2019, 3, 1), c1, 860, True, [], ["campaign_closed"], None, c1))
-    apps.append(App(f"{cn}干部在线学习", "APP", o("组织部"), ["在线学习", "学时统计"], ["在线时长", "积分"],
-                    dt.date(2020, 5, 1), c2, 1_450, True, [], ["campaign_closed"], None, c2))
-    accounts.append(Account(f"{cn}扶贫", "微信公众号", o("农业农村局"), dt.date(2016, 4, 1),
-                            c1 - dt.timedelta(days=40), 2_300, True, ["扶贫动态"], ["campaign_closed"], None, c1))
+    apps.append(
+        App(
+            f"{cn}扶贫帮扶打卡",
+            "APP",
+            o("农业农村局"),
+            ["帮扶打卡", "走访记录"],
+            ["打卡", "排名"],
+            dt.date(2019, 3, 1),
+            c1,
+            860,
+            True,
+            [],
+            ["campaign_closed"],
+            None,
+            c1,
+        )
+    )
+    apps.append(
+        App(
+            f"{cn}干部在线学习",
+            "APP",
+            o("组织部"),
+            ["在线学习", "学时统计"],
+            ["在线时长", "积分"],
+            dt.date(2020, 5, 1),
+            c2,
+            1_450,
+            True,
+            [],
+            ["campaign_closed"],
+            None,
+            c2,
+        )
+    )
+    accounts.append(
+        Account(
+            f"{cn}扶贫",
+            "微信公众号",
+            o("农业农村局"),
+            dt.date(2016, 4, 1),
+            c1 - dt.timedelta(days=40),
+            2_300,
+            True,
+            ["扶贫动态"],
+            ["campaign_closed"],
+            None,
+            c1,
+        )
+    )
 
 
 def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
@@ -576,9 +1003,24 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
         k = max(2, int(round(len(base) * keep)))
         mem = np.concatenate([[g.owner], rng.choice(base[1:], size=min(k, len(base) - 1), replace=False)])
         plat = g.platform if rng.random() < 0.7 else "微信"
-        ng = Group(_gid(plat, ids, rng), name, plat, int(g.owner), g.unit, kw.pop("purpose", g.purpose), "固定",
-                   _date_between(rng, dt.date(2020, 1, 1), dt.date(2026, 4, 1)), None, mem.astype(np.int32), kind,
-                   weight, list(g.tags), county=g.county, township=g.township, **kw)
+        ng = Group(
+            _gid(plat, ids, rng),
+            name,
+            plat,
+            int(g.owner),
+            g.unit,
+            kw.pop("purpose", g.purpose),
+            "固定",
+            _date_between(rng, dt.date(2020, 1, 1), dt.date(2026, 4, 1)),
+            None,
+            mem.astype(np.int32),
+            kind,
+            weight,
+            list(g.tags),
+            county=g.county,
+            township=g.township,
+            **kw,
+        )
         ng.design.append(design)
         groups.append(ng)
         return len(groups) - 1
@@ -589,24 +1031,37 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
     links = [i for i in range(n0) if groups[i].kind == "organ_link"]
     n_dup = max(2, int(round(6 * f * len(county.counties))))
     dup_src = list(rng.choice(rv, size=min(len(rv), (n_dup + 1) // 2), replace=False)) + list(
-        rng.choice(links, size=min(len(links), n_dup // 2), replace=False))
+        rng.choice(links, size=min(len(links), n_dup // 2), replace=False)
+    )
     for i in dup_src:
         g = groups[i]
-        nm = g.name.replace("乡村振兴工作群", "乡村振兴工作推进群") if "乡村振兴" in g.name else \
-            units[g.unit].short + rng.choice(["乡镇工作联络群", "业务对接群（新）", "工作交流群"])
+        nm = (
+            g.name.replace("乡村振兴工作群", "乡村振兴工作推进群")
+            if "乡村振兴" in g.name
+            else units[g.unit].short + rng.choice(["乡镇工作联络群", "业务对接群（新）", "工作交流群"])
+        )
         j = clone(int(i), str(nm), 0.95, g.kind, "duplicate", g.weight * 0.6)
         groups[j].duplicate_of = int(i)
     # off-topic: work groups turned into chat groups
     cand = [i for i in range(n0) if groups[i].kind in ("organ", "township_staff")]
-    for i in rng.choice(cand, size=min(len(cand), max(1, int(round(2 * f * len(county.counties))))), replace=False):
+    for i in rng.choice(
+        cand, size=min(len(cand), max(1, int(round(2 * f * len(county.counties))))), replace=False
+    ):
         groups[i].chat_share = 0.86
         groups[i].design.append("off_topic")
     for c in range(len(county.counties)):
         orgs = [ui for (cc, _s), ui in county.organs.items() if cc == c]
         ui = orgs[int(rng.integers(0, len(orgs)))]
         src = next(i for i in range(n0) if groups[i].unit == ui and groups[i].kind == "organ")
-        j = clone(src, f"{units[ui].short}{rng.choice(['干部交流群', '同事群', '老友群'])}", 0.6, "chat",
-                  "off_topic", 0.8, purpose="")
+        j = clone(
+            src,
+            f"{units[ui].short}{rng.choice(['干部交流群', '同事群', '老友群'])}",
+            0.6,
+            "chat",
+            "off_topic",
+            0.8,
+            purpose="",
+        )
         groups[j].chat_share = 0.93
         groups[j].in_inventory = False
         groups[j].design.append("unregistered")
@@ -620,18 +1075,25 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
         groups[j].members = groups[j].members[: int(rng.integers(1, 3)) + 1]
         groups[j].purpose = str(rng.choice(["", g.purpose]))
 
-    fixed = [i for i, g in enumerate(groups) if g.gtype == "固定" and not g.design and g.kind in (
-        "village_leaders", "village_grid", "township_other", "organ_link", "township_party", "organ")]
+    fixed = [
+        i
+        for i, g in enumerate(groups)
+        if g.gtype == "固定"
+        and not g.design
+        and g.kind
+        in ("village_leaders", "village_grid", "township_other", "organ_link", "township_party", "organ")
+    ]
     rng.shuffle(fixed)
     n_z = max(3, int(round(22 * f * len(county.counties))))
     n_in = max(2, int(round(9 * f * len(county.counties))))
-    zombies, inactive = fixed[:n_z], fixed[n_z:n_z + n_in]
+    zombies, inactive = fixed[:n_z], fixed[n_z : n_z + n_in]
     for i in zombies:
         groups[i].cut = _date_between(rng, dt.date(2026, 5, 8), dt.date(2026, 7, 25))
         groups[i].design.append("zombie")
     for i in inactive:
-        groups[i].cut = _date_between(rng, (AS_OF - dt.timedelta(days=84)).date(),
-                                      (AS_OF - dt.timedelta(days=36)).date())
+        groups[i].cut = _date_between(
+            rng, (AS_OF - dt.timedelta(days=84)).date(), (AS_OF - dt.timedelta(days=36)).date()
+        )
         groups[i].design.append("inactive")
     # temporary groups
     temps = [i for i, g in enumerate(groups) if g.gtype == "临时"]
@@ -662,10 +1124,10 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
     for i in plain[:n_u]:
         groups[i].in_inventory = False
         groups[i].design.append("unregistered")
-    for i in plain[n_u:n_u + n_u]:
+    for i in plain[n_u : n_u + n_u]:
         groups[i].registered = False
         groups[i].design.append("not_registered")
-    for i in plain[2 * n_u:2 * n_u + max(1, n_u // 2)]:
+    for i in plain[2 * n_u : 2 * n_u + max(1, n_u // 2)]:
         groups[i].purpose = ""
         groups[i].design.append("no_purpose")
     one_temp = [i for i in temps if "expired_active" in groups[i].design][:1]
@@ -674,11 +1136,27 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
         groups[i].design.append("unregistered")
 
     # the campaign: dissolve or merge 30% of the groups that exist on the campaign date
-    exist = [i for i, g in enumerate(groups) if g.created < CAMPAIGN and (g.dissolved is None or g.dissolved >= CAMPAIGN)]
+    exist = [
+        i
+        for i, g in enumerate(groups)
+        if g.created < CAMPAIGN and (g.dissolved is None or g.dissolved >= CAMPAIGN)
+    ]
     target = int(round(0.30 * len(exist)))
     already = sum(1 for i in exist if groups[i].dissolved is not None)
-    protected = {"inactive", "overlap", "duplicate", "off_topic", "expired_active", "expired_silent", "empty",
-                 "unregistered", "not_registered", "no_purpose", "temp_running", "temp_dissolved"}
+    protected = {
+        "inactive",
+        "overlap",
+        "duplicate",
+        "off_topic",
+        "expired_active",
+        "expired_silent",
+        "empty",
+        "unregistered",
+        "not_registered",
+        "no_purpose",
+        "temp_running",
+        "temp_dissolved",
+    }
     survivors: set[int] = set()
     for g in groups:
         if g.overlap_of is not None:
@@ -688,21 +1166,44 @@ def plan_lifecycle(county: County, rng: np.random.Generator, f: float) -> dict:
     plan: list[tuple[int, dt.date, int | None]] = []
     z_alive = set(zombies[: max(2, len(zombies) // 2)])
     cands = [i for i in zombies if i not in z_alive]
-    for kinds in (("village_grid", "village_leaders", "township_other"), ("township_party", "organ", "township_grid")):
-        cands += [i for i in exist if groups[i].kind in kinds and i not in survivors
-                  and not (set(groups[i].design) & protected) and "zombie" not in groups[i].design]
+    for kinds in (
+        ("village_grid", "village_leaders", "township_other"),
+        ("township_party", "organ", "township_grid"),
+    ):
+        cands += [
+            i
+            for i in exist
+            if groups[i].kind in kinds
+            and i not in survivors
+            and not (set(groups[i].design) & protected)
+            and "zombie" not in groups[i].design
+        ]
     need = max(0, target - already)
     for i in cands[:need]:
         g = groups[i]
         day = CAMPAIGN + dt.timedelta(days=int(rng.integers(2, 46)))
         into = None
         if "zombie" not in g.design:
-            ok = [j for j, h in enumerate(groups) if h.cut is None and h.dissolved is None
-                  and not (set(h.design) & {"zombie", "inactive", "empty", "off_topic", "duplicate", "overlap"})]
-            main = [j for j in ok if groups[j].unit == g.unit and groups[j].kind in ("village_core", "township_staff")]
+            ok = [
+                j
+                for j, h in enumerate(groups)
+                if h.cut is None
+                and h.dissolved is None
+                and not (set(h.design) & {"zombie", "inactive", "empty", "off_topic", "duplicate", "overlap"})
+            ]
+            main = [
+                j
+                for j in ok
+                if groups[j].unit == g.unit and groups[j].kind in ("village_core", "township_staff")
+            ]
             main = main or [j for j in ok if groups[j].unit == g.unit and groups[j].kind == "organ_link"]
-            main = main or [j for j in ok if g.township is not None and groups[j].township == g.township
-                            and groups[j].kind == "township_villages"]
+            main = main or [
+                j
+                for j in ok
+                if g.township is not None
+                and groups[j].township == g.township
+                and groups[j].kind == "township_villages"
+            ]
             into = main[0] if main else None
         g.dissolved = day
         g.merged_into = into

@@ -21,8 +21,20 @@ from zhijian.demo.messages import CAT_NAMES, DAY, EPOCH, T_CAMPAIGN, T_END, T_ST
 
 TRUTH_DIR = ".ground_truth"
 FIXED_TIME = dt.datetime(2026, 11, 1, 9, 0, 0)  # document timestamp in the spreadsheets (reproducible bytes)
-MESSAGE_COLUMNS = ("message_id", "group_id", "group_name", "sender_id", "sender_name", "ts", "kind", "text",
-                   "at_all", "mentions", "reply_to", "forwarded")
+MESSAGE_COLUMNS = (
+    "message_id",
+    "group_id",
+    "group_name",
+    "sender_id",
+    "sender_name",
+    "ts",
+    "kind",
+    "text",
+    "at_all",
+    "mentions",
+    "reply_to",
+    "forwarded",
+)
 BG_KINDS = ("text", "text", "image", "voice", "video", "file", "link", "other", "recall")
 
 
@@ -82,12 +94,17 @@ def _write_sorted_csv(path: Path, table: pa.Table, order: np.ndarray, chunk: int
     opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
     with pacsv.CSVWriter(str(path), table.schema, write_options=opts) as w:
         for i in range(0, len(order), chunk):
-            w.write_table(table.take(pa.array(order[i:i + chunk])))
+            w.write_table(table.take(pa.array(order[i : i + chunk])))
 
 
-def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
-             progress: Callable[[str, int, int], None] | None = None,
-             truth_dir: Path | None = None) -> GenerationSummary:
+def generate(
+    out_dir: Path,
+    *,
+    messages: int = 500_000,
+    seed: int = 7,
+    progress: Callable[[str, int, int], None] | None = None,
+    truth_dir: Path | None = None,
+) -> GenerationSummary:
     """Generate the demo county into ``out_dir`` (created; existing demo files are overwritten).
 
     The ground truth goes to ``truth_dir`` (default ``out_dir/.ground_truth``: dot-prefixed, so that
@@ -99,10 +116,14 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
     from zhijian.errors import ZhijianError
 
     if messages < 1_000 or messages > 100_000_000:
-        raise ZhijianError(f"演示数据的消息条数应在 1000 到 1 亿之间（收到 {messages}）",
-                           f"the demo needs between 1,000 and 100,000,000 messages (got {messages})")
+        raise ZhijianError(
+            f"演示数据的消息条数应在 1000 到 1 亿之间（收到 {messages}）",
+            f"the demo needs between 1,000 and 100,000,000 messages (got {messages})",
+        )
     if seed < 0:
-        raise ZhijianError(f"随机种子应为非负整数（收到 {seed}）", f"the seed must be a non-negative integer (got {seed})")
+        raise ZhijianError(
+            f"随机种子应为非负整数（收到 {seed}）", f"the seed must be a non-negative integer (got {seed})"
+        )
     out = Path(out_dir)
     truth = Path(truth_dir) if truth_dir is not None else out / TRUTH_DIR
     (out / "messages").mkdir(parents=True, exist_ok=True)
@@ -130,7 +151,9 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
         nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
         months.append((d, min(nxt - dt.timedelta(days=1), DATA_END)))
         d = nxt
-    share = np.array([gen.bg_cell[:, (a - DATA_START).days:(b - DATA_START).days + 1].sum() for a, b in months])
+    share = np.array(
+        [gen.bg_cell[:, (a - DATA_START).days : (b - DATA_START).days + 1].sum() for a, b in months]
+    )
     targets = np.floor(messages * share / share.sum()).astype(np.int64)
     targets[-1] = messages - targets[:-1].sum()
     lab_f = (truth / "message_labels.jsonl").open("w", encoding="utf-8")
@@ -179,8 +202,9 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
         r = gen.rng
         btext = _bg_texts(gen, bkind, r, p_disp, bsender, bg)
         text = pa.concat_arrays([pa.array(buf.text, pa.string()), btext])
-        kinds = pa.concat_arrays([pa.array(buf.kind, pa.string()),
-                                  pa.array(np.array(BG_KINDS, dtype=object)[bkind], pa.string())])
+        kinds = pa.concat_arrays(
+            [pa.array(buf.kind, pa.string()), pa.array(np.array(BG_KINDS, dtype=object)[bkind], pa.string())]
+        )
         at_all = np.concatenate([np.array(buf.at_all, bool), np.zeros(nb, bool)])
         mentions = pa.concat_arrays([pa.array(buf.mentions, pa.string()), pa.array(["[]"] * nb, pa.string())])
         rt = []
@@ -190,11 +214,22 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
         fwd = np.concatenate([np.array(buf.fwd, bool), np.zeros(nb, bool)])
         ts_str = _iso_strings(ts)
         mid = pc.binary_join_element_wise("m", pc.utf8_lpad(pc.cast(pa.array(nums), pa.string()), 8, "0"), "")
-        table = pa.table({
-            "message_id": mid, "group_id": g_ids.take(pa.array(gi)), "group_name": g_names.take(pa.array(gi)),
-            "sender_id": sender_id, "sender_name": sender_name, "ts": ts_str, "kind": kinds, "text": text,
-            "at_all": pa.array(at_all), "mentions": mentions, "reply_to": reply_to, "forwarded": pa.array(fwd),
-        })
+        table = pa.table(
+            {
+                "message_id": mid,
+                "group_id": g_ids.take(pa.array(gi)),
+                "group_name": g_names.take(pa.array(gi)),
+                "sender_id": sender_id,
+                "sender_name": sender_name,
+                "ts": ts_str,
+                "kind": kinds,
+                "text": text,
+                "at_all": pa.array(at_all),
+                "mentions": mentions,
+                "reply_to": reply_to,
+                "forwarded": pa.array(fwd),
+            }
+        )
         _write_sorted_csv(out / "messages" / f"{a:%Y-%m}.csv", table, order)
         del table, text, btext, kinds, mentions, reply_to, mid, ts_str, sender_id, sender_name
         # activity bookkeeping for the life-cycle ground truth
@@ -230,8 +265,10 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
             labs = lab_json.get(m)
             if labs is None:
                 labs = lab_json[m] = json.dumps(tx.labels_of(m))
-            line = (f'{{"message_id": "{mid_s}", "group_id": "{gids[g]}", "labels": {labs}, "category": "{cat}", '
-                    f'"urgent": {"true" if urgent else "false"}, "after_hours": {"true" if ah else "false"}')
+            line = (
+                f'{{"message_id": "{mid_s}", "group_id": "{gids[g]}", "labels": {labs}, "category": "{cat}", '
+                f'"urgent": {"true" if urgent else "false"}, "after_hours": {"true" if ah else "false"}'
+            )
             ex = gen.p_extra.get(u)
             if ex:
                 if "deadline" in ex:
@@ -258,18 +295,47 @@ def generate(out_dir: Path, *, messages: int = 500_000, seed: int = 7,
     lab_f.close()
     if progress:
         progress("ground_truth", 0, 1)
-    _write_ground_truth(truth, county, plan, gen, label_counts, ah_demands, ah_urgent, ah_exempt_group, messages, seed,
-                        written)
+    _write_ground_truth(
+        truth,
+        county,
+        plan,
+        gen,
+        label_counts,
+        ah_demands,
+        ah_urgent,
+        ah_exempt_group,
+        messages,
+        seed,
+        written,
+    )
     if progress:
         progress("ground_truth", 1, 1)
-    files = {str(p.relative_to(out)): p.stat().st_size for p in sorted(out.rglob("*")) if p.is_file()
-             and not p.relative_to(out).parts[0].startswith(".")}
-    files |= {"<truth>/" + str(p.relative_to(truth)): p.stat().st_size for p in sorted(truth.rglob("*"))
-              if p.is_file()}
+    files = {
+        str(p.relative_to(out)): p.stat().st_size
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.relative_to(out).parts[0].startswith(".")
+    }
+    files |= {
+        "<truth>/" + str(p.relative_to(truth)): p.stat().st_size
+        for p in sorted(truth.rglob("*"))
+        if p.is_file()
+    }
     return GenerationSummary(
-        out, truth, seed, written, len(county.units), len(county.people), len(county.groups), len(county.apps),
-        len(county.accounts), stats["planted"], len(gen.storms), sum(1 for c in gen.clusters if len(c["members"]) > 1),
-        len(gen.multi), files, time.perf_counter() - t0,
+        out,
+        truth,
+        seed,
+        written,
+        len(county.units),
+        len(county.people),
+        len(county.groups),
+        len(county.apps),
+        len(county.accounts),
+        stats["planted"],
+        len(gen.storms),
+        sum(1 for c in gen.clusters if len(c["members"]) > 1),
+        len(gen.multi),
+        files,
+        time.perf_counter() - t0,
     )
 
 
@@ -281,12 +347,20 @@ def _iso_strings(ts: np.ndarray) -> pa.Array:
     global _HMS
     if _HMS is None:
         sod = np.arange(DAY)
-        _HMS = pa.array([f"{h:02d}:{m:02d}:{x:02d}+08:00" for h, m, x in zip(sod // 3600, sod // 60 % 60, sod % 60,
-                                                                            strict=True)])
+        _HMS = pa.array(
+            [
+                f"{h:02d}:{m:02d}:{x:02d}+08:00"
+                for h, m, x in zip(sod // 3600, sod // 60 % 60, sod % 60, strict=True)
+            ]
+        )
     day = ts // DAY
     lo = int(day.min()) if len(day) else 0
-    days = pa.array([(EPOCH + dt.timedelta(days=int(d))).strftime("%Y-%m-%dT") for d in range(lo, int(day.max()) + 1)]
-                    if len(day) else [], pa.string())
+    days = pa.array(
+        [(EPOCH + dt.timedelta(days=int(d))).strftime("%Y-%m-%dT") for d in range(lo, int(day.max()) + 1)]
+        if len(day)
+        else [],
+        pa.string(),
+    )
     return pc.binary_join_element_wise(days.take(pa.array(day - lo)), _HMS.take(pa.array(ts % DAY)), "")
 
 
@@ -303,7 +377,13 @@ def _after_hours(gen: Generator, t: int) -> bool:
 def _bg_texts(gen: Generator, kind: np.ndarray, rng: np.random.Generator, p_disp, sender, groups) -> pa.Array:
     n = len(kind)
     grass = gen.g_grass[groups]
-    pools = {0: gen.pool_work, 10: gen.pool_work_grass, 1: gen.pool_chat, 5: gen.pool_files, 6: gen.pool_links}
+    pools = {
+        0: gen.pool_work,
+        10: gen.pool_work_grass,
+        1: gen.pool_chat,
+        5: gen.pool_files,
+        6: gen.pool_links,
+    }
     chunks = []
     positions = []
     kk = np.where((kind == 0) & grass, 10, kind)
@@ -341,33 +421,131 @@ def _write_inventory(out: Path, county, gen: Generator) -> None:
     units, people, groups = county.units, county.people, county.groups
     code = [u.code for u in units]
     uname = [u.name for u in units]
-    _write_csv(out / "单位.csv", pa.table({
-        "单位编码": code, "单位名称": uname,
-        "上级单位编码": [None if u.parent is None else code[u.parent] for u in units],
-        "层级": [u.level for u in units], "类别": [u.category for u in units],
-    }))
-    _xlsx(out / "花名册.xlsx", ["人员编号", "姓名", "单位", "职务", "微信号", "企业微信ID", "手机号"],
-          [[p.pid, p.name, uname[p.unit], p.title, p.wxid, p.qyid, p.phone] for p in people])
+    _write_csv(
+        out / "单位.csv",
+        pa.table(
+            {
+                "单位编码": code,
+                "单位名称": uname,
+                "上级单位编码": [None if u.parent is None else code[u.parent] for u in units],
+                "层级": [u.level for u in units],
+                "类别": [u.category for u in units],
+            }
+        ),
+    )
+    _xlsx(
+        out / "花名册.xlsx",
+        ["人员编号", "姓名", "单位", "职务", "微信号", "企业微信ID", "手机号"],
+        [[p.pid, p.name, uname[p.unit], p.title, p.wxid, p.qyid, p.phone] for p in people],
+    )
     rows = []
     for g in groups:
         if not g.in_inventory:
             continue
-        rows.append([g.gid, g.name, g.platform, people[g.owner].pid, uname[g.unit], g.purpose, g.gtype, g.created,
-                     g.end_date if g.gtype == "临时" else None, len(g.members), "是" if g.registered else "否",
-                     ",".join(g.tags), _group_status(g), g.dissolved])
+        rows.append(
+            [
+                g.gid,
+                g.name,
+                g.platform,
+                people[g.owner].pid,
+                uname[g.unit],
+                g.purpose,
+                g.gtype,
+                g.created,
+                g.end_date if g.gtype == "临时" else None,
+                len(g.members),
+                "是" if g.registered else "否",
+                ",".join(g.tags),
+                _group_status(g),
+                g.dissolved,
+            ]
+        )
     # the 摸底表 as the units hand it in after the campaign: dissolved / merged groups are still listed,
     # with their 状态 and 实际解散时间 (精简率 counts them from that date)
-    _xlsx(out / "工作群摸底表.xlsx", ["群ID", "群名称", "平台", "群主", "所属单位", "建群目的", "群类型", "建群时间",
-                                  "预计解散时间", "成员数", "是否备案", "标签", "状态", "实际解散时间"], rows)
-    _xlsx(out / "政务应用摸底表.xlsx", ["应用名称", "平台", "主办单位", "功能", "强制功能", "上线时间", "最近活跃时间", "用户数",
-                                   "是否备案", "标签", "状态", "关停时间"],
-          [[a.name, a.platform, uname[a.unit], "、".join(a.functions), ",".join(a.features), a.launched, a.last_active,
-            a.users, "是" if a.registered else "否", ",".join(a.tags), "已关停" if a.closed else "在用", a.closed]
-           for a in county.apps])
-    _xlsx(out / "政务公众号摸底表.xlsx", ["账号名称", "平台", "主办单位", "开设时间", "最近更新时间", "粉丝数", "是否备案", "功能",
-                                    "状态", "注销时间"],
-          [[a.name, a.platform, uname[a.unit], a.created, a.last_post, a.followers, "是" if a.registered else "否",
-            "、".join(a.functions), "已注销" if a.closed else "在用", a.closed] for a in county.accounts])
+    _xlsx(
+        out / "工作群摸底表.xlsx",
+        [
+            "群ID",
+            "群名称",
+            "平台",
+            "群主",
+            "所属单位",
+            "建群目的",
+            "群类型",
+            "建群时间",
+            "预计解散时间",
+            "成员数",
+            "是否备案",
+            "标签",
+            "状态",
+            "实际解散时间",
+        ],
+        rows,
+    )
+    _xlsx(
+        out / "政务应用摸底表.xlsx",
+        [
+            "应用名称",
+            "平台",
+            "主办单位",
+            "功能",
+            "强制功能",
+            "上线时间",
+            "最近活跃时间",
+            "用户数",
+            "是否备案",
+            "标签",
+            "状态",
+            "关停时间",
+        ],
+        [
+            [
+                a.name,
+                a.platform,
+                uname[a.unit],
+                "、".join(a.functions),
+                ",".join(a.features),
+                a.launched,
+                a.last_active,
+                a.users,
+                "是" if a.registered else "否",
+                ",".join(a.tags),
+                "已关停" if a.closed else "在用",
+                a.closed,
+            ]
+            for a in county.apps
+        ],
+    )
+    _xlsx(
+        out / "政务公众号摸底表.xlsx",
+        [
+            "账号名称",
+            "平台",
+            "主办单位",
+            "开设时间",
+            "最近更新时间",
+            "粉丝数",
+            "是否备案",
+            "功能",
+            "状态",
+            "注销时间",
+        ],
+        [
+            [
+                a.name,
+                a.platform,
+                uname[a.unit],
+                a.created,
+                a.last_post,
+                a.followers,
+                "是" if a.registered else "否",
+                "、".join(a.functions),
+                "已注销" if a.closed else "在用",
+                a.closed,
+            ]
+            for a in county.accounts
+        ],
+    )
     # memberships
     gid, wx, role, jt, lt = [], [], [], [], []
     for i, g in enumerate(groups):
@@ -389,8 +567,12 @@ def _write_inventory(out: Path, county, gen: Generator) -> None:
             role.append("成员")
             jt.append(local_str(t))
             lt.append(None if gen.g_end[i] >= T_END else local_str(int(gen.g_end[i])))
-    _write_csv(out / "群成员.csv", pa.table({"群ID": gid, "微信号": wx, "角色": role, "入群时间": jt,
-                                            "退群时间": pa.array(lt, pa.string())}))
+    _write_csv(
+        out / "群成员.csv",
+        pa.table(
+            {"群ID": gid, "微信号": wx, "角色": role, "入群时间": jt, "退群时间": pa.array(lt, pa.string())}
+        ),
+    )
 
 
 def local_str(t: int) -> str:
@@ -407,8 +589,19 @@ def _final_members(gen: Generator, i: int) -> set[int]:
     return s
 
 
-def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah_demands, ah_urgent, ah_exempt_group,
-                        messages, seed, written) -> None:
+def _write_ground_truth(
+    gt: Path,
+    county,
+    plan,
+    gen: Generator,
+    label_counts,
+    ah_demands,
+    ah_urgent,
+    ah_exempt_group,
+    messages,
+    seed,
+    written,
+) -> None:
     import scipy.sparse as sp
 
     groups = county.groups
@@ -422,19 +615,38 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
         last = int(gen.sub_last[i])
         exist_from = max(int(gen.g_start[i]), T_START)
         gap_days = (end - (last if last >= 0 else exist_from)) / DAY
-        rec = {"group_id": g.gid, "name": g.name,
-               "last_substantive": iso(last) if last >= 0 else None, "days_silent": round(gap_days, 1)}
+        rec = {
+            "group_id": g.gid,
+            "name": g.name,
+            "last_substantive": iso(last) if last >= 0 else None,
+            "days_silent": round(gap_days, 1),
+        }
         if gap_days > 90:
             zombie.append(rec)
         elif gap_days > 30:
             inactive.append(rec)
         fm = _final_members(gen, i)
         if len(fm) < 3 or last < 0:
-            empty.append({"group_id": g.gid, "name": g.name, "members": len(fm), "substantive_messages": last >= 0})
-        if g.gtype == "临时" and g.in_inventory and g.end_date and g.end_date + dt.timedelta(days=7) < DATA_END:
-            after_end = last >= int((dt.datetime.combine(g.end_date, dt.time()) - EPOCH).total_seconds()) + DAY
-            expired.append({"group_id": g.gid, "name": g.name, "end_date": g.end_date.isoformat(),
-                            "still_active": bool(after_end)})
+            empty.append(
+                {"group_id": g.gid, "name": g.name, "members": len(fm), "substantive_messages": last >= 0}
+            )
+        if (
+            g.gtype == "临时"
+            and g.in_inventory
+            and g.end_date
+            and g.end_date + dt.timedelta(days=7) < DATA_END
+        ):
+            after_end = (
+                last >= int((dt.datetime.combine(g.end_date, dt.time()) - EPOCH).total_seconds()) + DAY
+            )
+            expired.append(
+                {
+                    "group_id": g.gid,
+                    "name": g.name,
+                    "end_date": g.end_date.isoformat(),
+                    "still_active": bool(after_end),
+                }
+            )
         mix = gen.mix[i]
         textual = mix[0] + mix[1] + mix[3]
         share = float(mix[1] / textual) if textual else 0.0
@@ -463,17 +675,48 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
             jac = v / (sizes[i] + sizes[j] - v)
             gi, gj = groups[i], groups[j]
             planted = gi.overlap_of == j or gi.duplicate_of == j or gj.duplicate_of == i or gj.overlap_of == i
-            overlaps.append({"group_id": gi.gid, "contained_in": gj.gid, "containment": round(float(cont), 3),
-                             "jaccard": round(float(jac), 3), "same_unit": gi.unit == gj.unit, "planted": bool(planted)})
+            overlaps.append(
+                {
+                    "group_id": gi.gid,
+                    "contained_in": gj.gid,
+                    "containment": round(float(cont), 3),
+                    "jaccard": round(float(jac), 3),
+                    "same_unit": gi.unit == gj.unit,
+                    "planted": bool(planted),
+                }
+            )
     overlaps.sort(key=lambda x: (x["group_id"], x["contained_in"]))
-    dups = [{"group_id": g.gid, "duplicate_of": groups[g.duplicate_of].gid, "name": g.name,
-             "other_name": groups[g.duplicate_of].name} for g in groups if g.duplicate_of is not None]
-    planted_overlaps = [{"group_id": g.gid, "overlaps": groups[g.overlap_of].gid, "name": g.name,
-                         "other_name": groups[g.overlap_of].name} for g in groups if g.overlap_of is not None]
-    dissolved = [{"group_id": groups[i].gid, "date": day.isoformat(),
-                  "merged_into": groups[into].gid if into is not None else None} for i, day, into in plan["dissolved"]]
-    temp_dissolved = [{"group_id": g.gid, "date": g.dissolved.isoformat()} for g in groups
-                      if "temp_dissolved" in g.design]
+    dups = [
+        {
+            "group_id": g.gid,
+            "duplicate_of": groups[g.duplicate_of].gid,
+            "name": g.name,
+            "other_name": groups[g.duplicate_of].name,
+        }
+        for g in groups
+        if g.duplicate_of is not None
+    ]
+    planted_overlaps = [
+        {
+            "group_id": g.gid,
+            "overlaps": groups[g.overlap_of].gid,
+            "name": g.name,
+            "other_name": groups[g.overlap_of].name,
+        }
+        for g in groups
+        if g.overlap_of is not None
+    ]
+    dissolved = [
+        {
+            "group_id": groups[i].gid,
+            "date": day.isoformat(),
+            "merged_into": groups[into].gid if into is not None else None,
+        }
+        for i, day, into in plan["dissolved"]
+    ]
+    temp_dissolved = [
+        {"group_id": g.gid, "date": g.dissolved.isoformat()} for g in groups if "temp_dissolved" in g.design
+    ]
     groups_gt = {
         "as_of": AS_OF.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
         "definitions": {
@@ -483,14 +726,21 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
             "expired_temp": "临时 group in the inventory, end date + 7 days before the end of the data, not dissolved",
             "empty": "alive at as_of with fewer than 3 members or no substantive message in the data",
             "overlaps": "pairs of groups alive at as_of where ≥90% of the smaller group's members are in the other "
-                        "(from 群成员.csv, which lists the groups of the 摸底表 only)",
+            "(from 群成员.csv, which lists the groups of the 摸底表 only)",
         },
-        "zombie": zombie, "inactive": inactive, "expired_temp": expired, "empty": empty, "off_topic": offt,
+        "zombie": zombie,
+        "inactive": inactive,
+        "expired_temp": expired,
+        "empty": empty,
+        "off_topic": offt,
         "unregistered": [g.gid for g in groups if not g.in_inventory],
         "not_registered": [g.gid for g in groups if g.in_inventory and not g.registered],
         "no_purpose": [g.gid for g in groups if g.in_inventory and not g.purpose],
-        "duplicates": dups, "planted_overlaps": planted_overlaps, "overlaps": overlaps,
-        "dissolved_by_campaign": dissolved, "temp_dissolved_on_time": temp_dissolved,
+        "duplicates": dups,
+        "planted_overlaps": planted_overlaps,
+        "overlaps": overlaps,
+        "dissolved_by_campaign": dissolved,
+        "temp_dissolved_on_time": temp_dissolved,
         "exempt": [g.gid for i, g in enumerate(groups) if gen.exempt[i]],
         "design": {g.gid: g.design for g in groups if g.design},
     }
@@ -499,14 +749,19 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
     apps = []
     for a in county.apps:
         forbidden = [x for x in a.features if x in ("打卡", "积分", "在线时长", "排名")]
-        apps.append({
-            "name": a.name, "unit": units[a.unit].name,
-            "forbidden_features": forbidden if not (set(a.tags) & {"应急", "安保"}) else [],
-            "exempt": bool(set(a.tags) & {"应急", "安保"}) and bool(forbidden),
-            "below_county": units[a.unit].kind in ("township", "village"),
-            "duplicate_group": a.dup_key, "zombie": (DATA_END - a.last_active).days > 90,
-            "registered": a.registered, "closed_on": a.closed.isoformat() if a.closed else None,
-        })
+        apps.append(
+            {
+                "name": a.name,
+                "unit": units[a.unit].name,
+                "forbidden_features": forbidden if not (set(a.tags) & {"应急", "安保"}) else [],
+                "exempt": bool(set(a.tags) & {"应急", "安保"}) and bool(forbidden),
+                "below_county": units[a.unit].kind in ("township", "village"),
+                "duplicate_group": a.dup_key,
+                "zombie": (DATA_END - a.last_active).days > 90,
+                "registered": a.registered,
+                "closed_on": a.closed.isoformat() if a.closed else None,
+            }
+        )
     dup_sets: dict[tuple[int, str], list[str]] = {}
     for a in county.apps:
         if a.dup_key:
@@ -516,13 +771,29 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
     acc_dups: dict[tuple[int, str], list[str]] = {}
     for a in county.accounts:
         days = (DATA_END - a.last_post).days
-        accts.append({"name": a.name, "platform": a.platform, "unit": units[a.unit].name, "days_since_post": days,
-                      "stale": days > 14, "zombie": days > 60, "cleanup": days > 90, "registered": a.registered,
-                      "closed_on": a.closed.isoformat() if a.closed else None})
+        accts.append(
+            {
+                "name": a.name,
+                "platform": a.platform,
+                "unit": units[a.unit].name,
+                "days_since_post": days,
+                "stale": days > 14,
+                "zombie": days > 60,
+                "cleanup": days > 90,
+                "registered": a.registered,
+                "closed_on": a.closed.isoformat() if a.closed else None,
+            }
+        )
         if a.dup_key:
             acc_dups.setdefault((units[a.unit].county, a.dup_key), []).append(f"{a.name}（{a.platform}）")
-    _dump(gt / "accounts.json", {"as_of": DATA_END.isoformat(), "accounts": accts,
-                                 "duplicate_sets": [v for _k, v in sorted(acc_dups.items())]})
+    _dump(
+        gt / "accounts.json",
+        {
+            "as_of": DATA_END.isoformat(),
+            "accounts": accts,
+            "duplicate_sets": [v for _k, v in sorted(acc_dups.items())],
+        },
+    )
 
     def mid(u: int) -> str:
         return f"m{gen.p_num[u]:08d}"
@@ -531,8 +802,18 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
         for duid, rids, g in gen.storms:
             if not rids:
                 continue
-            f.write(json.dumps({"demand_id": mid(duid), "group_id": groups[g].gid, "reply_ids": [mid(x) for x in rids],
-                                "replies": len(rids)}, ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "demand_id": mid(duid),
+                        "group_id": groups[g].gid,
+                        "reply_ids": [mid(x) for x in rids],
+                        "replies": len(rids),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     siblings: dict[int, list[str]] = {}
     with (gt / "notice_clusters.jsonl").open("w", encoding="utf-8") as f:
         for k, c in enumerate(gen.clusters):
@@ -541,25 +822,57 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
                 siblings.setdefault(c["template"], []).append(cid)
             for u in c["members"]:
                 _cl, hop, parent = gen.cluster_of[u]
-                f.write(json.dumps({"message_id": mid(u), "cluster_id": cid, "hop": hop,
-                                    "parent_id": mid(parent) if parent >= 0 else None,
-                                    "template": c["template"]}) + "\n")
-    _dump(gt / "template_siblings.json", [
-        {"template": k, "title_pattern": tx.NOTICE_TEMPLATES[k][1], "clusters": v} for k, v in sorted(siblings.items())
-        if len(v) > 1])
-    _dump(gt / "multi_reporting.json", [
-        {"case_id": c["id"], "item": c["item"],
-         "requests": [{"message_id": mid(u), "unit": units[ou].name, "group_id": groups[g].gid} for u, ou, g in
-                      c["requests"]]} for c in gen.multi])
+                f.write(
+                    json.dumps(
+                        {
+                            "message_id": mid(u),
+                            "cluster_id": cid,
+                            "hop": hop,
+                            "parent_id": mid(parent) if parent >= 0 else None,
+                            "template": c["template"],
+                        }
+                    )
+                    + "\n"
+                )
+    _dump(
+        gt / "template_siblings.json",
+        [
+            {"template": k, "title_pattern": tx.NOTICE_TEMPLATES[k][1], "clusters": v}
+            for k, v in sorted(siblings.items())
+            if len(v) > 1
+        ],
+    )
+    _dump(
+        gt / "multi_reporting.json",
+        [
+            {
+                "case_id": c["id"],
+                "item": c["item"],
+                "requests": [
+                    {"message_id": mid(u), "unit": units[ou].name, "group_id": groups[g].gid}
+                    for u, ou, g in c["requests"]
+                ],
+            }
+            for c in gen.multi
+        ],
+    )
     before = [m for m, s in ah_demands if s == "before"]
     after = [m for m, s in ah_demands if s == "after"]
-    _dump(gt / "after_hours.json", {
-        "definition": "a message with any demand label, outside Mon–Fri 08:30–12:00/14:00–17:30 (chinesecalendar "
-                      "holidays and 调休 workdays applied), text without 紧急/应急/安保 (a text that contains them, "
-                      "even in a unit name such as 应急管理局, is urgent_exempt), not in an 应急/安保 group",
-        "demands": [m for m, _s in ah_demands], "urgent_exempt": ah_urgent, "exempt_group": ah_exempt_group})
+    _dump(
+        gt / "after_hours.json",
+        {
+            "definition": "a message with any demand label, outside Mon–Fri 08:30–12:00/14:00–17:30 (chinesecalendar "
+            "holidays and 调休 workdays applied), text without 紧急/应急/安保 (a text that contains them, "
+            "even in a unit name such as 应急管理局, is urgent_exempt), not in an 应急/安保 group",
+            "demands": [m for m, _s in ah_demands],
+            "urgent_exempt": ah_urgent,
+            "exempt_group": ah_exempt_group,
+        },
+    )
     # campaign: planted design and realised effect
-    exist_before = int(sum(1 for i, g in enumerate(groups) if g.created < CAMPAIGN and gen.g_end[i] >= T_CAMPAIGN))
+    exist_before = int(
+        sum(1 for i, g in enumerate(groups) if g.created < CAMPAIGN and gen.g_end[i] >= T_CAMPAIGN)
+    )
     exist_after = int(alive.sum())
     realised = {}
     for lab in tx.LABELS:
@@ -567,10 +880,16 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
         b = sum(n for m, n in label_counts["before"].items() if m & bit)
         a = sum(n for m, n in label_counts["after"].items() if m & bit)
         realised[lab] = {"before": b, "after": a, "change": round(a / b - 1, 3) if b else None}
-    realised["after_hours_demands"] = {"before": len(before), "after": len(after),
-                                       "change": round(len(after) / len(before) - 1, 3) if before else None}
-    realised["groups"] = {"before": exist_before, "after": exist_after,
-                          "change": round(exist_after / exist_before - 1, 3) if exist_before else None}
+    realised["after_hours_demands"] = {
+        "before": len(before),
+        "after": len(after),
+        "change": round(len(after) / len(before) - 1, 3) if before else None,
+    }
+    realised["groups"] = {
+        "before": exist_before,
+        "after": exist_after,
+        "change": round(exist_after / exist_before - 1, 3) if exist_before else None,
+    }
     from zhijian.demo import messages as mm
 
     camp = {
@@ -580,22 +899,41 @@ def _write_ground_truth(gt: Path, county, plan, gen: Generator, label_counts, ah
         "planted_rate_multipliers": {tx.LABELS[int(np.log2(k))]: v for k, v in mm.EFFECTS.items()},
         "planted_changes": {"roll_call_demand": -0.5, "after_hours_demands": -0.6, "groups": -0.3},
         "notes": "multipliers apply to the rate of each demand kind from the campaign date; roll_call_demand also "
-                 "counts 收到请回复 tails on other demands (tail probability halved). Realised counts are over "
-                 "92 days before and 92 days after.",
+        "counts 收到请回复 tails on other demands (tail probability halved). Realised counts are over "
+        "92 days before and 92 days after.",
         "realised": realised,
     }
     _dump(gt / "campaign.json", camp)
-    _dump(gt / "summary.json", {
-        "seed": seed, "messages_requested": messages, "messages_written": written,
-        "data_start": DATA_START.isoformat(), "data_end": DATA_END.isoformat(), "campaign_date": CAMPAIGN.isoformat(),
-        "units": len(units), "people": len(county.people), "groups": G, "apps": len(county.apps),
-        "accounts": len(county.accounts), "storms": len(gen.storms),
-        "notice_clusters_multi": sum(1 for c in gen.clusters if len(c["members"]) > 1),
-        "multi_reporting_cases": len(gen.multi),
-        "counts": {"zombie": len(zombie), "inactive": len(inactive), "expired_temp": len(expired),
-                   "empty": len(empty), "off_topic": len(offt), "unregistered": len(groups_gt["unregistered"]),
-                   "overlaps": len(overlaps), "duplicates": len(dups), "after_hours_demands": len(ah_demands)},
-    })
+    _dump(
+        gt / "summary.json",
+        {
+            "seed": seed,
+            "messages_requested": messages,
+            "messages_written": written,
+            "data_start": DATA_START.isoformat(),
+            "data_end": DATA_END.isoformat(),
+            "campaign_date": CAMPAIGN.isoformat(),
+            "units": len(units),
+            "people": len(county.people),
+            "groups": G,
+            "apps": len(county.apps),
+            "accounts": len(county.accounts),
+            "storms": len(gen.storms),
+            "notice_clusters_multi": sum(1 for c in gen.clusters if len(c["members"]) > 1),
+            "multi_reporting_cases": len(gen.multi),
+            "counts": {
+                "zombie": len(zombie),
+                "inactive": len(inactive),
+                "expired_temp": len(expired),
+                "empty": len(empty),
+                "off_topic": len(offt),
+                "unregistered": len(groups_gt["unregistered"]),
+                "overlaps": len(overlaps),
+                "duplicates": len(dups),
+                "after_hours_demands": len(ah_demands),
+            },
+        },
+    )
 
 
 def _dump(path: Path, obj) -> None:

@@ -48,24 +48,60 @@ NEGATIVES_PER_DAY = 4.0
 URGENT_PER_DAY = 0.5
 MULTI_CASES = 40
 
-CAT_NAMES = ("demand", "urgent", "reply", "jielong", "nag", "notice_origin", "notice_copy", "notice", "negative",
-             "multi_report", "stray_reply", "system")
+CAT_NAMES = (
+    "demand",
+    "urgent",
+    "reply",
+    "jielong",
+    "nag",
+    "notice_origin",
+    "notice_copy",
+    "notice",
+    "negative",
+    "multi_report",
+    "stray_reply",
+    "system",
+)
 CAT = {n: i for i, n in enumerate(CAT_NAMES)}
 
 AFF = {  # kind -> affinity per demand kind
     tx.RC: {"default": 1.0, "chat": 0.2, "empty": 0.0},
     tx.CK: {"default": 0.4, "township_grid": 3.0, "village_grid": 3.0, "county": 1.5, "township_staff": 1.0},
-    tx.PF: {"default": 0.7, "township_villages": 2.0, "village_core": 1.5, "township_grid": 2.0, "organ_link": 1.5,
-            "temp": 1.5},
+    tx.PF: {
+        "default": 0.7,
+        "township_villages": 2.0,
+        "village_core": 1.5,
+        "township_grid": 2.0,
+        "organ_link": 1.5,
+        "temp": 1.5,
+    },
     tx.IN: {"default": 1.0, "county": 1.5, "chat": 0.2},
-    tx.DR: {"default": 0.8, "organ_link": 3.0, "county": 2.0, "township_villages": 2.0, "township_staff": 1.0,
-            "temp": 1.5, "village_core": 0.6, "chat": 0.1},
+    tx.DR: {
+        "default": 0.8,
+        "organ_link": 3.0,
+        "county": 2.0,
+        "township_villages": 2.0,
+        "township_staff": 1.0,
+        "temp": 1.5,
+        "village_core": 0.6,
+        "chat": 0.1,
+    },
     tx.FL: {"default": 0.8, "organ": 1.5, "county": 2.0, "township_staff": 1.5, "chat": 0.5},
     tx.AU: {"default": 0.8, "township_party": 3.0, "county": 1.5, "organ": 1.2},
 }
 EXEMPT_KINDS = ("county_emergency", "township_emergency")
-TOWNSHIP_TOPICS = ("镇村道路维护", "村级集体经济", "村务公开", "驻村工作日志", "镇村环境卫生评比", "村级活动场所管理",
-                   "农村公益性岗位", "村级财务", "房前屋后清理", "五保户走访")
+TOWNSHIP_TOPICS = (
+    "镇村道路维护",
+    "村级集体经济",
+    "村务公开",
+    "驻村工作日志",
+    "镇村环境卫生评比",
+    "村级活动场所管理",
+    "农村公益性岗位",
+    "村级财务",
+    "房前屋后清理",
+    "五保户走访",
+)
 
 
 def _epoch(d: dt.date) -> int:
@@ -121,8 +157,12 @@ class Generator:
         # time-of-day distributions (per minute)
         m = np.arange(1440)
         h = m / 60.0
-        work = (np.exp(-((h - 10.0) ** 2) / 2.6) + 0.9 * np.exp(-((h - 15.6) ** 2) / 2.4)
-                + 0.18 * np.exp(-((h - 20.5) ** 2) / 3.0) + 0.02)
+        work = (
+            np.exp(-((h - 10.0) ** 2) / 2.6)
+            + 0.9 * np.exp(-((h - 15.6) ** 2) / 2.4)
+            + 0.18 * np.exp(-((h - 20.5) ** 2) / 3.0)
+            + 0.02
+        )
         work[(h < 6.5)] *= 0.01
         work[(h >= 12.0) & (h < 14.0)] *= 0.35
         off = np.exp(-((h - 10.5) ** 2) / 8.0) + 0.8 * np.exp(-((h - 20.0) ** 2) / 6.0) + 0.02
@@ -134,7 +174,8 @@ class Generator:
         self.work_minutes = [int(x) for x in np.nonzero(in_work)[0]]
         self.work_cum = list(np.cumsum(dw[in_work]))
         ev = np.where((h >= 18.5) & (h < 23.9), np.exp(-((h - 21.8) ** 2) / 2.5), 0.0) + np.where(
-            (h >= 6.5) & (h < 8.3), 0.25, 0.0)
+            (h >= 6.5) & (h < 8.3), 0.25, 0.0
+        )
         self.eve_minutes = [int(x) for x in np.nonzero(ev > 0)[0]]
         self.eve_cum = list(np.cumsum(ev[ev > 0]))
         self.system_events: list[tuple[int, int, str, int]] = []  # (ts, group, what, person/group)
@@ -162,11 +203,20 @@ class Generator:
         gs = c.groups
         G = self.G
         self.g_start = np.array([_epoch(g.created) for g in gs], np.int64)
-        self.g_end = np.array([_epoch(g.dissolved) + 17 * 3600 + int(self.rng.integers(0, 3600)) if g.dissolved
-                               else T_END for g in gs], np.int64)
+        self.g_end = np.array(
+            [
+                _epoch(g.dissolved) + 17 * 3600 + int(self.rng.integers(0, 3600)) if g.dissolved else T_END
+                for g in gs
+            ],
+            np.int64,
+        )
         self.g_cut = np.array([_epoch(g.cut) if g.cut else T_END for g in gs], np.int64)
-        self.exempt = np.array([g.kind in EXEMPT_KINDS or any(t in ("应急", "安保") for t in g.tags) or "应急" in g.name
-                                for g in gs])
+        self.exempt = np.array(
+            [
+                g.kind in EXEMPT_KINDS or any(t in ("应急", "安保") for t in g.tags) or "应急" in g.name
+                for g in gs
+            ]
+        )
         self.kind = [g.kind for g in gs]
         # substantive weight per group and day, with merges moving traffic into the survivor
         W = np.zeros((G, N_DAYS))
@@ -234,7 +284,9 @@ class Generator:
         topics = sorted({t for v in lx.ORGAN_TOPICS.values() for t in v})
         titles = ("书记", "镇长", "主任", "局长", "部长")
         work, chat, files, links = tx.background_pools(r, topics, vills, names, titles)
-        gwork, _c, _f, _l = tx.background_pools(r, TOWNSHIP_TOPICS, vills, names, ("书记", "镇长", "主任"), n_chat=10)
+        gwork, _c, _f, _l = tx.background_pools(
+            r, TOWNSHIP_TOPICS, vills, names, ("书记", "镇长", "主任"), n_chat=10
+        )
         import pyarrow as pa
 
         self.pool_work = pa.array(work)
@@ -338,9 +390,23 @@ class Generator:
         self.p_num.append(-1)
         return len(self.p_mask) - 1
 
-    def emit(self, buf: Buf, t: int, g: int, sender: int, kind: str, text: str, mask: int, cat: str, *,
-             at_all: bool = False, mentions: list[str] | None = None, reply_to: int = -1, fwd: bool = False,
-             extra: dict | None = None) -> int:
+    def emit(
+        self,
+        buf: Buf,
+        t: int,
+        g: int,
+        sender: int,
+        kind: str,
+        text: str,
+        mask: int,
+        cat: str,
+        *,
+        at_all: bool = False,
+        mentions: list[str] | None = None,
+        reply_to: int = -1,
+        fwd: bool = False,
+        extra: dict | None = None,
+    ) -> int:
         uid = self.new_uid(mask, cat)
         buf.ts.append(t)
         buf.g.append(g)
@@ -364,8 +430,14 @@ class Generator:
             topics = lx.ORGAN_TOPICS.get(u.short, ["重点工作"])
         else:
             topics = TOWNSHIP_TOPICS
-        return {"apps": self.county_apps.get(cty, []) + ["学习强国"], "accounts": self.county_accts.get(cty, []),
-                "unit": u.short, "topics": topics, "topic": topic, "now": local_dt(now)}
+        return {
+            "apps": self.county_apps.get(cty, []) + ["学习强国"],
+            "accounts": self.county_accts.get(cty, []),
+            "unit": u.short,
+            "topics": topics,
+            "topic": topic,
+            "now": local_dt(now),
+        }
 
     def leader_of(self, g: int, t: int) -> int:
         mem = self.present(g, t)
@@ -376,7 +448,9 @@ class Generator:
         return self.r.choice(leaders)
 
     # ── planted events ─────────────────────────────────────────────────────────────────────────
-    def storm(self, buf: Buf, duid: int, g: int, t0: int, sender: int, text: str, nested: bool = False) -> None:
+    def storm(
+        self, buf: Buf, duid: int, g: int, t0: int, sender: int, text: str, nested: bool = False
+    ) -> None:
         r = self.r
         mem = self.present(g, t0)
         mem = mem[mem != sender]
@@ -390,8 +464,21 @@ class Generator:
         times = t0 + 5 + delays
         end = min(int(self.g_end[g]), T_END)
         jl = "接龙" in text
-        status = next((s for key, s in (("平安", "平安"), ("学习", "已学习"), ("参会", "参会"), ("报到", "到岗"),
-                                        ("签到", "已签到"), ("巡查", "已报送")) if key in text), "已完成")
+        status = next(
+            (
+                s
+                for key, s in (
+                    ("平安", "平安"),
+                    ("学习", "已学习"),
+                    ("参会", "参会"),
+                    ("报到", "到岗"),
+                    ("签到", "已签到"),
+                    ("巡查", "已报送"),
+                )
+                if key in text
+            ),
+            "已完成",
+        )
         solitaire = jl and k <= 40 and r.random() < 0.35
         clause = next((c for c in re.split("[，。！,]", text) if "接龙" in c), text.split("，")[0])
         head = "#接龙\n" + clause.strip()[:30]
@@ -415,11 +502,29 @@ class Generator:
             else:
                 x = r.random()
                 if x < 0.05:  # a reply quoting the demand
-                    rid = self.emit(buf, t, g, pj, "text", tx.quote_reply(r, self.people[sender].display, text),
-                                    tx.RR, "reply", reply_to=duid)
+                    rid = self.emit(
+                        buf,
+                        t,
+                        g,
+                        pj,
+                        "text",
+                        tx.quote_reply(r, self.people[sender].display, text),
+                        tx.RR,
+                        "reply",
+                        reply_to=duid,
+                    )
                 else:
-                    rid = self.emit(buf, t, g, pj, "text", tx.reply(r, unit, pers.name), tx.RR, "reply",
-                                    reply_to=duid if x < 0.22 else -1)
+                    rid = self.emit(
+                        buf,
+                        t,
+                        g,
+                        pj,
+                        "text",
+                        tx.reply(r, unit, pers.name),
+                        tx.RR,
+                        "reply",
+                        reply_to=duid if x < 0.22 else -1,
+                    )
             rids.append(rid)
         self.storms.append((duid, rids, g))
         # a nag for those who did not reply
@@ -430,13 +535,26 @@ class Generator:
             if missing and tn < end and self.active(g, tn):
                 pick = missing[: r.randint(1, min(4, len(missing)))]
                 ntext, nmask = tx.nag(r, [self.people[p].display for p in pick])
-                nid = self.emit(buf, tn, g, sender, "text", ntext, nmask, "nag",
-                                mentions=[self.people[p].wxid for p in pick])
+                nid = self.emit(
+                    buf,
+                    tn,
+                    g,
+                    sender,
+                    "text",
+                    ntext,
+                    nmask,
+                    "nag",
+                    mentions=[self.people[p].wxid for p in pick],
+                )
                 rr = []
                 for q, p in enumerate(pick):
                     tq = tn + 30 + q * r.randrange(20, 300)
                     if tq < end:
-                        rr.append(self.emit(buf, tq, g, p, "text", tx.reply(r, "", self.people[p].name), tx.RR, "reply"))
+                        rr.append(
+                            self.emit(
+                                buf, tq, g, p, "text", tx.reply(r, "", self.people[p].name), tx.RR, "reply"
+                            )
+                        )
                 self.storms.append((nid, rr, g))
 
     def demand_event(self, buf: Buf, kind: int, g: int, day: int, campaign: bool) -> None:
@@ -488,8 +606,18 @@ class Generator:
                 out.append(gi)
         return out
 
-    def cascade(self, buf: Buf, g0: int, t0: int, sender: int, paras, org: str, template: int | None,
-                cat: str = "notice_origin", extra: dict | None = None) -> int:
+    def cascade(
+        self,
+        buf: Buf,
+        g0: int,
+        t0: int,
+        sender: int,
+        paras,
+        org: str,
+        template: int | None,
+        cat: str = "notice_origin",
+        extra: dict | None = None,
+    ) -> int:
         r = self.r
         text, mask = tx.render_notice(paras)
         cl = len(self.clusters)
@@ -510,8 +638,11 @@ class Generator:
                 continue
             done_towns.add(tw)
             t1 = self.defer(t0 + int(self.rng.lognormal(math.log(1500), 0.9)))
-            prefer = ("township_villages", "township_staff") + (("township_emergency",) if flood else ()) + (
-                ("township_party",) if r.random() < 0.3 else ())
+            prefer = (
+                ("township_villages", "township_staff")
+                + (("township_emergency",) if flood else ())
+                + (("township_party",) if r.random() < 0.3 else ())
+            )
             targets = [gi for gi in self._township_groups(p, t1, prefer) if gi not in got]
             if not targets:
                 continue
@@ -541,8 +672,11 @@ class Generator:
                         continue
                     seen_v.add(vu)
                     t2 = self.defer(t1b + int(self.rng.lognormal(math.log(2400), 0.9)))
-                    tg = [x for x in self._township_groups(q, t2, ("village_core", "village_leaders"))
-                          if x not in got][:1]
+                    tg = [
+                        x
+                        for x in self._township_groups(q, t2, ("village_core", "village_leaders"))
+                        if x not in got
+                    ][:1]
                     for gj in tg:
                         got.add(gj)
                         src_paras = paras
@@ -572,7 +706,9 @@ class Generator:
             while not general and tx.NOTICE_TEMPLATES[k][0] in ("weather", "holiday"):
                 k = r.randrange(len(tx.NOTICE_TEMPLATES))
             slots = tx.notice_slots(r, ctx["now"], org, ctx["topics"])
-            paras = tx.notice(k, slots, r, ctx, with_demand=(0.45 if cascade else 0.2) * (0.625 if campaign else 1.0))
+            paras = tx.notice(
+                k, slots, r, ctx, with_demand=(0.45 if cascade else 0.2) * (0.625 if campaign else 1.0)
+            )
             key = "".join(p for p, m in paras[:-1] if m == 0)  # title and body, not the demand line
             if key not in self.notice_bodies:
                 break
@@ -613,14 +749,18 @@ class Generator:
             phrase, due = tx.deadline(r, now, short=r.random() < 0.6)
             fields = r.choice(lx.MULTI_FIELDS)
             item = case["item"]
-            tpl = r.choice((
-                "请各乡镇于{dl}报送{form}（含{fields}），逾期未报的将予以通报",
-                "麻烦各乡镇统计一下辖区{item}情况，填写{form}，{dl}发我邮箱",
-                "关于开展{item}信息摸排的通知：请各乡镇对辖区{item}进行全面摸排，填写《{form}》，于{dl}报{unit}",
-                "【{unit}】请各乡镇{dl}报送《{form}》，需填写{fields}，电子版和盖章扫描件各一份",
-                "各乡镇：为掌握全县{item}底数，请于{dl}将{form}报送我单位，收到请回复",
-            ))
-            text = tpl.format(dl=phrase, form=form, fields=fields, item=item, unit=self.units[organ_unit].short)
+            tpl = r.choice(
+                (
+                    "请各乡镇于{dl}报送{form}（含{fields}），逾期未报的将予以通报",
+                    "麻烦各乡镇统计一下辖区{item}情况，填写{form}，{dl}发我邮箱",
+                    "关于开展{item}信息摸排的通知：请各乡镇对辖区{item}进行全面摸排，填写《{form}》，于{dl}报{unit}",
+                    "【{unit}】请各乡镇{dl}报送《{form}》，需填写{fields}，电子版和盖章扫描件各一份",
+                    "各乡镇：为掌握全县{item}底数，请于{dl}将{form}报送我单位，收到请回复",
+                )
+            )
+            text = tpl.format(
+                dl=phrase, form=form, fields=fields, item=item, unit=self.units[organ_unit].short
+            )
             mask = tx.DR | (tx.RC if "收到请回复" in text else 0)
             ex = {"deadline": due, "multi_case": case["id"]}
             org = self.units[organ_unit].name
@@ -674,9 +814,13 @@ class Generator:
             owner = gs[g].owner
             od = self.people[owner].display
             if what == "join":
-                self.emit(buf, t, g, -1, "system", f"“{od}”邀请“{self.people[who].display}”加入了群聊", 0, "system")
+                self.emit(
+                    buf, t, g, -1, "system", f"“{od}”邀请“{self.people[who].display}”加入了群聊", 0, "system"
+                )
             elif what == "kick":
-                self.emit(buf, t, g, -1, "system", f"“{od}”将“{self.people[who].display}”移出了群聊", 0, "system")
+                self.emit(
+                    buf, t, g, -1, "system", f"“{od}”将“{self.people[who].display}”移出了群聊", 0, "system"
+                )
             elif what == "create":
                 self.emit(buf, t, g, -1, "system", f"“{od}”创建了群聊“{gs[g].name}”", 0, "system")
             elif what == "dissolve":
@@ -685,10 +829,20 @@ class Generator:
                 ex = self.extra_by_group.get(g, [])
                 names = [self.people[p].display for p, _t in ex[:3]]
                 n = len(ex)
-                self.emit(buf, t, g, -1, "system", f"“{od}”邀请“{'”、“'.join(names)}”等{n}人加入了群聊", 0, "system")
+                self.emit(
+                    buf, t, g, -1, "system", f"“{od}”邀请“{'”、“'.join(names)}”等{n}人加入了群聊", 0, "system"
+                )
                 if self.active(g, t + 120):
-                    self.emit(buf, t + 120, g, owner, "text",
-                              f"根据整治要求，原“{gs[who].name}”并入本群，今后相关工作在本群开展", 0, "notice")
+                    self.emit(
+                        buf,
+                        t + 120,
+                        g,
+                        owner,
+                        "text",
+                        f"根据整治要求，原“{gs[who].name}”并入本群，今后相关工作在本群开展",
+                        0,
+                        "notice",
+                    )
             elif what == "stray":
                 mem = self.present(g, t)
                 if len(mem):
@@ -701,7 +855,9 @@ class Generator:
                     mem = self.present(g, t)
                     if len(mem):
                         p = int(mem[r.randrange(len(mem))])
-                        self.emit(buf, t, g, p, "recall", f"“{self.people[p].display}”撤回了一条消息", 0, "system")
+                        self.emit(
+                            buf, t, g, p, "recall", f"“{self.people[p].display}”撤回了一条消息", 0, "system"
+                        )
 
     def _sys_iter(self, lo: int, hi: int):
         ev = self.system_events
@@ -734,8 +890,18 @@ class Generator:
         # background allocation over months: proportional to active weight × day factor
         dayf = np.where(self.workday, 1.0, 0.22)
         self.bg_cell = self.W * dayf[None, :]
-        self.notice_w = np.array([{"organ_link": 3.0, "county": 1.5, "organ": 0.6, "township_staff": 0.8,
-                                   "township_villages": 0.8}.get(k, 0.0) for k in self.kind])
+        self.notice_w = np.array(
+            [
+                {
+                    "organ_link": 3.0,
+                    "county": 1.5,
+                    "organ": 0.6,
+                    "township_staff": 0.8,
+                    "township_villages": 0.8,
+                }.get(k, 0.0)
+                for k in self.kind
+            ]
+        )
         self.casc_w = np.array([{"organ_link": 3.0, "county": 1.0}.get(k, 0.0) for k in self.kind])
         self.urg_w = np.array([1.0 if k in EXEMPT_KINDS else 0.0 for k in self.kind])
 
@@ -766,8 +932,12 @@ class Generator:
             (1000, CASCADES_PER_DAY, self.casc_w, wd * np.where(camp, 0.8, 1.0)),
             (1001, NOTICES_PER_DAY, self.notice_w, wd * 1.0),
             (1002, NEGATIVES_PER_DAY, np.ones(self.G), np.where(camp, 2.5, 1.0) * (0.3 + 0.7 * wd)),
-            (1003, URGENT_PER_DAY, self.urg_w, np.array([1.0 if self.days[first + i].month <= 9 else 0.2
-                                                         for i in range(last - first + 1)])),
+            (
+                1003,
+                URGENT_PER_DAY,
+                self.urg_w,
+                np.array([1.0 if self.days[first + i].month <= 9 else 0.2 for i in range(last - first + 1)]),
+            ),
         ):
             tot = (wvec[:, None] * (W > 0)).sum(axis=0)
             lam = per_day * s * wvec[:, None] * (W > 0) * dayf[None, :] / np.maximum(tot, 1e-9)
@@ -802,14 +972,18 @@ class Generator:
                 col = getattr(buf, name)
                 setattr(keep, name, [v for v, sp in zip(col, spill, strict=True) if not sp])
                 if hi < T_END:
-                    setattr(self.carry, name, [v for v, sp, dr in zip(col, spill, drop, strict=True) if sp and not dr])
+                    setattr(
+                        self.carry,
+                        name,
+                        [v for v, sp, dr in zip(col, spill, drop, strict=True) if sp and not dr],
+                    )
             buf = keep
         return buf, {"lo": lo, "hi": hi, "first": first, "last": last}
 
     def background(self, n: int, first: int, last: int):
         """``n`` background rows over days [first, last]: (ts, group, sender, kind code, pool code, pool index)."""
         rng = self.rng
-        cells = self.bg_cell[:, first:last + 1]
+        cells = self.bg_cell[:, first : last + 1]
         p = cells.ravel() / cells.sum()
         cnt = rng.multinomial(n, p).reshape(cells.shape)
         g, d = np.nonzero(cnt)
@@ -817,7 +991,9 @@ class Generator:
         g = np.repeat(g, reps).astype(np.int64)
         d = np.repeat(d, reps).astype(np.int64) + first
         wd = self.workday[d]
-        m = np.where(wd, rng.choice(1440, size=len(g), p=self.p_work), rng.choice(1440, size=len(g), p=self.p_off))
+        m = np.where(
+            wd, rng.choice(1440, size=len(g), p=self.p_work), rng.choice(1440, size=len(g), p=self.p_off)
+        )
         ts = self.day_t[d] + m * 60 + rng.integers(0, 60, len(g))
         # senders: skewed towards each group's talkative members; must be present at the time
         nmem = self.m_off[g + 1] - self.m_off[g]
@@ -837,7 +1013,9 @@ class Generator:
         v = rng.random(k)
         media = np.select(
             [v < 0.12, v < 0.15, v < 0.165, v < 0.205, v < 0.235, v < 0.27, v < 0.28],
-            [2, 3, 4, 5, 6, 7, 8], default=-1)
+            [2, 3, 4, 5, 6, 7, 8],
+            default=-1,
+        )
         kind = np.where(media >= 0, media, kind)
         kind = np.where((kind == 5) & (chat_share > 0.5), 7, kind)
         return ts, g, sender, kind

@@ -111,7 +111,9 @@ def run_demo(
     return summary
 
 
-def _print_summary(console: Console, ws, imp: dict, res, timings: dict[str, float], reports: list[Path]) -> None:
+def _print_summary(
+    console: Console, ws, imp: dict, res, timings: dict[str, float], reports: list[Path]
+) -> None:
     from zhijian.report.names import category_name
 
     t = Table(title=f"演示县 {DEMO_NAME}：全流程完成，用时 {timings['total']:.0f} 秒")

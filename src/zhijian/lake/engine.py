@@ -25,7 +25,9 @@ def connect(engine: str, spark_conf: dict[str, Any] | None = None):
         return con
     if engine == "spark":
         return _spark(spark_conf or {})
-    raise ZhijianError(f"未知的分析引擎 {engine!r}（可选 duckdb、spark）", f"unknown engine {engine!r}; use duckdb or spark")
+    raise ZhijianError(
+        f"未知的分析引擎 {engine!r}（可选 duckdb、spark）", f"unknown engine {engine!r}; use duckdb or spark"
+    )
 
 
 _SPARK = None
@@ -58,7 +60,9 @@ def spark_session(conf: dict[str, Any]):
         # The compiled rule pack reads masked text columns in many rules; CollapseProject would
         # inline those columns into every rule (heap exhaustion even on a few hundred rows), and the
         # resulting generated code exceeds the JVM method size. Keep projections and skip codegen.
-        .config("spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.CollapseProject")
+        .config(
+            "spark.sql.optimizer.excludedRules", "org.apache.spark.sql.catalyst.optimizer.CollapseProject"
+        )
         .config("spark.sql.codegen.wholeStage", "false")
     )
     _SPARK = b.getOrCreate()

@@ -95,5 +95,9 @@ def load(ws_root: Path) -> NotifyConfig:
     except ValidationError as e:
         err = e.errors()[0]
         key = ".".join(str(x) for x in err["loc"])
-        raise ConfigError(f"notify.toml 配置项 {key} 不合法：{err['msg']}", f"{key}: {err['msg']}",
-                          path=str(path), where=key) from e
+        raise ConfigError(
+            f"notify.toml 配置项 {key} 不合法：{err['msg']}",
+            f"{key}: {err['msg']}",
+            path=str(path),
+            where=key,
+        ) from e

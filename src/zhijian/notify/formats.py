@@ -34,14 +34,21 @@ def email_message(sender: str, to: str, subject: str, body: str) -> EmailMessage
     return m
 
 
-def wecom_payload(subject: str, body: str, msgtype: str = "markdown", mobiles: list[str] | None = None) -> dict:
+def wecom_payload(
+    subject: str, body: str, msgtype: str = "markdown", mobiles: list[str] | None = None
+) -> dict:
     if msgtype == "text":
-        return {"msgtype": "text", "text": {"content": f"{subject}\n{body}", "mentioned_mobile_list": mobiles or []}}
+        return {
+            "msgtype": "text",
+            "text": {"content": f"{subject}\n{body}", "mentioned_mobile_list": mobiles or []},
+        }
     lines = "\n".join(f"> {x}" if x.strip() else "" for x in body.splitlines())
     return {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{lines}"}}
 
 
-def dingtalk_payload(subject: str, body: str, msgtype: str = "markdown", mobiles: list[str] | None = None) -> dict:
+def dingtalk_payload(
+    subject: str, body: str, msgtype: str = "markdown", mobiles: list[str] | None = None
+) -> dict:
     at = {"atMobiles": mobiles or [], "isAtAll": False}
     if msgtype == "text":
         return {"msgtype": "text", "text": {"content": f"{subject}\n{body}"}, "at": at}

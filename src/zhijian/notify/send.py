@@ -52,7 +52,10 @@ def _send_robot(cfg: NotifyConfig, row: Outbox, client: httpx.Client) -> None:
     if rb.kind == "wecom":
         url, payload = rb.url, formats.wecom_payload(row.subject, row.body, rb.msgtype)
     else:
-        url, payload = formats.dingtalk_url(rb.url, rb.secret), formats.dingtalk_payload(row.subject, row.body, rb.msgtype)
+        url, payload = (
+            formats.dingtalk_url(rb.url, rb.secret),
+            formats.dingtalk_payload(row.subject, row.body, rb.msgtype),
+        )
     try:
         r = client.post(url, json=payload, timeout=cfg.delivery.timeout)
     except httpx.HTTPError as e:
@@ -73,13 +76,20 @@ def deliver(ws, now: dt.datetime | None = None, cfg: NotifyConfig | None = None,
     d = cfg.delivery
     res = {"sent": 0, "failed": 0, "given_up": 0, "errors": []}
     with ws.store.session() as s:
-        rows = s.execute(
-            select(Outbox)
-            .where(Outbox.sent_at.is_(None), Outbox.attempts < d.max_attempts,
-                   or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now))
-            .order_by(Outbox.id)
-            .limit(limit)
-        ).scalars().all()
+        rows = (
+            s.execute(
+                select(Outbox)
+                .where(
+                    Outbox.sent_at.is_(None),
+                    Outbox.attempts < d.max_attempts,
+                    or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now),
+                )
+                .order_by(Outbox.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         ids = [r.id for r in rows]
     with httpx.Client() as client:
         for oid in ids:
@@ -112,6 +122,15 @@ def deliver(ws, now: dt.datetime | None = None, cfg: NotifyConfig | None = None,
 def pending(ws) -> list[dict]:
     with ws.store.session() as s:
         rows = s.execute(select(Outbox).where(Outbox.sent_at.is_(None)).order_by(Outbox.id)).scalars().all()
-        return [{"id": r.id, "channel": r.channel, "target": r.target, "subject": r.subject, "attempts": r.attempts,
-                 "last_error": r.last_error,
-                 "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None} for r in rows]
+        return [
+            {
+                "id": r.id,
+                "channel": r.channel,
+                "target": r.target,
+                "subject": r.subject,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None,
+            }
+            for r in rows
+        ]

@@ -17,7 +17,12 @@ from zhijian.workspace import Workspace
 FORMATS = ("html", "xlsx", "docx")
 KINDS = ("summary", "inventory", "notice", "campaign")
 #: which kinds each format can produce (the first is the default)
-KIND_FORMATS = {"inventory": ("xlsx",), "notice": ("docx",), "campaign": ("html", "docx"), "summary": ("html",)}
+KIND_FORMATS = {
+    "inventory": ("xlsx",),
+    "notice": ("docx",),
+    "campaign": ("html", "docx"),
+    "summary": ("html",),
+}
 DEFAULT_KIND = {"html": "summary", "xlsx": "inventory", "docx": "notice"}
 
 
@@ -34,7 +39,9 @@ def build_notice_docx(ws: Workspace, unit_id: str | None = None, **kw) -> bytes:
     return build(ws, unit_id, **kw)
 
 
-def build_campaign(ws: Workspace, fmt: str, campaign_date: dt.date | str, unit_id: str | None = None, **kw) -> bytes:
+def build_campaign(
+    ws: Workspace, fmt: str, campaign_date: dt.date | str, unit_id: str | None = None, **kw
+) -> bytes:
     from zhijian.report.campaign import build_campaign as build
 
     return build(ws, fmt, campaign_date, unit_id, **kw)
@@ -54,18 +61,23 @@ def write_report(
     """Write a report of the workspace and return its path (default under ``<workspace>/reports``)."""
     if fmt not in FORMATS:
         raise ZhijianError(
-            f"不支持的报告格式 {fmt!r}（可选：{'、'.join(FORMATS)}）", f"unknown report format {fmt!r}; use {FORMATS}"
+            f"不支持的报告格式 {fmt!r}（可选：{'、'.join(FORMATS)}）",
+            f"unknown report format {fmt!r}; use {FORMATS}",
         )
     kind = kind or ("campaign" if campaign and fmt == "docx" else DEFAULT_KIND[fmt])
     if kind not in KINDS:
-        raise ZhijianError(f"不支持的报告类型 {kind!r}（可选：{'、'.join(KINDS)}）", f"unknown report kind {kind!r}")
+        raise ZhijianError(
+            f"不支持的报告类型 {kind!r}（可选：{'、'.join(KINDS)}）", f"unknown report kind {kind!r}"
+        )
     if fmt not in KIND_FORMATS[kind]:
         raise ZhijianError(
             f"报告类型 {kind} 只能生成 {'、'.join(KIND_FORMATS[kind])} 格式",
             f"report kind {kind} is available as {KIND_FORMATS[kind]}",
         )
     if kind == "campaign" and campaign is None:
-        raise ZhijianError("整治成效报告需要整治开始日期：--campaign 2026-04-06", "campaign report needs --campaign DATE")
+        raise ZhijianError(
+            "整治成效报告需要整治开始日期：--campaign 2026-04-06", "campaign report needs --campaign DATE"
+        )
     if kind == "summary" and unit_id:
         raise ZhijianError(
             "总览报告不分单位；按单位请用 --kind campaign、notice 或 inventory",

@@ -164,5 +164,7 @@ def catalog_rows(ws: Workspace, scope: Scope) -> dict[str, list[CatalogRow]]:
                     )
                 )
     for kind in OBJECT_KINDS:
-        out[kind].sort(key=lambda r: (scope.units[r.unit_id].path if r.unit_id in scope.units else "~", r.name))
+        out[kind].sort(
+            key=lambda r: (scope.units[r.unit_id].path if r.unit_id in scope.units else "~", r.name)
+        )
     return out

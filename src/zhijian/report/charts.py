@@ -76,7 +76,9 @@ def bar_h(names: Sequence[str], values: Sequence[float], title: str, xlabel: str
     return _png(fig)
 
 
-def lines(x: Sequence[str], series: dict[str, Sequence[float]], title: str, marker: str | None = None) -> bytes:
+def lines(
+    x: Sequence[str], series: dict[str, Sequence[float]], title: str, marker: str | None = None
+) -> bytes:
     """Weekly trend lines; ``marker`` (an x value) draws the campaign date as a dashed line."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
@@ -126,11 +128,21 @@ def stacked(names: Sequence[str], parts: dict[str, Sequence[float]], title: str)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 0.4 * max(len(names), 3) + 1.0))
     left = [0.0] * len(names)
-    palette = {"已按期整改": "#1e8449", "逾期后完成": "#b7950b", "整改中（未逾期）": "#1f618d",
-               "已逾期未完成": "#c0392b", "未设时限": "#95a5a6"}
+    palette = {
+        "已按期整改": "#1e8449",
+        "逾期后完成": "#b7950b",
+        "整改中（未逾期）": "#1f618d",
+        "已逾期未完成": "#c0392b",
+        "未设时限": "#95a5a6",
+    }
     for i, (label, vals) in enumerate(parts.items()):
-        ax.barh(list(range(len(names))), list(vals), left=left, label=label,
-                color=palette.get(label, COLORS[i % len(COLORS)]))
+        ax.barh(
+            list(range(len(names))),
+            list(vals),
+            left=left,
+            label=label,
+            color=palette.get(label, COLORS[i % len(COLORS)]),
+        )
         left = [a + b for a, b in zip(left, vals, strict=True)]
     ax.set_yticks(list(range(len(names))), list(names))
     ax.invert_yaxis()

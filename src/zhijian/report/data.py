@@ -99,5 +99,7 @@ def _weekly(ws: Workspace, data: SummaryData) -> None:
     wt = wt.filter(wt.after_hours)
     wk = wt.mutate(week=wt.local_ts.truncate("W").date().cast("string"))
     t2 = lake.to_arrow(wk.group_by("week").aggregate(n=wk.count()))
-    data.weekly_after_hours = {w: int(c) for w, c in zip(t2["week"].to_pylist(), t2["n"].to_pylist(), strict=True)}
+    data.weekly_after_hours = {
+        w: int(c) for w, c in zip(t2["week"].to_pylist(), t2["n"].to_pylist(), strict=True)
+    }
     data.weeks = sorted(weeks | set(data.weekly_after_hours))

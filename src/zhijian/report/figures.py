@@ -96,9 +96,13 @@ def reductions(ws: Workspace, scope: Scope, campaign: dt.date, end: dt.date | No
             for o in objs[kind]:
                 s.expunge(o)
     with_objects = {o.unit_id for v in objs.values() for o in v if o.unit_id in scope.units}
-    units = [u for u in sorted(scope.units.values(), key=lambda u: u.path)
-             if u.id != scope.unit_id and any(scope.units[x].path.startswith(u.path) for x in with_objects)
-             and not all(scope.units[x].path.startswith(u.path) for x in with_objects)]  # would repeat the total
+    units = [
+        u
+        for u in sorted(scope.units.values(), key=lambda u: u.path)
+        if u.id != scope.unit_id
+        and any(scope.units[x].path.startswith(u.path) for x in with_objects)
+        and not all(scope.units[x].path.startswith(u.path) for x in with_objects)
+    ]  # would repeat the total
     out: list[Reduction] = []
     rates = reduction_rates_many(ws, campaign, end, [scope.unit_id, *(u.id for u in units)])
     per_unit = {None: rates[scope.unit_id], **{u.id: rates[u.id] for u in units}}
@@ -108,11 +112,26 @@ def reductions(ws: Workspace, scope: Scope, campaign: dt.date, end: dt.date | No
             if uid is not None and not (r["before"] or r["after"] or r["removed_ids"] or r["new_ids"]):
                 continue
             path = scope.units[uid].path if uid else None
-            active = [o for o in objs[kind] if o.status == "active" and (path is None or (
-                o.unit_id in scope.units and scope.units[o.unit_id].path.startswith(path)))]
-            out.append(Reduction(kind, uid, r["before"], r["after"],
-                                 sum(1 for o in active if f"{kind}:{o.id}" in planned),
-                                 r["removed_ids"], r["new_ids"]))
+            active = [
+                o
+                for o in objs[kind]
+                if o.status == "active"
+                and (
+                    path is None
+                    or (o.unit_id in scope.units and scope.units[o.unit_id].path.startswith(path))
+                )
+            ]
+            out.append(
+                Reduction(
+                    kind,
+                    uid,
+                    r["before"],
+                    r["after"],
+                    sum(1 for o in active if f"{kind}:{o.id}" in planned),
+                    r["removed_ids"],
+                    r["new_ids"],
+                )
+            )
     return out
 
 
@@ -165,7 +184,9 @@ def burden(ws: Workspace, scope: Scope, campaign: dt.date | None) -> Burden | No
         return None
     ind = lake.table("indicators")
     ind = ind.filter(ind.scope.isin(["county", "unit"]))  # trend lines: never person-level rows
-    t = [r for r in lake.to_arrow(ind).to_pylist() if r["value"] is not None and _in_range(r["period"], scope)]
+    t = [
+        r for r in lake.to_arrow(ind).to_pylist() if r["value"] is not None and _in_range(r["period"], scope)
+    ]
     if scope.unit_id is None:
         kind, sid = "county", None
         head = [r for r in t if r["scope"] == "county"]
@@ -203,29 +224,59 @@ def burden(ws: Workspace, scope: Scope, campaign: dt.date | None) -> Burden | No
         for sc in eff["scopes"]:
             is_head = sc["scope_id"] == ("county" if sid is None else sid)
             if is_head:
-                changes = [Change(m, v["before"], v["after"], tuple(v["ci"]) if v.get("ci") else None, sc["people"])
-                           for m, v in sc["metrics"].items()]
+                changes = [
+                    Change(m, v["before"], v["after"], tuple(v["ci"]) if v.get("ci") else None, sc["people"])
+                    for m, v in sc["metrics"].items()
+                ]
             elif sc["scope_id"] in scope.units and unit_metric in sc["metrics"]:
                 u, v = scope.units[sc["scope_id"]], sc["metrics"][unit_metric]
-                units.append({"unit_id": u.id, "name": u.name, "path": u.path, "parent_id": u.parent_id,
-                              "people": sc["people"], "before": v["before"], "after": v["after"],
-                              "change": v["change"], "change_pct": v["change_pct"], "ci": tuple(v["ci"]),
-                              "mean": v["after"]})
+                units.append(
+                    {
+                        "unit_id": u.id,
+                        "name": u.name,
+                        "path": u.path,
+                        "parent_id": u.parent_id,
+                        "people": sc["people"],
+                        "before": v["before"],
+                        "after": v["after"],
+                        "change": v["change"],
+                        "change_pct": v["change_pct"],
+                        "ci": tuple(v["ci"]),
+                        "mean": v["after"],
+                    }
+                )
     elif unit_metric:
         per: dict[str, list[float]] = {}
         for r in t:
-            if r["scope"] == "unit" and r["metric"] == unit_metric and r["scope_id"] in scope.units \
-                    and r["scope_id"] != sid and scope.unit_figures_allowed(r["scope_id"]):
+            if (
+                r["scope"] == "unit"
+                and r["metric"] == unit_metric
+                and r["scope_id"] in scope.units
+                and r["scope_id"] != sid
+                and scope.unit_figures_allowed(r["scope_id"])
+            ):
                 per.setdefault(r["scope_id"], []).append(float(r["value"]))
         for uid, vals in per.items():
             u = scope.units[uid]
-            units.append({"unit_id": uid, "name": u.name, "path": u.path, "parent_id": u.parent_id,
-                          "mean": float(np.mean(vals))})
+            units.append(
+                {
+                    "unit_id": uid,
+                    "name": u.name,
+                    "path": u.path,
+                    "parent_id": u.parent_id,
+                    "mean": float(np.mean(vals)),
+                }
+            )
     units.sort(key=lambda x: x["path"])
     shown = {x["unit_id"] for x in units}
-    suppressed = sum(1 for u in scope.units.values()
-                     if u.id != sid and u.id not in shown and 0 < scope.people_per_unit.get(u.id, 0) < scope.min_group_size)
-    return Burden(scope.title, kind, sid, weeks, series, changes, units, suppressed, unit_metric, len(head), windows)
+    suppressed = sum(
+        1
+        for u in scope.units.values()
+        if u.id != sid and u.id not in shown and 0 < scope.people_per_unit.get(u.id, 0) < scope.min_group_size
+    )
+    return Burden(
+        scope.title, kind, sid, weeks, series, changes, units, suppressed, unit_metric, len(head), windows
+    )
 
 
 # ── merge plan ─────────────────────────────────────────────────────────────────────────────────────
@@ -246,9 +297,17 @@ def merge_plan(ws: Workspace, scope: Scope) -> dict[str, Any] | None:
     for p in plan["plans"]:
         ids = [g["id"] for g in p["groups"]] + [p["target"]]
         if all(scope.contains(gunits.get(i)) for i in ids):
-            plans.append({**p, "target_name": gnames.get(p["target"], p["target"]),
-                          "group_names": [gnames.get(g["id"], g["id"]) for g in p["groups"]]})
-    return {"plans": plans, "groups_per_cadre": plan.get("groups_per_cadre") if scope.unit_id is None else None}
+            plans.append(
+                {
+                    **p,
+                    "target_name": gnames.get(p["target"], p["target"]),
+                    "group_names": [gnames.get(g["id"], g["id"]) for g in p["groups"]],
+                }
+            )
+    return {
+        "plans": plans,
+        "groups_per_cadre": plan.get("groups_per_cadre") if scope.unit_id is None else None,
+    }
 
 
 # ── rectification ──────────────────────────────────────────────────────────────────────────────────
@@ -264,10 +323,13 @@ def rectification(ws: Workspace, scope: Scope, today: dt.date | None = None) -> 
     buckets: dict[str, list[str]] = {b: [] for b in PROGRESS_BUCKETS}
     by_unit: dict[str, dict[str, int]] = {}
     with ws.store.session() as s:
-        fs = [f for f in s.scalars(select(Finding).where(Finding.active.is_(True))) if scope.contains(f.unit_id)]
+        fs = [
+            f for f in s.scalars(select(Finding).where(Finding.active.is_(True))) if scope.contains(f.unit_id)
+        ]
         done_at: dict[str, dt.date] = {}
         for fid, at in s.execute(
-            select(FindingEvent.finding_id, FindingEvent.at).where(FindingEvent.to_status.in_(DONE))
+            select(FindingEvent.finding_id, FindingEvent.at)
+            .where(FindingEvent.to_status.in_(DONE))
             .order_by(FindingEvent.at)
         ):
             done_at.setdefault(fid, at.date())

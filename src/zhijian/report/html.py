@@ -46,7 +46,10 @@ def screening_and_burden(ws: Workspace, campaign=None) -> dict:
     screening = {
         "types": [OBJECT_TYPES_ZH[k] for k in OBJECT_KINDS],
         "series": [
-            {"name": c or "待研判", "values": [sum(1 for r in rows[k] if r.conclusion == c) for k in OBJECT_KINDS]}
+            {
+                "name": c or "待研判",
+                "values": [sum(1 for r in rows[k] if r.conclusion == c) for k in OBJECT_KINDS],
+            }
             for c in ("保留", "合并", "清除", "")
         ],
     }
@@ -57,10 +60,20 @@ def screening_and_burden(ws: Workspace, campaign=None) -> dict:
         out["burden"] = {
             "weeks": b.weeks,
             "campaign": campaign.isoformat() if campaign else None,
-            "trend": [{"name": metric_name(m), "values": [sv.get(w) for w in b.weeks]} for m, sv in sorted(b.series.items())],
-            "ba": [{"name": c.name, "before": round(c.before, 2), "after": round(c.after, 2),
+            "trend": [
+                {"name": metric_name(m), "values": [sv.get(w) for w in b.weeks]}
+                for m, sv in sorted(b.series.items())
+            ],
+            "ba": [
+                {
+                    "name": c.name,
+                    "before": round(c.before, 2),
+                    "after": round(c.after, 2),
                     "lo": round(c.before + c.ci[0], 2) if c.ci else None,
-                    "hi": round(c.before + c.ci[1], 2) if c.ci else None} for c in b.changes],
+                    "hi": round(c.before + c.ci[1], 2) if c.ci else None,
+                }
+                for c in b.changes
+            ],
             "tree": _tree(tree_src),
             "tree_metric": metric_name(b.unit_metric) if b.unit_metric else "",
             "suppressed": b.suppressed_units,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-OBJECT_TYPES_ZH = {"group": "工作群", "app": "政务应用", "account": "政务公众号", "message": "消息", "unit": "单位"}
+OBJECT_TYPES_ZH = {
+    "group": "工作群",
+    "app": "政务应用",
+    "account": "政务公众号",
+    "message": "消息",
+    "unit": "单位",
+}
 STATUSES_ZH = {
     "open": "待处理",
     "assigned": "已交办",

@@ -74,14 +74,17 @@ def _in_period(f: dict[str, Any], scope: Scope) -> bool:
     return scope.in_period(d)
 
 
-def gather_notice(ws: Workspace, scope: Scope, date: dt.date | None = None,
-                  deadline: dt.date | None = None) -> NoticeData:
+def gather_notice(
+    ws: Workspace, scope: Scope, date: dt.date | None = None, deadline: dt.date | None = None
+) -> NoticeData:
     date = date or dt.date.today()
     deadline = deadline or date + dt.timedelta(days=30)
     rows = catalog_rows(ws, scope)
     objects = {k: len(rows[k]) for k in OBJECT_KINDS}
-    conclusions = {k: {c: sum(1 for r in rows[k] if r.conclusion == c) for c in ("保留", "合并", "清除", "")}
-                   for k in OBJECT_KINDS}
+    conclusions = {
+        k: {c: sum(1 for r in rows[k] if r.conclusion == c) for c in ("保留", "合并", "清除", "")}
+        for k in OBJECT_KINDS
+    }
     findings, _ = list_findings(ws.store, unit_id=scope.unit_id, limit=None)
     findings = [f for f in findings if _in_period(f, scope)]
     names: dict[tuple[str, str], str] = {}
@@ -101,8 +104,14 @@ def gather_notice(ws: Workspace, scope: Scope, date: dt.date | None = None,
     cases: dict[str, list[Case]] = {}
     wanted: dict[str, list[str]] = {}
     for cat, fs in list(by_cat.items())[:MAX_CATEGORIES]:
-        top = sorted(fs, key=lambda f: (SEVERITY_RANK.get(f["severity"], 1),
-                                        -int((f["evidence"] or {}).get("message_count") or 0), f["id"]))
+        top = sorted(
+            fs,
+            key=lambda f: (
+                SEVERITY_RANK.get(f["severity"], 1),
+                -int((f["evidence"] or {}).get("message_count") or 0),
+                f["id"],
+            ),
+        )
         cases[cat] = []
         seen_objects: set[tuple[str, str]] = set()
         for f in top:  # one case per object: the typical cases show different objects
@@ -118,11 +127,14 @@ def gather_notice(ws: Workspace, scope: Scope, date: dt.date | None = None,
         for c in cs:
             c.quotes = [quotes[m] for m in wanted[c.finding["id"]] if m in quotes][:QUOTES_PER_CASE]
     msgs, groups, lo, hi = _message_stats(ws, scope, group_units)
-    return NoticeData(scope, date, deadline, objects, conclusions, msgs, groups, lo, hi, findings, by_cat, cases,
-                      names)
+    return NoticeData(
+        scope, date, deadline, objects, conclusions, msgs, groups, lo, hi, findings, by_cat, cases, names
+    )
 
 
-def _quotes(ws: Workspace, scope: Scope, ids: list[str], group_units: dict[str, str | None]) -> dict[str, str]:
+def _quotes(
+    ws: Workspace, scope: Scope, ids: list[str], group_units: dict[str, str | None]
+) -> dict[str, str]:
     lake = ws.lake()
     if not ids or not lake.exists("messages"):
         return {}
@@ -130,8 +142,9 @@ def _quotes(ws: Workspace, scope: Scope, ids: list[str], group_units: dict[str, 
     t = lake.to_arrow(m.filter(m.message_id.isin(ids)).select("message_id", "group_id", "local_ts", "text"))
     people = _people_pattern(ws)
     out: dict[str, str] = {}
-    for mid, gid, ts, text in zip(*(t[c].to_pylist() for c in ("message_id", "group_id", "local_ts", "text")),
-                                  strict=True):
+    for mid, gid, ts, text in zip(
+        *(t[c].to_pylist() for c in ("message_id", "group_id", "local_ts", "text")), strict=True
+    ):
         if not text or not scope.contains(group_units.get(gid)):
             continue
         q = scope.redact(" ".join(text.split()))
@@ -172,15 +185,28 @@ def _message_stats(ws: Workspace, scope: Scope, group_units: dict[str, str | Non
     if scope.end is not None:
         m = m.filter(m.local_ts < dt.datetime.combine(scope.end + dt.timedelta(days=1), dt.time()))
     m = m.filter(m.kind != "system")
-    t = lake.to_arrow(m.aggregate(n=m.count(), g=m.group_id.nunique(), lo=m.local_ts.min(), hi=m.local_ts.max()))
+    t = lake.to_arrow(
+        m.aggregate(n=m.count(), g=m.group_id.nunique(), lo=m.local_ts.min(), hi=m.local_ts.max())
+    )
     lo, hi = t["lo"][0].as_py(), t["hi"][0].as_py()
-    return int(t["n"][0].as_py() or 0), int(t["g"][0].as_py() or 0), lo.date() if lo else None, \
-        hi.date() if hi else None
+    return (
+        int(t["n"][0].as_py() or 0),
+        int(t["g"][0].as_py() or 0),
+        lo.date() if lo else None,
+        hi.date() if hi else None,
+    )
 
 
-def build_notice_docx(ws: Workspace, unit_id: str | None = None, *, date: dt.date | None = None,
-                      deadline: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None,
-                      doc_number: str | None = None) -> bytes:
+def build_notice_docx(
+    ws: Workspace,
+    unit_id: str | None = None,
+    *,
+    date: dt.date | None = None,
+    deadline: dt.date | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    doc_number: str | None = None,
+) -> bytes:
     """The 通报 of the workspace (or of a unit's subtree) as docx bytes."""
     scope = resolve_scope(ws, unit_id, start, end)
     d = gather_notice(ws, scope, date, deadline)
@@ -192,8 +218,9 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
     sc = d.scope
     doc = official.new_document()
     issuer = tx["issuer"].format(name=sc.title if sc.unit_id is None else "")
-    official.letterhead(doc, issuer, doc_number or tx["doc_number"].format(prefix=tx["doc_number_prefix"],
-                                                                          year=d.date.year))
+    official.letterhead(
+        doc, issuer, doc_number or tx["doc_number"].format(prefix=tx["doc_number_prefix"], year=d.date.year)
+    )
     official.title(doc, tx["title"].format(name=sc.title))
     official.plain(doc, tx["addressee_all"] if sc.unit_id is None else f"{sc.title}及所属各单位：")
     official.para(doc, " ".join(tx["intro"].split()))
@@ -217,12 +244,28 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
         cats = list(d.by_category)
         official.caption(doc, "表1  问题线索分类统计")
         units_of = {c: len({f["unit_id"] for f in fs if f["unit_id"]}) for c, fs in d.by_category.items()}
-        official.table(doc, ["问题类别", "线索数（条）", "涉及单位（个）", "已整改（条）"],
-                       [[category_name(c), len(d.by_category[c]), units_of[c],
-                         sum(1 for f in d.by_category[c] if f["status"] in ("verified", "closed"))] for c in cats],
-                       widths_mm=[62, 30, 30, 30])
-        official.picture(doc, charts.bar_h([category_name(c) for c in cats], [len(d.by_category[c]) for c in cats],
-                                           "问题线索分类统计（条）"))
+        official.table(
+            doc,
+            ["问题类别", "线索数（条）", "涉及单位（个）", "已整改（条）"],
+            [
+                [
+                    category_name(c),
+                    len(d.by_category[c]),
+                    units_of[c],
+                    sum(1 for f in d.by_category[c] if f["status"] in ("verified", "closed")),
+                ]
+                for c in cats
+            ],
+            widths_mm=[62, 30, 30, 30],
+        )
+        official.picture(
+            doc,
+            charts.bar_h(
+                [category_name(c) for c in cats],
+                [len(d.by_category[c]) for c in cats],
+                "问题线索分类统计（条）",
+            ),
+        )
         official.caption(doc, "图1  问题线索分类统计")
 
     # 二、发现的主要问题
@@ -250,7 +293,9 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
     # 三、下一步工作要求
     official.heading1(doc, "三、下一步工作要求")
     for req in tx["requirements"]:
-        official.para(doc, " ".join(req["text"].split()).format(deadline=cn_date(d.deadline)), lead=req["lead"])
+        official.para(
+            doc, " ".join(req["text"].split()).format(deadline=cn_date(d.deadline)), lead=req["lead"]
+        )
 
     # 四、整改时限
     official.heading1(doc, "四、整改时限")
@@ -263,10 +308,17 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
         rows = []
         for uid, fs in sorted(units.items(), key=lambda kv: (-len(kv[1]), sc.unit_name(kv[0]))):
             dls = [f["deadline"] for f in fs if f["deadline"]]
-            rows.append([sc.unit_name(uid) or "（未确定单位）", len(fs),
-                         "、".join(sorted({category_name(f["category"]) for f in fs})),
-                         (max(dls) if dls else d.deadline).isoformat()])
-        official.table(doc, ["单位", "问题线索（条）", "问题类别", "整改时限"], rows, widths_mm=[38, 22, 58, 34])
+            rows.append(
+                [
+                    sc.unit_name(uid) or "（未确定单位）",
+                    len(fs),
+                    "、".join(sorted({category_name(f["category"]) for f in fs})),
+                    (max(dls) if dls else d.deadline).isoformat(),
+                ]
+            )
+        official.table(
+            doc, ["单位", "问题线索（条）", "问题类别", "整改时限"], rows, widths_mm=[38, 22, 58, 34]
+        )
 
     doc.add_paragraph()
     official.right(doc, issuer)
@@ -276,14 +328,27 @@ def render_notice(d: NoticeData, doc_number: str | None = None):
     official.page_break(doc)
     official.plain(doc, "附件")
     official.title(doc, "问题线索清单")
-    official.para(doc, "本通报所列问题线索如下，每条线索的证据消息和对象可按线索编号在平台中查阅；"
-                       "各类对象数量对应的对象清单见同期《目录清单》。")
+    official.para(
+        doc,
+        "本通报所列问题线索如下，每条线索的证据消息和对象可按线索编号在平台中查阅；"
+        "各类对象数量对应的对象清单见同期《目录清单》。",
+    )
     official.table(
-        doc, ["序号", "线索编号", "类别", "单位", "对象", "状态", "证据消息"],
-        [[k, f["id"], category_name(f["category"]), sc.unit_name(f["unit_id"]),
-          d.object_names.get((f["object_type"], f["object_id"]), f["object_id"]),
-          STATUSES_ZH.get(f["status"], f["status"]), int((f["evidence"] or {}).get("message_count") or 0)]
-         for k, f in enumerate(d.findings, start=1)],
-        widths_mm=[10, 30, 26, 26, 34, 14, 14], size=9,
+        doc,
+        ["序号", "线索编号", "类别", "单位", "对象", "状态", "证据消息"],
+        [
+            [
+                k,
+                f["id"],
+                category_name(f["category"]),
+                sc.unit_name(f["unit_id"]),
+                d.object_names.get((f["object_type"], f["object_id"]), f["object_id"]),
+                STATUSES_ZH.get(f["status"], f["status"]),
+                int((f["evidence"] or {}).get("message_count") or 0),
+            ]
+            for k, f in enumerate(d.findings, start=1)
+        ],
+        widths_mm=[10, 30, 26, 26, 34, 14, 14],
+        size=9,
     )
     return doc

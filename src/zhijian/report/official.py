@@ -177,8 +177,13 @@ def caption(doc, text: str) -> None:
     set_font(p.add_run(text), H1_FONT, 14)
 
 
-def table(doc, headers: Sequence[str], rows: Sequence[Sequence[object]], widths_mm: Sequence[float] | None = None,
-          size: float = TABLE_PT):
+def table(
+    doc,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths_mm: Sequence[float] | None = None,
+    size: float = TABLE_PT,
+):
     t = doc.add_table(rows=1, cols=len(headers))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER

@@ -112,7 +112,9 @@ def read_catalog(path: Path) -> tuple[str | None, list[Decision]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise ImportFormatError(f"无法读取目录清单：{e}", f"cannot read the catalog workbook: {e}", path=spath) from None
+        raise ImportFormatError(
+            f"无法读取目录清单：{e}", f"cannot read the catalog workbook: {e}", path=spath
+        ) from None
     out: list[Decision] = []
     try:
         marker = wb[MARKER_SHEET]
@@ -135,11 +137,14 @@ def read_catalog(path: Path) -> tuple[str | None, list[Decision]]:
                         if missing:
                             raise ImportFormatError(
                                 f"工作表“{sname}”缺少列：{'、'.join(missing)}",
-                                f"sheet {sname!r} lacks the columns {missing}", path=spath, where=f"第 {line} 行",
+                                f"sheet {sname!r} lacks the columns {missing}",
+                                path=spath,
+                                where=f"第 {line} 行",
                             )
                     elif line > 10:
                         break
                     continue
+
                 def get(h: str, row=row, idx=idx) -> Any:
                     return row[idx[h]] if idx[h] < len(row) else None
 
@@ -150,7 +155,8 @@ def read_catalog(path: Path) -> tuple[str | None, list[Decision]]:
                         raise ImportFormatError(
                             "该行没有对象编号（隐藏列）：请勿在目录清单中新增行或修改隐藏列",
                             "row without an object key: rows must not be added and hidden columns not edited",
-                            path=spath, where=where,
+                            path=spath,
+                            where=where,
                         )
                     continue
                 dec_text = _text(get(COL_DECISION))
@@ -161,7 +167,8 @@ def read_catalog(path: Path) -> tuple[str | None, list[Decision]]:
                         raise ImportFormatError(
                             f"研判结论“{dec_text}”无法识别（应为 保留、合并 或 清除）",
                             f"unknown decision {dec_text!r}: expected 保留, 合并 or 清除",
-                            path=spath, where=where,
+                            path=spath,
+                            where=where,
                         )
                 out.append(
                     Decision(
@@ -175,7 +182,8 @@ def read_catalog(path: Path) -> tuple[str | None, list[Decision]]:
             if idx is None:
                 raise ImportFormatError(
                     f"工作表“{sname}”中找不到表头（{COL_KEY}、{COL_DECISION}）",
-                    f"sheet {sname!r} has no header row with {COL_KEY} and {COL_DECISION}", path=spath,
+                    f"sheet {sname!r} has no header row with {COL_KEY} and {COL_DECISION}",
+                    path=spath,
                 )
     finally:
         wb.close()
@@ -191,7 +199,9 @@ def apply_decisions(session, path: Path, actor: str = "import") -> CatalogImport
     if unit_id:
         root = session.get(Unit, unit_id)
         if root is None:
-            raise DataError(f"目录清单所属单位“{unit_id}”不存在", f"catalog unit {unit_id!r} is unknown", path=spath)
+            raise DataError(
+                f"目录清单所属单位“{unit_id}”不存在", f"catalog unit {unit_id!r} is unknown", path=spath
+            )
         allowed = set(session.scalars(select(Unit.id).where(Unit.path.startswith(root.path))))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     for d in decisions:
@@ -201,12 +211,16 @@ def apply_decisions(session, path: Path, actor: str = "import") -> CatalogImport
         if obj is None:
             raise DataError(
                 f"对象编号“{d.key}”在平台中不存在（目录清单是否来自本工作区？）",
-                f"object {d.key!r} does not exist in this workspace", path=spath, where=d.where,
+                f"object {d.key!r} does not exist in this workspace",
+                path=spath,
+                where=d.where,
             )
         if allowed is not None and obj.unit_id not in allowed:
             raise DataError(
                 f"对象“{obj.name}”不属于本目录清单的单位范围，不能在此研判",
-                f"object {d.key!r} is outside the catalog's unit scope", path=spath, where=d.where,
+                f"object {d.key!r} is outside the catalog's unit scope",
+                path=spath,
+                where=d.where,
             )
         if d.decision is None:
             continue
@@ -215,26 +229,43 @@ def apply_decisions(session, path: Path, actor: str = "import") -> CatalogImport
         rec = session.get(Recommendation, d.key)
         if rec is None:
             rec = Recommendation(
-                id=d.key, object_type=otype, object_id=oid, unit_id=obj.unit_id, action="review", reasons=[],
-                evidence={}, updated_at=now,
+                id=d.key,
+                object_type=otype,
+                object_id=oid,
+                unit_id=obj.unit_id,
+                action="review",
+                reasons=[],
+                evidence={},
+                updated_at=now,
             )
             session.add(rec)
             res.created += 1
             before = None
         else:
-            before = {"decision": rec.decision, "decision_reason": rec.decision_reason,
-                      "deadline": rec.deadline.isoformat() if rec.deadline else None}
+            before = {
+                "decision": rec.decision,
+                "decision_reason": rec.decision_reason,
+                "deadline": rec.deadline.isoformat() if rec.deadline else None,
+            }
         reason = d.reason if d.reason is not None else rec.decision_reason
         deadline = d.deadline if d.deadline is not None else rec.deadline
-        if before is not None and (rec.decision, rec.decision_reason, rec.deadline) == (d.decision, reason, deadline):
+        if before is not None and (rec.decision, rec.decision_reason, rec.deadline) == (
+            d.decision,
+            reason,
+            deadline,
+        ):
             res.unchanged += 1
             continue
         rec.decision, rec.decision_reason, rec.deadline = d.decision, reason, deadline
         rec.decided_at = now
         rec.updated_at = now
         res.changed += 1
-        after = {"decision": d.decision, "decision_reason": reason,
-                 "deadline": deadline.isoformat() if deadline else None, "source": Path(spath).name}
+        after = {
+            "decision": d.decision,
+            "decision_reason": reason,
+            "deadline": deadline.isoformat() if deadline else None,
+            "source": Path(spath).name,
+        }
         audit.record(session, actor, "recommendation.decide", "recommendation", d.key, before, after)
     session.flush()
     return res

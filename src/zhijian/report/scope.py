@@ -70,9 +70,7 @@ def resolve_scope(
     ws: Workspace, unit_id: str | None = None, start: dt.date | None = None, end: dt.date | None = None
 ) -> Scope:
     if start and end and start > end:
-        raise ReportError(
-            f"起始日期 {start} 晚于截止日期 {end}", f"--from {start} is after --to {end}"
-        )
+        raise ReportError(f"起始日期 {start} 晚于截止日期 {end}", f"--from {start} is after --to {end}")
     with ws.store.session() as s:
         all_units = {u.id: u for u in s.scalars(select(Unit))}
         people_by_unit: dict[str, int] = {}
@@ -102,7 +100,9 @@ def resolve_scope(
     subtree_people: dict[str, int] = {}
     for u in units.values():
         subtree_people[u.id] = sum(
-            n for uid, n in people_by_unit.items() if uid in all_units and all_units[uid].path.startswith(u.path)
+            n
+            for uid, n in people_by_unit.items()
+            if uid in all_units and all_units[uid].path.startswith(u.path)
         )
     outside = sorted(
         {u.name for k, u in all_units.items() if k not in units} - {u.name for u in units.values()},

@@ -74,9 +74,16 @@ def build_inventory_xlsx(ws: Workspace, unit_id: str | None = None, scope: Scope
     rows = catalog_rows(ws, scope)
     findings, _ = list_findings(ws.store, unit_id=scope.unit_id, limit=None)
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
-    wb.set_properties({"title": f"{scope.title}政务移动互联网应用程序、政务公众账号和工作群组目录清单",
-                       "author": "zhijian", "comments": MARKER})
+    wb = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    )
+    wb.set_properties(
+        {
+            "title": f"{scope.title}政务移动互联网应用程序、政务公众账号和工作群组目录清单",
+            "author": "zhijian",
+            "comments": MARKER,
+        }
+    )
     f = _formats(wb)
     summary = wb.add_worksheet("汇总")
     sheets = {k: wb.add_worksheet(SHEET_NAMES[k]) for k in OBJECT_KINDS}
@@ -99,9 +106,19 @@ def build_inventory_xlsx(ws: Workspace, unit_id: str | None = None, scope: Scope
 def _formats(wb) -> dict:
     base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
     return {
-        "title": wb.add_format({"font_name": "方正小标宋简体", "font_size": 16, "align": "center", "valign": "vcenter"}),
-        "head": wb.add_format({**base, "bold": True, "bg_color": "#D9E1F2", "align": "center", "text_wrap": True,
-                               "font_name": "黑体"}),
+        "title": wb.add_format(
+            {"font_name": "方正小标宋简体", "font_size": 16, "align": "center", "valign": "vcenter"}
+        ),
+        "head": wb.add_format(
+            {
+                **base,
+                "bold": True,
+                "bg_color": "#D9E1F2",
+                "align": "center",
+                "text_wrap": True,
+                "font_name": "黑体",
+            }
+        ),
         "text": wb.add_format({**base, "text_wrap": True}),
         "center": wb.add_format({**base, "align": "center"}),
         "num": wb.add_format({**base, "num_format": "#,##0"}),
@@ -109,7 +126,9 @@ def _formats(wb) -> dict:
         "pct": wb.add_format({**base, "num_format": "0.0%"}),
         "edit": wb.add_format({**base, "bg_color": "#FFF2CC", "align": "center"}),
         "edit_text": wb.add_format({**base, "bg_color": "#FFF2CC", "text_wrap": True}),
-        "edit_date": wb.add_format({**base, "bg_color": "#FFF2CC", "num_format": "yyyy-mm-dd", "align": "center"}),
+        "edit_date": wb.add_format(
+            {**base, "bg_color": "#FFF2CC", "num_format": "yyyy-mm-dd", "align": "center"}
+        ),
         "note": wb.add_format({"font_name": "宋体", "font_size": 10, "text_wrap": True, "valign": "top"}),
         "bold": wb.add_format({**base, "bold": True}),
         "bold_pct": wb.add_format({**base, "bold": True, "num_format": "0.0%"}),
@@ -126,7 +145,9 @@ def _date(sheet, r: int, c: int, d: dt.date | None, fmt) -> None:
 def _object_sheet(sheet, kind: str, rows: list[CatalogRow], scope: Scope, f: dict) -> None:
     cols = columns(kind)
     ncol = len(cols)
-    sheet.merge_range(TITLE_ROW, 0, TITLE_ROW, 14, f"{scope.title}{OBJECT_TYPES_ZH[kind]}目录清单", f["title"])
+    sheet.merge_range(
+        TITLE_ROW, 0, TITLE_ROW, 14, f"{scope.title}{OBJECT_TYPES_ZH[kind]}目录清单", f["title"]
+    )
     sheet.set_row(TITLE_ROW, 30)
     sheet.set_row(HEADER_ROW, 30)
     for i, c in enumerate(cols):
@@ -158,23 +179,42 @@ def _object_sheet(sheet, kind: str, rows: list[CatalogRow], scope: Scope, f: dic
         sheet.write_string(r, 15, row.key)
         sheet.write_string(r, 16, row.unit_id or "")
         sheet.write_formula(
-            r, 17, f'=IF({dec}{excel_row}<>"",{dec}{excel_row},IF(OR({sug}{excel_row}="待研判",'
-            f'{sug}{excel_row}="豁免"),"",{sug}{excel_row}))', None, row.conclusion,
+            r,
+            17,
+            f'=IF({dec}{excel_row}<>"",{dec}{excel_row},IF(OR({sug}{excel_row}="待研判",'
+            f'{sug}{excel_row}="豁免"),"",{sug}{excel_row}))',
+            None,
+            row.conclusion,
         )
     last = HEADER_ROW + max(len(rows), 1)
     sheet.freeze_panes(HEADER_ROW + 1, 2)
     sheet.autofilter(HEADER_ROW, 0, last, ncol - 1)
     # the decision column accepts only the list (room for rows a unit adds is not given: ids come from zhijian)
     sheet.data_validation(
-        HEADER_ROW + 1, idx[COL_DECISION], HEADER_ROW + max(len(rows), 1), idx[COL_DECISION],
-        {"validate": "list", "source": DECISION_CHOICES, "error_title": "研判结论",
-         "error_message": "请从下拉列表中选择：保留、合并或清除", "input_title": "研判结论",
-         "input_message": "保留 / 合并 / 清除"},
+        HEADER_ROW + 1,
+        idx[COL_DECISION],
+        HEADER_ROW + max(len(rows), 1),
+        idx[COL_DECISION],
+        {
+            "validate": "list",
+            "source": DECISION_CHOICES,
+            "error_title": "研判结论",
+            "error_message": "请从下拉列表中选择：保留、合并或清除",
+            "input_title": "研判结论",
+            "input_message": "保留 / 合并 / 清除",
+        },
     )
     sheet.data_validation(
-        HEADER_ROW + 1, idx[COL_DEADLINE], HEADER_ROW + max(len(rows), 1), idx[COL_DEADLINE],
-        {"validate": "date", "criteria": ">=", "value": dt.datetime(2000, 1, 1),
-         "error_message": "整改时限应为日期，如 2026-06-30"},
+        HEADER_ROW + 1,
+        idx[COL_DEADLINE],
+        HEADER_ROW + max(len(rows), 1),
+        idx[COL_DEADLINE],
+        {
+            "validate": "date",
+            "criteria": ">=",
+            "value": dt.datetime(2000, 1, 1),
+            "error_message": "整改时限应为日期，如 2026-06-30",
+        },
     )
     sheet.set_landscape()
     sheet.set_paper(9)  # A4
@@ -220,20 +260,31 @@ def _summary_sheet(sheet, rows: dict[str, list[CatalogRow]], scope: Scope, f: di
             counts = {c: sum(1 for x in sub if x.conclusion == c) for c in DECISION_CHOICES}
             sheet.write_string(r, 0, label, f["bold"] if bold else f["text"])
             sheet.write_string(r, 1, OBJECT_TYPES_ZH[kind], f["center"])
-            sheet.write_formula(r, 2, f"=COUNTIFS({rng(key_col)},\"?*\"{crit})", f["num"], total)
+            sheet.write_formula(r, 2, f'=COUNTIFS({rng(key_col)},"?*"{crit})', f["num"], total)
             for j, c in enumerate(DECISION_CHOICES):
                 sheet.write_formula(r, 3 + j, f'=COUNTIFS({rng(concl_col)},"{c}"{crit})', f["num"], counts[c])
-            sheet.write_formula(r, 6, f"=C{excel}-D{excel}-E{excel}-F{excel}", f["num"],
-                                total - sum(counts.values()))
+            sheet.write_formula(
+                r, 6, f"=C{excel}-D{excel}-E{excel}-F{excel}", f["num"], total - sum(counts.values())
+            )
             rate = (counts["合并"] + counts["清除"]) / total if total else 0.0
-            sheet.write_formula(r, 7, f'=IF(C{excel}=0,"",(E{excel}+F{excel})/C{excel})',
-                                f["bold_pct"] if bold else f["pct"], rate)
+            sheet.write_formula(
+                r,
+                7,
+                f'=IF(C{excel}=0,"",(E{excel}+F{excel})/C{excel})',
+                f["bold_pct"] if bold else f["pct"],
+                rate,
+            )
             r += 1
         r += 1
     sheet.merge_range(r, 0, r, len(SUMMARY_COLS) - 1, "", f["note"])
-    sheet.write_string(r, 0, "说明：拟精简率 =（合并 + 清除）÷ 总数。结论以“研判结论”为准，未填写的按系统建议；"
-                             "“待研判”计入未研判。各数字对应的对象见各对象工作表（按单位编码筛选），"
-                             "问题线索见“问题线索”工作表。", f["note"])
+    sheet.write_string(
+        r,
+        0,
+        "说明：拟精简率 =（合并 + 清除）÷ 总数。结论以“研判结论”为准，未填写的按系统建议；"
+        "“待研判”计入未研判。各数字对应的对象见各对象工作表（按单位编码筛选），"
+        "问题线索见“问题线索”工作表。",
+        f["note"],
+    )
     sheet.set_row(r, 45)
     sheet.freeze_panes(HEADER_ROW + 1, 0)
     sheet.set_paper(9)
@@ -242,8 +293,17 @@ def _summary_sheet(sheet, rows: dict[str, list[CatalogRow]], scope: Scope, f: di
 
 
 def _findings_sheet(sheet, findings: list[dict], f: dict) -> None:
-    heads = [("线索编号", 22), ("类别", 16), ("单位", 18), ("对象类型", 10), ("对象编号", 18), ("问题", 50),
-             ("状态", 10), ("整改时限", 12), ("证据消息数", 10)]
+    heads = [
+        ("线索编号", 22),
+        ("类别", 16),
+        ("单位", 18),
+        ("对象类型", 10),
+        ("对象编号", 18),
+        ("问题", 50),
+        ("状态", 10),
+        ("整改时限", 12),
+        ("证据消息数", 10),
+    ]
     for i, (h, w) in enumerate(heads):
         sheet.write_string(0, i, h, f["head"])
         sheet.set_column(i, i, w)

@@ -26,9 +26,7 @@ def _con():
     return ibis.duckdb.connect()
 
 
-def label_texts(
-    records: list[dict[str, Any]], pack: Pack, con=None
-) -> list[list[dict[str, str | None]]]:
+def label_texts(records: list[dict[str, Any]], pack: Pack, con=None) -> list[list[dict[str, str | None]]]:
     """Labels of each record (``text`` required; ``kind``/``at_all`` optional), in input order."""
     import ibis
     import pyarrow as pa
@@ -51,7 +49,9 @@ def label_texts(
     order = {lab: i for i, lab in enumerate(label_ids())}
     result: list[list[dict[str, str | None]]] = [[] for _ in records]
     for row in out:
-        result[int(row["message_id"])].append({"label": row["label"], "rule_id": row["rule_id"], "span": row["span"]})
+        result[int(row["message_id"])].append(
+            {"label": row["label"], "rule_id": row["rule_id"], "span": row["span"]}
+        )
     for labs in result:
         labs.sort(key=lambda x: order.get(x["label"], 99))
     return result
@@ -68,14 +68,17 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise CheckInputError(
-                    f"第 {n} 行不是合法的 JSON：{e.msg}", f"line {n} is not valid JSON: {e.msg}",
-                    path=str(path), where=f"line {n}",
+                    f"第 {n} 行不是合法的 JSON：{e.msg}",
+                    f"line {n} is not valid JSON: {e.msg}",
+                    path=str(path),
+                    where=f"line {n}",
                 ) from e
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise CheckInputError(
-                    f"第 {n} 行应为含字符串字段 text 的 JSON 对象，例如 {{\"text\": \"收到请回复\"}}",
+                    f'第 {n} 行应为含字符串字段 text 的 JSON 对象，例如 {{"text": "收到请回复"}}',
                     f'line {n} must be a JSON object with a string "text"',
-                    path=str(path), where=f"line {n}",
+                    path=str(path),
+                    where=f"line {n}",
                 )
             yield n, obj
 

@@ -105,7 +105,11 @@ def _seq(items) -> tuple[set[str] | None, set[str] | None]:
             offer(run)
             run = set(e)
         if all_exact is not None:
-            all_exact = {a + b for a, b in itertools.product(all_exact, e)} if len(all_exact) * len(e) <= _MAX else None
+            all_exact = (
+                {a + b for a, b in itertools.product(all_exact, e)}
+                if len(all_exact) * len(e) <= _MAX
+                else None
+            )
     offer(run)
     return all_exact, best
 
@@ -122,7 +126,9 @@ def literal_alternation(strings: set[str]) -> str:
     """A regex matching any of ``strings`` literally (longest first), in the portable subset."""
     out = []
     for s in sorted(strings, key=lambda x: (-len(x), x)):
-        out.append("".join("\\" + ch if ch in ".^$*+?{}[]()|\\/-" else ("\\n" if ch == "\n" else ch) for ch in s))
+        out.append(
+            "".join("\\" + ch if ch in ".^$*+?{}[]()|\\/-" else ("\\n" if ch == "\n" else ch) for ch in s)
+        )
     return "|".join(out)
 
 

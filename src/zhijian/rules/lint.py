@@ -62,7 +62,11 @@ def lint_pattern(pattern: str) -> list[str]:
             i += 2
             continue
         if in_class:
-            if c == "]" and i > class_start + 1 and not (i == class_start + 2 and pattern[class_start + 1] == "^"):
+            if (
+                c == "]"
+                and i > class_start + 1
+                and not (i == class_start + 2 and pattern[class_start + 1] == "^")
+            ):
                 in_class = False
             elif c == "[":
                 if pattern.startswith("[:", i):

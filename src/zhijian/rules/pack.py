@@ -153,20 +153,40 @@ def _read_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
-        raise RulePackError(f"规则文件 YAML 格式错误：{e}", f"malformed YAML: {e}", path=str(path), where=where) from e
+        raise RulePackError(
+            f"规则文件 YAML 格式错误：{e}", f"malformed YAML: {e}", path=str(path), where=where
+        ) from e
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise RulePackError("规则文件顶层应为映射（lexicons / fragments / masks / rules）",
-                            "top level must be a mapping", path=str(path))
+        raise RulePackError(
+            "规则文件顶层应为映射（lexicons / fragments / masks / rules）",
+            "top level must be a mapping",
+            path=str(path),
+        )
     unknown = set(data) - {"lexicons", "fragments", "masks", "rules", "skip_kinds", "pack"}
     if unknown:
-        raise RulePackError(f"未知的顶层字段：{', '.join(sorted(unknown))}",
-                            f"unknown top-level keys: {sorted(unknown)}", path=str(path))
+        raise RulePackError(
+            f"未知的顶层字段：{', '.join(sorted(unknown))}",
+            f"unknown top-level keys: {sorted(unknown)}",
+            path=str(path),
+        )
     return data
 
 
-_RULE_KEYS = {"id", "label", "pattern", "source", "view", "unless", "kinds", "at_all", "max_len", "note", "disabled"}
+_RULE_KEYS = {
+    "id",
+    "label",
+    "pattern",
+    "source",
+    "view",
+    "unless",
+    "kinds",
+    "at_all",
+    "max_len",
+    "note",
+    "disabled",
+}
 _MASK_KEYS = {"id", "view", "pattern", "source", "replace", "disabled", "note"}
 
 
@@ -174,14 +194,20 @@ def _merge_file(pack: Pack, data: dict[str, Any], file: str) -> None:
     for name, spec in (data.get("lexicons") or {}).items():
         where = f"lexicons.{name}"
         if not isinstance(spec, dict) or not isinstance(spec.get("terms"), list) or not spec["terms"]:
-            raise _err(file, where, "词表应包含非空的 terms 列表和 source", "lexicon needs a non-empty 'terms' list")
+            raise _err(
+                file, where, "词表应包含非空的 terms 列表和 source", "lexicon needs a non-empty 'terms' list"
+            )
         terms = tuple(str(t) for t in spec["terms"])
         pack.lexicons[name] = Lexicon(name, terms, _str(spec, "source", file, where), file)
     for name, spec in (data.get("fragments") or {}).items():
         where = f"fragments.{name}"
         if not isinstance(spec, dict):
-            raise _err(file, where, "片段应为映射（regex, source）", "fragment must be a mapping with regex, source")
-        pack.fragments[name] = Fragment(name, _str(spec, "regex", file, where), _str(spec, "source", file, where), file)
+            raise _err(
+                file, where, "片段应为映射（regex, source）", "fragment must be a mapping with regex, source"
+            )
+        pack.fragments[name] = Fragment(
+            name, _str(spec, "regex", file, where), _str(spec, "source", file, where), file
+        )
     for i, spec in enumerate(data.get("masks") or []):
         where = f"masks[{i}]"
         if not isinstance(spec, dict):
@@ -204,7 +230,12 @@ def _merge_file(pack: Pack, data: dict[str, Any], file: str) -> None:
             file=file,
         )
         if "$" in m.replace or "\\" in m.replace:
-            raise _err(file, where, "替换文本不能含 $ 或 \\（Java 与 RE2 含义不同）", "replace must not contain $ or \\")
+            raise _err(
+                file,
+                where,
+                "替换文本不能含 $ 或 \\（Java 与 RE2 含义不同）",
+                "replace must not contain $ or \\",
+            )
         if m.view == "base":
             raise _err(file, where, "不能遮蔽 base 视图", "masks cannot apply to the base view")
         if idx is None:
@@ -221,7 +252,9 @@ def _merge_file(pack: Pack, data: dict[str, Any], file: str) -> None:
         rid = _str(spec, "id", file, where)
         where = f"rules[{i}] id={rid}"
         if not _ID.match(rid):
-            raise _err(file, where, "规则 id 只能含小写字母、数字、下划线和点", "rule id must match [a-z0-9_.]+")
+            raise _err(
+                file, where, "规则 id 只能含小写字母、数字、下划线和点", "rule id must match [a-z0-9_.]+"
+            )
         idx = next((k for k, r in enumerate(pack.rules) if r.id == rid), None)
         if spec.get("disabled"):
             if idx is not None:
@@ -288,7 +321,9 @@ def expand(pattern: str, pack: Pack, file: str = "", where: str = "", _depth: in
             return "(?:" + "|".join(_escape_literal(t) for t in terms) + ")"
         if name in pack.fragments:
             return "(?:" + expand(pack.fragments[name].regex, pack, file, where, _depth + 1) + ")"
-        raise _err(file, where, f"引用了不存在的词表或片段 {{{name}}}", f"unknown lexicon or fragment {{{name}}}")
+        raise _err(
+            file, where, f"引用了不存在的词表或片段 {{{name}}}", f"unknown lexicon or fragment {{{name}}}"
+        )
 
     return _MACRO.sub(sub, pattern)
 
@@ -297,7 +332,8 @@ def _check(pattern: str, file: str, where: str) -> None:
     problems = lint_pattern(pattern)
     if problems:
         raise _err(
-            file, where,
+            file,
+            where,
             "正则表达式不可移植（须在 DuckDB、Spark、Python 上含义一致）：" + "；".join(problems),
             "pattern is not portable: " + "; ".join(problems),
         )
@@ -324,11 +360,19 @@ def _finalise(pack: Pack) -> Pack:
             raise _err(r.file, where, "规则 id 重复", "duplicate rule id")
         seen.add(r.id)
         if r.label not in known_labels and r.label not in MARKERS:
-            raise _err(r.file, where, f"未知标签 {r.label}（可选：{', '.join(sorted(known_labels | set(MARKERS)))}）",
-                       f"unknown label {r.label!r}")
+            raise _err(
+                r.file,
+                where,
+                f"未知标签 {r.label}（可选：{', '.join(sorted(known_labels | set(MARKERS)))}）",
+                f"unknown label {r.label!r}",
+            )
         if r.view not in known_views:
-            raise _err(r.file, where, f"未知视图 {r.view}（可选：{', '.join(sorted(known_views))}）",
-                       f"unknown view {r.view!r}")
+            raise _err(
+                r.file,
+                where,
+                f"未知视图 {r.view}（可选：{', '.join(sorted(known_views))}）",
+                f"unknown view {r.view!r}",
+            )
         if not r.source.strip():
             raise _err(r.file, where, "每条规则都须注明依据 source", "every rule needs a source")
         c = expand(r.pattern, pack, r.file, where)

@@ -47,7 +47,13 @@ def _load() -> tuple[tuple[Category, ...], tuple[Label, ...]]:
             definition_zh=c["definition_zh"],
             objects=tuple(c["objects"]),
             sources=tuple(
-                Source(str(s["title"]), str(s["issuer"]), str(s["date"]), str(s.get("url") or ""), str(s.get("note") or ""))
+                Source(
+                    str(s["title"]),
+                    str(s["issuer"]),
+                    str(s["date"]),
+                    str(s.get("url") or ""),
+                    str(s.get("note") or ""),
+                )
                 for s in c["sources"]
             ),
         )

@@ -248,7 +248,9 @@ def restore(archive: Path | str, target: Path | str) -> dict:
     _check_manifest(m, archive)
     if target.exists() and any(target.iterdir()):
         raise BackupError(
-            f"恢复目标目录不是空的：{target}", f"restore target {target} exists and is not empty", path=str(target)
+            f"恢复目标目录不是空的：{target}",
+            f"restore target {target} exists and is not empty",
+            path=str(target),
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".zhijian-restore-", dir=target.parent))

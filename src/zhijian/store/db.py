@@ -105,7 +105,9 @@ class Store:
         cur = current_revision(self.engine)
         head = head_revision()
         if cur is None:
-            raise WorkspaceError("业务库尚未初始化，请运行 zhijian init", "store not initialised; run zhijian init")
+            raise WorkspaceError(
+                "业务库尚未初始化，请运行 zhijian init", "store not initialised; run zhijian init"
+            )
         if cur != head:
             migrate(self.engine)
 

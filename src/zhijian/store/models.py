@@ -30,7 +30,9 @@ class Unit(Base):
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     parent: Mapped[Unit | None] = relationship(remote_side="Unit.id", foreign_keys=[parent_id])
     level: Mapped[str] = mapped_column(String(16))  # one of UNIT_LEVELS
-    kind: Mapped[str | None] = mapped_column(String(32))  # party | government | department | township | village
+    kind: Mapped[str | None] = mapped_column(
+        String(32)
+    )  # party | government | department | township | village
     path: Mapped[str] = mapped_column(String(1000), index=True)  # '/root/child/…/self/' for subtree queries
 
 
@@ -41,7 +43,9 @@ class Person(Base):
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     title: Mapped[str | None] = mapped_column(String(100))
-    aliases: Mapped[list[Any]] = mapped_column(default=list)  # WeChat ids, WeCom ids, phone numbers, nicknames
+    aliases: Mapped[list[Any]] = mapped_column(
+        default=list
+    )  # WeChat ids, WeCom ids, phone numbers, nicknames
 
 
 class Group(Base):
@@ -91,7 +95,9 @@ class Account(Base):
     __tablename__ = "accounts"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    platform: Mapped[str] = mapped_column(String(32), default="wechat_oa")  # wechat_oa | weibo | douyin | toutiao
+    platform: Mapped[str] = mapped_column(
+        String(32), default="wechat_oa"
+    )  # wechat_oa | weibo | douyin | toutiao
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     purpose: Mapped[str | None] = mapped_column(Text)
@@ -131,7 +137,9 @@ class Finding(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     first_seen_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)  # false when the last analysis no longer found it
+    active: Mapped[bool] = mapped_column(
+        Boolean, default=True
+    )  # false when the last analysis no longer found it
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -145,11 +153,15 @@ class FindingEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-    action: Mapped[str] = mapped_column(String(32))  # assign | start | submit | verify | reopen | close | comment
+    action: Mapped[str] = mapped_column(
+        String(32)
+    )  # assign | start | submit | verify | reopen | close | comment
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
-    attachment: Mapped[str | None] = mapped_column(String(500))  # path under the workspace's attachments folder
+    attachment: Mapped[str | None] = mapped_column(
+        String(500)
+    )  # path under the workspace's attachments folder
 
 
 class Recommendation(Base):
@@ -165,7 +177,9 @@ class Recommendation(Base):
     merge_into: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    decision: Mapped[str | None] = mapped_column(String(16))  # a person's decision: keep | merge | remove | exempt
+    decision: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # a person's decision: keep | merge | remove | exempt
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decider: Mapped[User | None] = relationship(foreign_keys=[decided_by])
@@ -200,7 +214,9 @@ class WebSession(Base):
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created: Mapped[float] = mapped_column(Float)  # epoch seconds
-    last_seen: Mapped[float] = mapped_column(Float, index=True)  # epoch seconds, updated at most once a minute
+    last_seen: Mapped[float] = mapped_column(
+        Float, index=True
+    )  # epoch seconds, updated at most once a minute
 
 
 class AuditLog(Base):

@@ -45,7 +45,12 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("assign", "交办", ("open", "assigned", "reopened"), "assigned", OFFICE),
         Transition("start", "开始整改", ("assigned", "reopened"), "rectifying", OFFICE + ("liaison",)),
         Transition(
-            "submit", "提交整改材料", ("assigned", "rectifying", "reopened"), "submitted", OFFICE + ("liaison",), True
+            "submit",
+            "提交整改材料",
+            ("assigned", "rectifying", "reopened"),
+            "submitted",
+            OFFICE + ("liaison",),
+            True,
         ),
         Transition("verify", "核验通过", ("submitted",), "verified", OFFICE),
         Transition("reopen", "退回重新整改", ("submitted", "verified", "closed"), "reopened", OFFICE, True),

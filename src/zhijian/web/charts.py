@@ -8,7 +8,9 @@ from typing import Any
 PALETTE = ["#2f5d8a", "#5b8db8", "#8fb3d1", "#c9a227", "#7a9a5b", "#b5654a", "#8c6bb1", "#4a9a9a"]
 _BASE: dict[str, Any] = {
     "color": PALETTE,
-    "textStyle": {"fontFamily": "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif"},
+    "textStyle": {
+        "fontFamily": "system-ui, 'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif"
+    },
     "animation": False,
     "tooltip": {"trigger": "axis"},
     "grid": {"left": 8, "right": 16, "top": 28, "bottom": 8, "containLabel": True},
@@ -16,7 +18,11 @@ _BASE: dict[str, Any] = {
 
 
 def bar(labels: list[str], values: list[float], *, horizontal: bool = False, name: str = "") -> dict:
-    cat = {"type": "category", "data": labels, "axisLabel": {"interval": 0, "width": 110, "overflow": "truncate"}}
+    cat = {
+        "type": "category",
+        "data": labels,
+        "axisLabel": {"interval": 0, "width": 110, "overflow": "truncate"},
+    }
     val = {"type": "value", "minInterval": 1}
     return {
         **_BASE,
@@ -80,6 +86,12 @@ def reduction(rows: list[tuple[str, int, int]]) -> dict:
         "yAxis": {"type": "value", "minInterval": 1},
         "series": [
             {"type": "bar", "name": "已精简", "stack": "t", "data": [r[1] for r in rows], "barMaxWidth": 40},
-            {"type": "bar", "name": "在册", "stack": "t", "data": [r[2] - r[1] for r in rows], "barMaxWidth": 40},
+            {
+                "type": "bar",
+                "name": "在册",
+                "stack": "t",
+                "data": [r[2] - r[1] for r in rows],
+                "barMaxWidth": 40,
+            },
         ],
     }

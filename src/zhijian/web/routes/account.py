@@ -78,7 +78,9 @@ def login_submit(
 ):
     uid, err = _login(request, username, password)
     if uid is None:
-        return render(request, "login.html", status_code=401, next=_safe_next(next), error=err, username=username)
+        return render(
+            request, "login.html", status_code=401, next=_safe_next(next), error=err, username=username
+        )
     c = ctx_of(request)
     c.sessions.delete(request.cookies.get(COOKIE))  # rotate: no session fixation
     token, _ = c.sessions.create(uid)

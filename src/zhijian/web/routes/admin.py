@@ -28,18 +28,38 @@ def settings_page(request: Request, p: Principal = Depends(need())):
             users = services.list_users(s)
             units = services.visible_units(s, p)
     return render(
-        request, "settings.html", policy=services.policy_rows(c.ws.config), users=users, units=units,
-        created=request.query_params.get("created"), error="",
+        request,
+        "settings.html",
+        policy=services.policy_rows(c.ws.config),
+        users=users,
+        units=units,
+        created=request.query_params.get("created"),
+        error="",
     )
 
 
-def _create(request: Request, p: Principal, username: str, role: str, unit_id: str | None, person_id: str | None,
-            display_name: str) -> tuple[dict, str]:
+def _create(
+    request: Request,
+    p: Principal,
+    username: str,
+    role: str,
+    unit_id: str | None,
+    person_id: str | None,
+    display_name: str,
+) -> tuple[dict, str]:
     pw = generate_password()
     try:
         with ctx_of(request).write() as s:
-            u = create_user(s, username, role, pw, unit_id=unit_id or None, person_id=person_id or None,
-                            display_name=display_name, actor=p.username)
+            u = create_user(
+                s,
+                username,
+                role,
+                pw,
+                unit_id=unit_id or None,
+                person_id=person_id or None,
+                display_name=display_name,
+                actor=p.username,
+            )
             return user_public(u), pw
     except AuthError as e:
         raise HTTPException(422, e.zh) from e
@@ -61,13 +81,28 @@ def create_user_form(
     except HTTPException as e:
         with c.read() as s:
             users, units = services.list_users(s), services.visible_units(s, p)
-        return render(request, "settings.html", status_code=422, policy=services.policy_rows(c.ws.config),
-                      users=users, units=units, created=None, error=e.detail)
+        return render(
+            request,
+            "settings.html",
+            status_code=422,
+            policy=services.policy_rows(c.ws.config),
+            users=users,
+            units=units,
+            created=None,
+            error=e.detail,
+        )
     with c.read() as s:
         users, units = services.list_users(s), services.visible_units(s, p)
     # The generated password is shown once, in this response only.
-    return render(request, "settings.html", policy=services.policy_rows(c.ws.config), users=users, units=units,
-                  created={"username": u["username"], "password": pw}, error="")
+    return render(
+        request,
+        "settings.html",
+        policy=services.policy_rows(c.ws.config),
+        users=users,
+        units=units,
+        created={"username": u["username"], "password": pw},
+        error="",
+    )
 
 
 def _set_active(request: Request, p: Principal, uid: int, active: bool | None, reset: bool) -> dict:
@@ -85,8 +120,15 @@ def _set_active(request: Request, p: Principal, uid: int, active: bool | None, r
         if reset:
             pw = generate_password()
             u.password_hash = hash_password(pw)
-        audit.record(s, p.username, "user.reset_password" if reset else "user.update", "user", str(u.id), before,
-                     user_public(u))
+        audit.record(
+            s,
+            p.username,
+            "user.reset_password" if reset else "user.update",
+            "user",
+            str(u.id),
+            before,
+            user_public(u),
+        )
     if reset or active is False:
         c.sessions.drop_user(uid)
     return {"id": uid, "password": pw}
@@ -110,8 +152,15 @@ def reset_user(request: Request, uid: DbId, p: Principal = Depends(need("admin")
     with c.read() as s:
         users, units = services.list_users(s), services.visible_units(s, p)
         name = s.get(User, uid).username
-    return render(request, "settings.html", policy=services.policy_rows(c.ws.config), users=users, units=units,
-                  created={"username": name, "password": r["password"]}, error="")
+    return render(
+        request,
+        "settings.html",
+        policy=services.policy_rows(c.ws.config),
+        users=users,
+        units=units,
+        created={"username": name, "password": r["password"]},
+        error="",
+    )
 
 
 @router.get("/audit", include_in_schema=False)

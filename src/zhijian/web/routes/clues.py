@@ -65,7 +65,9 @@ async def _read_images(files: list[Any]) -> list[bytes]:
     for f in files:
         data = await f.read(lim["max_image_bytes"] + 1)
         if len(data) > lim["max_image_bytes"]:
-            raise ImageRejected(f"每张截图不能超过 {lim['max_image_bytes'] // (1024 * 1024)} MB", "image too large")
+            raise ImageRejected(
+                f"每张截图不能超过 {lim['max_image_bytes'] // (1024 * 1024)} MB", "image too large"
+            )
         if data:
             out.append(data)
     return out
@@ -148,7 +150,9 @@ def _form_context(request: Request) -> dict:
     with c.read() as s:
         for k, model in (("group", Group), ("app", App), ("account", Account)):
             names[k] = list(
-                s.execute(select(model.name).where(model.status == "active").order_by(model.name).limit(2000)).scalars()
+                s.execute(
+                    select(model.name).where(model.status == "active").order_by(model.name).limit(2000)
+                ).scalars()
             )
         units = list(s.execute(select(Unit.name).order_by(Unit.path).limit(2000)).scalars())
     return {
@@ -174,10 +178,18 @@ async def clue_form_submit(request: Request):
     try:
         receipt = await _submit(request, fields, files)
     except (service.ClueError, ImageRejected) as e:
-        return render(request, "clue_form.html", status_code=400, error=e.zh, f=fields, **_form_context(request))
+        return render(
+            request, "clue_form.html", status_code=400, error=e.zh, f=fields, **_form_context(request)
+        )
     except HTTPException as e:
-        return render(request, "clue_form.html", status_code=e.status_code, error=e.detail, f=fields,
-                      **_form_context(request))
+        return render(
+            request,
+            "clue_form.html",
+            status_code=e.status_code,
+            error=e.detail,
+            f=fields,
+            **_form_context(request),
+        )
     return render(request, "clue_receipt.html", status_code=201, receipt=receipts.formatted(receipt))
 
 
@@ -191,9 +203,18 @@ def follow_submit(request: Request, receipt: Annotated[str, Form(max_length=64)]
     try:
         view = _lookup(request, receipt)
     except HTTPException as e:
-        return render(request, "clue_follow.html", status_code=e.status_code, view=None, error=e.detail, receipt="")
+        return render(
+            request, "clue_follow.html", status_code=e.status_code, view=None, error=e.detail, receipt=""
+        )
     if view is None:
-        return render(request, "clue_follow.html", status_code=404, view=None, error="回执无效，请核对后重新输入", receipt="")
+        return render(
+            request,
+            "clue_follow.html",
+            status_code=404,
+            view=None,
+            error="回执无效，请核对后重新输入",
+            receipt="",
+        )
     return render(request, "clue_follow.html", view=view, error="", receipt=receipt)
 
 
@@ -207,12 +228,27 @@ def follow_message(
         view = _follow_up(request, receipt, body)
     except service.ClueError as e:
         view = _lookup(request, receipt)
-        return render(request, "clue_follow.html", status_code=400, view=view, error=e.zh,
-                      receipt=receipt if view else "")
+        return render(
+            request,
+            "clue_follow.html",
+            status_code=400,
+            view=view,
+            error=e.zh,
+            receipt=receipt if view else "",
+        )
     except HTTPException as e:
-        return render(request, "clue_follow.html", status_code=e.status_code, view=None, error=e.detail, receipt="")
+        return render(
+            request, "clue_follow.html", status_code=e.status_code, view=None, error=e.detail, receipt=""
+        )
     if view is None:
-        return render(request, "clue_follow.html", status_code=404, view=None, error="回执无效，请核对后重新输入", receipt="")
+        return render(
+            request,
+            "clue_follow.html",
+            status_code=404,
+            view=None,
+            error="回执无效，请核对后重新输入",
+            receipt="",
+        )
     return render(request, "clue_follow.html", view=view, error="", receipt=receipt, sent=True)
 
 
@@ -324,12 +360,21 @@ def _office_units(request: Request, p: Principal) -> list[dict]:
 
 
 @router.get("/office/clues", include_in_schema=False)
-def office_list_page(request: Request, status: str = "", category: str = "", p: Principal = Depends(need(*OFFICE))):
+def office_list_page(
+    request: Request, status: str = "", category: str = "", p: Principal = Depends(need(*OFFICE))
+):
     _purge(request)
     with ctx_of(request).read() as s:
         rows = service.office_list(s, status or None, category or None)
-    return render(request, "clue_office_list.html", rows=rows, status=status, category=category,
-                  STATUS=service.STATUS_ZH, categories=taxonomy.categories())
+    return render(
+        request,
+        "clue_office_list.html",
+        rows=rows,
+        status=status,
+        category=category,
+        STATUS=service.STATUS_ZH,
+        categories=taxonomy.categories(),
+    )
 
 
 @router.get("/office/clues/{clue_id}", include_in_schema=False)
@@ -338,8 +383,14 @@ def office_detail_page(request: Request, clue_id: str, p: Principal = Depends(ne
         d = service.office_detail(s, clue_id)
     if d is None:
         raise not_found()
-    return render(request, "clue_office_detail.html", d=d, units=_office_units(request, p), error="",
-                  retention=ctx_of(request).ws.config.policy.clues.retention_days)
+    return render(
+        request,
+        "clue_office_detail.html",
+        d=d,
+        units=_office_units(request, p),
+        error="",
+        retention=ctx_of(request).ws.config.policy.clues.retention_days,
+    )
 
 
 def _office_act(request: Request, p: Principal, clue_id: str, action: str, data: dict) -> dict:
@@ -350,8 +401,15 @@ def _office_act(request: Request, p: Principal, clue_id: str, action: str, data:
                 service.reply(s, p.username, clue_id, data.get("body", ""))
                 return {"ok": True}
             if action == "triage":
-                fid = service.triage(s, p.username, clue_id, data.get("title", ""), data.get("summary", ""),
-                                     data.get("unit_id") or None, data.get("severity") or "medium")
+                fid = service.triage(
+                    s,
+                    p.username,
+                    clue_id,
+                    data.get("title", ""),
+                    data.get("summary", ""),
+                    data.get("unit_id") or None,
+                    data.get("severity") or "medium",
+                )
                 return {"ok": True, "finding_id": fid}
             if action == "close":
                 service.close(s, p.username, clue_id, data.get("reason", ""))
@@ -367,7 +425,9 @@ def _office_act(request: Request, p: Principal, clue_id: str, action: str, data:
 
 
 @router.post("/office/clues/{clue_id}/{action}", include_in_schema=False)
-async def office_action_form(request: Request, clue_id: str, action: str, p: Principal = Depends(need(*OFFICE))):
+async def office_action_form(
+    request: Request, clue_id: str, action: str, p: Principal = Depends(need(*OFFICE))
+):
     form = await request.form()
     data = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
@@ -376,9 +436,15 @@ async def office_action_form(request: Request, clue_id: str, action: str, p: Pri
         if e.status_code != 422:
             raise
         d = await run_in_threadpool(_detail_or_404, request, clue_id)
-        return render(request, "clue_office_detail.html", status_code=422, d=d,
-                      units=await run_in_threadpool(_office_units, request, p), error=e.detail,
-                      retention=ctx_of(request).ws.config.policy.clues.retention_days)
+        return render(
+            request,
+            "clue_office_detail.html",
+            status_code=422,
+            d=d,
+            units=await run_in_threadpool(_office_units, request, p),
+            error=e.detail,
+            retention=ctx_of(request).ws.config.policy.clues.retention_days,
+        )
     del res
     return RedirectResponse(f"/office/clues/{clue_id}", 303)
 
@@ -403,7 +469,9 @@ def _attachment(request: Request, clue_id: str, att_id: str):
     if r is None:
         raise not_found()
     path, media = r
-    return FileResponse(path, media_type=media, filename=f"screenshot{path.suffix}", content_disposition_type="inline")
+    return FileResponse(
+        path, media_type=media, filename=f"screenshot{path.suffix}", content_disposition_type="inline"
+    )
 
 
 class OfficeActionIn(BaseModel):
@@ -417,7 +485,9 @@ class OfficeActionIn(BaseModel):
 
 
 @api.get("/office/clues", responses={401: {}, 403: {}})
-def office_list_api(request: Request, status: str = "", category: str = "", p: Principal = Depends(need(*OFFICE))):
+def office_list_api(
+    request: Request, status: str = "", category: str = "", p: Principal = Depends(need(*OFFICE))
+):
     """Clues for the office (dates only, never a time; no reporter metadata exists)."""
     _purge(request)
     with ctx_of(request).read() as s:
@@ -430,8 +500,9 @@ def office_detail_api(request: Request, clue_id: str, p: Principal = Depends(nee
 
 
 @api.post("/office/clues/{clue_id}/{action}", responses={401: {}, 403: {}, 404: {}, 422: {}})
-def office_action_api(request: Request, clue_id: str, action: str, body: OfficeActionIn,
-                      p: Principal = Depends(need(*OFFICE))):
+def office_action_api(
+    request: Request, clue_id: str, action: str, body: OfficeActionIn, p: Principal = Depends(need(*OFFICE))
+):
     """``action``: reply (body), triage (title, summary, unit_id, severity), close (reason), link (other_id)."""
     _detail_or_404(request, clue_id)
     return _office_act(request, p, clue_id, action, body.model_dump())

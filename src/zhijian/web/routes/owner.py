@@ -100,8 +100,17 @@ def _write_memberships(ws, gid: str, owner_id: str, person_ids: list[str]) -> No
     now = dt.datetime.now().replace(microsecond=0)
     batch = f"reg-{gid}-{secrets.token_hex(3)}"
     people = list(dict.fromkeys([owner_id, *person_ids]))
-    rows = [{"group_id": gid, "person_id": p, "role": "owner" if p == owner_id else "member", "joined_at": now,
-             "left_at": None, "batch_id": batch} for p in people]
+    rows = [
+        {
+            "group_id": gid,
+            "person_id": p,
+            "role": "owner" if p == owner_id else "member",
+            "joined_at": now,
+            "left_at": None,
+            "batch_id": batch,
+        }
+        for p in people
+    ]
     ws.lake().append_batch("memberships", batch, pa.Table.from_pylist(rows, schema=MEMBERSHIPS))
 
 
@@ -129,8 +138,9 @@ class RegisterIn(_Clean):
     group_type: Literal["fixed", "temporary"]
     end_date: dt.date | None = None
     end_condition: str | None = Field(None, max_length=500)
-    members: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=MAX_MEMBERS,
-                                                                   description="成员：人员编号或姓名")
+    members: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_MEMBERS, description="成员：人员编号或姓名"
+    )
 
 
 def _check_register(body: RegisterIn) -> str | None:
@@ -158,12 +168,24 @@ def register(request: Request, p: Principal, body: RegisterIn) -> dict:
             raise HTTPException(422, f"以下成员在人员名册中找不到或重名：{'、'.join(bad[:20])}")
         gid = "reg-" + secrets.token_hex(6)
         g = Group(
-            id=gid, name=body.name.strip(), platform=body.platform, unit_id=me.unit_id if me else p.unit_id,
-            owner_id=p.person_id, purpose=body.purpose.strip(), group_type=body.group_type, created_on=_today(),
+            id=gid,
+            name=body.name.strip(),
+            platform=body.platform,
+            unit_id=me.unit_id if me else p.unit_id,
+            owner_id=p.person_id,
+            purpose=body.purpose.strip(),
+            group_type=body.group_type,
+            created_on=_today(),
             end_date=body.end_date if body.group_type == "temporary" else None,
-            end_condition=(body.end_condition or "").strip() or None if body.group_type == "temporary" else None,
-            member_count=len(set(ids) | {p.person_id}), status="active", registered=True, registered_on=_today(),
-            tags=[], source="registration",
+            end_condition=(body.end_condition or "").strip() or None
+            if body.group_type == "temporary"
+            else None,
+            member_count=len(set(ids) | {p.person_id}),
+            status="active",
+            registered=True,
+            registered_on=_today(),
+            tags=[],
+            source="registration",
         )
         s.add(g)
         s.flush()
@@ -175,10 +197,19 @@ def register(request: Request, p: Principal, body: RegisterIn) -> dict:
 
 def _public(g: Group) -> dict:
     return {
-        "id": g.id, "name": g.name, "platform": g.platform, "unit_id": g.unit_id, "owner_id": g.owner_id,
-        "purpose": g.purpose, "group_type": g.group_type, "end_date": g.end_date.isoformat() if g.end_date else None,
-        "end_condition": g.end_condition, "member_count": g.member_count, "status": g.status,
-        "registered": bool(g.registered), "dissolved_on": g.dissolved_on.isoformat() if g.dissolved_on else None,
+        "id": g.id,
+        "name": g.name,
+        "platform": g.platform,
+        "unit_id": g.unit_id,
+        "owner_id": g.owner_id,
+        "purpose": g.purpose,
+        "group_type": g.group_type,
+        "end_date": g.end_date.isoformat() if g.end_date else None,
+        "end_condition": g.end_condition,
+        "member_count": g.member_count,
+        "status": g.status,
+        "registered": bool(g.registered),
+        "dissolved_on": g.dissolved_on.isoformat() if g.dissolved_on else None,
     }
 
 
@@ -191,7 +222,9 @@ def _editable(s, p: Principal, gid: str) -> Group:
     return g
 
 
-def renew(request: Request, p: Principal, gid: str, end_date: dt.date | None, end_condition: str | None) -> dict:
+def renew(
+    request: Request, p: Principal, gid: str, end_date: dt.date | None, end_condition: str | None
+) -> dict:
     with ctx_of(request).write() as s:
         g = _editable(s, p, gid)
         if g.status != "active":
@@ -241,11 +274,14 @@ def health(request: Request, gid: str) -> dict:
     def q(table, lake):
         ind = table("indicators")
         rows = lake.to_arrow(
-            ind.filter((ind.scope == "group") & (ind.scope_id == gid) & ind.metric.isin(list(HEALTH_METRICS)))
-            .select("period", "metric", "value")
+            ind.filter(
+                (ind.scope == "group") & (ind.scope_id == gid) & ind.metric.isin(list(HEALTH_METRICS))
+            ).select("period", "metric", "value")
         ).to_pylist()
         rs = table("reply_storms")
-        storms = lake.to_arrow(rs.filter(rs.group_id == gid).select("local_ts", "replies", "members")).to_pylist()
+        storms = lake.to_arrow(
+            rs.filter(rs.group_id == gid).select("local_ts", "replies", "members")
+        ).to_pylist()
         m = table("messages")
         g = m.filter(m.group_id == gid)
         last = lake.to_arrow(g.aggregate(last=g.local_ts.max(), n=g.count())).to_pylist()[0]
@@ -265,7 +301,9 @@ def health(request: Request, gid: str) -> dict:
         "weeks": len(recent),
         "messages_per_day": round(tot["messages"] / (7 * n), 1) if recent else None,
         "demands_per_week": round(tot["demands"] / n, 1) if recent else None,
-        "after_hours_share": round(tot["after_hours_demands"] / tot["demands"], 3) if tot["demands"] else None,
+        "after_hours_share": round(tot["after_hours_demands"] / tot["demands"], 3)
+        if tot["demands"]
+        else None,
         "roll_call_replies_per_week": round(tot["roll_call_replies"] / n, 1) if recent else None,
         "reply_storms": len(recent_storms),
         "reply_storm_replies": int(sum(x["replies"] or 0 for x in recent_storms)),
@@ -290,9 +328,13 @@ def _visible(request: Request, p: Principal, gid: str) -> dict:
 
 def my_groups(request: Request, p: Principal) -> list[dict]:
     with ctx_of(request).read() as s:
-        rows = s.execute(
-            select(Group).where(object_clause(p, Group)).order_by(Group.status, Group.name).limit(500)
-        ).scalars().all()
+        rows = (
+            s.execute(
+                select(Group).where(object_clause(p, Group)).order_by(Group.status, Group.name).limit(500)
+            )
+            .scalars()
+            .all()
+        )
         return [_public(g) for g in rows]
 
 
@@ -304,7 +346,9 @@ def owner_page(request: Request, p: Principal = Depends(need(*VIEWERS))):
 
 @router.get("/owner/register", include_in_schema=False)
 def register_page(request: Request, p: Principal = Depends(need("owner"))):
-    return render(request, "owner_register.html", error="", f={}, PLATFORMS=PLATFORMS, today=_today().isoformat())
+    return render(
+        request, "owner_register.html", error="", f={}, PLATFORMS=PLATFORMS, today=_today().isoformat()
+    )
 
 
 @router.post("/owner/register", include_in_schema=False)
@@ -323,24 +367,50 @@ async def register_submit(
     from pydantic import ValidationError
     from starlette.concurrency import run_in_threadpool
 
-    f = {"name": name, "platform": platform, "purpose": purpose, "group_type": group_type, "end_date": end_date,
-         "end_condition": end_condition, "members_text": members_text}
+    f = {
+        "name": name,
+        "platform": platform,
+        "purpose": purpose,
+        "group_type": group_type,
+        "end_date": end_date,
+        "end_condition": end_condition,
+        "members_text": members_text,
+    }
     try:
-        refs = [x.strip() for x in members_text.replace("，", "\n").replace(",", "\n").splitlines() if x.strip()]
+        refs = [
+            x.strip() for x in members_text.replace("，", "\n").replace(",", "\n").splitlines() if x.strip()
+        ]
         if members_file is not None and members_file.filename:
             refs += parse_member_file(members_file.filename, await members_file.read(2 * 1024 * 1024 + 1))
         try:
-            body = RegisterIn(name=name.strip(), platform=platform if platform in PLATFORMS else "other",
-                              purpose=purpose.strip(), group_type=group_type or "fixed",
-                              end_date=parse_date(end_date), end_condition=end_condition or None, members=refs)
+            body = RegisterIn(
+                name=name.strip(),
+                platform=platform if platform in PLATFORMS else "other",
+                purpose=purpose.strip(),
+                group_type=group_type or "fixed",
+                end_date=parse_date(end_date),
+                end_condition=end_condition or None,
+                members=refs,
+            )
         except ValidationError as e:
-            msgs = {"name": "群名称至少 2 个字", "purpose": "请填写建群目的（至少 4 个字）", "group_type": "请选择群类型"}
+            msgs = {
+                "name": "群名称至少 2 个字",
+                "purpose": "请填写建群目的（至少 4 个字）",
+                "group_type": "请选择群类型",
+            }
             loc = str(e.errors()[0]["loc"][0]) if e.errors() else ""
             raise HTTPException(422, msgs.get(loc, "提交的内容不完整或格式不正确")) from None
         g = await run_in_threadpool(register, request, p, body)
     except HTTPException as e:
-        return render(request, "owner_register.html", status_code=e.status_code, error=e.detail, f=f,
-                      PLATFORMS=PLATFORMS, today=_today().isoformat())
+        return render(
+            request,
+            "owner_register.html",
+            status_code=e.status_code,
+            error=e.detail,
+            f=f,
+            PLATFORMS=PLATFORMS,
+            today=_today().isoformat(),
+        )
     return RedirectResponse(f"/owner/groups/{g['id']}", 303)
 
 
@@ -352,10 +422,22 @@ def group_page(request: Request, gid: str, p: Principal = Depends(need(*VIEWERS)
     h = health(request, gid)
     chart = None
     if h["weeks"]:
-        chart = charts.lines([{"name": zh, "points": [(w["period"], w[k]) for w in h["weeks"]]}
-                              for k, zh in HEALTH_METRICS.items()])
-    return render(request, "owner_group.html", g=g, h=h, chart=chart, can_edit=p.role in EDITORS, error="",
-                  PLATFORMS=PLATFORMS)
+        chart = charts.lines(
+            [
+                {"name": zh, "points": [(w["period"], w[k]) for w in h["weeks"]]}
+                for k, zh in HEALTH_METRICS.items()
+            ]
+        )
+    return render(
+        request,
+        "owner_group.html",
+        g=g,
+        h=h,
+        chart=chart,
+        can_edit=p.role in EDITORS,
+        error="",
+        PLATFORMS=PLATFORMS,
+    )
 
 
 @router.post("/owner/groups/{gid}/renew", include_in_schema=False)
@@ -372,7 +454,10 @@ def renew_form(
 
 @router.post("/owner/groups/{gid}/dissolve", include_in_schema=False)
 def dissolve_form(
-    request: Request, gid: str, reason: Annotated[str, Form(max_length=500)] = "", p: Principal = Depends(need(*EDITORS))
+    request: Request,
+    gid: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    p: Principal = Depends(need(*EDITORS)),
 ):
     dissolve(request, p, gid, reason)
     return RedirectResponse(f"/owner/groups/{gid}", 303)
@@ -415,5 +500,3 @@ def renew_api(request: Request, gid: str, body: RenewIn, p: Principal = Depends(
 @api.post("/owner/groups/{gid}/dissolve", responses={401: {}, 403: {}, 404: {}, 409: {}})
 def dissolve_api(request: Request, gid: str, body: DissolveIn, p: Principal = Depends(need(*EDITORS))):
     return dissolve(request, p, gid, body.reason)
-
-

@@ -29,13 +29,17 @@ def checker(request: Request) -> Prechecker:
 def _my_groups(request: Request, p: Principal) -> list[dict]:
     with ctx_of(request).read() as s:
         rows = s.execute(
-            select(Group.id, Group.name).where(object_clause(p, Group), Group.status == "active").order_by(Group.name)
+            select(Group.id, Group.name)
+            .where(object_clause(p, Group), Group.status == "active")
+            .order_by(Group.name)
             .limit(1000)
         ).all()
     return [{"id": i, "name": n} for i, n in rows]
 
 
-def _run(request: Request, p: Principal, text: str, group_ids: list[str], send_at: dt.datetime | None) -> dict:
+def _run(
+    request: Request, p: Principal, text: str, group_ids: list[str], send_at: dt.datetime | None
+) -> dict:
     visible = {g["id"] for g in _my_groups(request, p)}
     bad = [g for g in group_ids if g not in visible]
     if bad:
@@ -58,8 +62,16 @@ def _parse_local(v: str) -> dt.datetime | None:
 @router.get("/precheck", include_in_schema=False)
 def precheck_page(request: Request, p: Principal = Depends(need())):
     now = dt.datetime.now().replace(second=0, microsecond=0)
-    return render(request, "precheck.html", groups=_my_groups(request, p), result=None, text="", chosen=[],
-                  send_at=now.isoformat(timespec="minutes"), error="")
+    return render(
+        request,
+        "precheck.html",
+        groups=_my_groups(request, p),
+        result=None,
+        text="",
+        chosen=[],
+        send_at=now.isoformat(timespec="minutes"),
+        error="",
+    )
 
 
 @router.post("/precheck", include_in_schema=False)
@@ -77,8 +89,17 @@ def precheck_submit(
         err = ""
     except HTTPException as e:
         result, err = None, e.detail
-    return render(request, "precheck.html", status_code=200 if not err else 422, groups=groups, result=result,
-                  text=text, chosen=group_ids, send_at=send_at, error=err)
+    return render(
+        request,
+        "precheck.html",
+        status_code=200 if not err else 422,
+        groups=groups,
+        result=result,
+        text=text,
+        chosen=group_ids,
+        send_at=send_at,
+        error=err,
+    )
 
 
 class PrecheckIn(BaseModel):
