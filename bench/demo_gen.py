@@ -1,7 +1,9 @@
 """Benchmark: generate the demo county and print wall time, throughput, sizes and peak RSS.
 
-.venv/bin/python bench/demo_gen.py                      # 500k messages (the demo default)
-.venv/bin/python bench/demo_gen.py --messages 10000000  # the 10M benchmark workspace
+    .venv/bin/python bench/demo_gen.py                      # 500k messages (the demo default)
+    .venv/bin/python bench/demo_gen.py --messages 10000000  # the 10M benchmark workspace
+
+The files go to a temporary folder unless ``--out`` names one.
 """
 
 from __future__ import annotations
