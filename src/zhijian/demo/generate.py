@@ -21,20 +21,6 @@ from zhijian.demo.messages import CAT_NAMES, DAY, EPOCH, T_CAMPAIGN, T_END, T_ST
 
 TRUTH_DIR = ".ground_truth"
 FIXED_TIME = dt.datetime(2026, 11, 1, 9, 0, 0)  # document timestamp in the spreadsheets (reproducible bytes)
-MESSAGE_COLUMNS = (
-    "message_id",
-    "group_id",
-    "group_name",
-    "sender_id",
-    "sender_name",
-    "ts",
-    "kind",
-    "text",
-    "at_all",
-    "mentions",
-    "reply_to",
-    "forwarded",
-)
 BG_KINDS = ("text", "text", "image", "voice", "video", "file", "link", "other", "recall")
 
 
