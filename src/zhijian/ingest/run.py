@@ -401,18 +401,21 @@ class ImportRun:
         db = self.db
         db.execute(f"SET memory_limit='{FINISH_MEMORY}'")
         total, need_hash = db.execute(
-            "SELECT count(*), count(*) FILTER (WHERE message_id IS NULL OR message_id = '') FROM raw"
+            "SELECT count(*), count(*) FILTER (WHERE (message_id IS NULL OR message_id = '') AND native_id IS NULL)"
+            " FROM raw"
         ).fetchall()[0]
         self.summary.parsed = total
         if not total:
             return
-        # every record carries its id (canonical files): the duplicate check of the ids (a parallel
-        # DuckDB query, GIL released) runs on its own cursor beside the chat and sender resolution (the
-        # store, in Python)
+        # the id of a record that carries one (canonical files) or the hash of its export's own id
+        # (nearly every chat export): computed where it is used, in parallel, never stored
+        key = _record_id_sql("")
+        # no record needs a content hash: the duplicate check of the ids (a parallel DuckDB query, GIL
+        # released) runs on its own cursor beside the chat and sender resolution (the store, in Python)
         dup_cur = None if need_hash else db.cursor()
         try:
             with ThreadPoolExecutor(1) as ex:  # (leaving the block waits for the check, also on errors)
-                dup_check = ex.submit(_dups, dup_cur, "raw", "message_id") if dup_cur is not None else None
+                dup_check = ex.submit(_dups, dup_cur, "raw", key) if dup_cur is not None else None
                 chatmap = self._resolve_chats()
                 sendermap, aliasmap = self._resolve_senders()
                 _temp_table(db, "chatmap", chatmap)
@@ -430,7 +433,6 @@ class ImportRun:
             if existing
             else ""
         )
-        hid = "substr(md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), {})), 1, 24)"
         # content hash of a record without ids; identical records within one file get an ordinal
         h0 = (
             "md5(concat_ws(chr(31), platform, coalesce(chat_key, ''), CAST(epoch_us(ts) AS VARCHAR),"
@@ -443,11 +445,8 @@ class ImportRun:
             db.execute(
                 f"""
                 CREATE TEMP TABLE ids AS
-                SELECT seq, message_id AS mid, NULL::VARCHAR AS h0, file_no FROM raw
-                  WHERE message_id IS NOT NULL AND message_id <> ''
-                UNION ALL
-                SELECT seq, {hid.format("native_id")}, NULL, file_no FROM raw
-                  WHERE (message_id IS NULL OR message_id = '') AND native_id IS NOT NULL
+                SELECT seq, {key} AS mid, NULL::VARCHAR AS h0, file_no FROM raw
+                  WHERE (message_id IS NOT NULL AND message_id <> '') OR native_id IS NOT NULL
                 UNION ALL
                 SELECT seq, NULL, {h0}, file_no FROM raw WHERE (message_id IS NULL OR message_id = '') AND native_id IS NULL
                 """
@@ -471,7 +470,7 @@ class ImportRun:
                 dups = _dups(db, "ids", "coalesce(mid, substr(h0, 1, 24))")
             mid, ids_join = "coalesce(i.mid, substr(i.h0, 1, 24))", "JOIN ids i USING (seq)"
         else:
-            mid, ids_join = "r.message_id", ""
+            mid, ids_join = _record_id_sql("r."), ""
             dups = id_dups
         dedup = "QUALIFY row_number() OVER (PARTITION BY f.message_id ORDER BY f.seq) = 1" if dups else ""
         db.execute(
@@ -579,6 +578,17 @@ def _temp_table(db, name: str, columns: dict[str, list]) -> None:
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
         + ", ".join(f"unnest(${i + 1}::VARCHAR[]) AS {c}" for i, c in enumerate(cols)),
         [columns[c] for c in cols],
+    )
+
+
+def _record_id_sql(r: str) -> str:
+    """SQL of a staged record's message id, over columns prefixed ``r``: its ``message_id`` when it
+    carries one (canonical files), else the hash of platform, chat and its export's own id
+    (``native_id``); NULL for a record with neither (its id is a content hash, see finish_messages)."""
+    return (
+        f"CASE WHEN {r}message_id IS NOT NULL AND {r}message_id <> '' THEN {r}message_id"
+        f" WHEN {r}native_id IS NOT NULL THEN substr(md5(concat_ws(chr(31), {r}platform,"
+        f" coalesce({r}chat_key, ''), {r}native_id)), 1, 24) END"
     )
 
 
