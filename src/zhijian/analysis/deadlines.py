@@ -90,7 +90,7 @@ def days_from_civil(y, m, d):
     return era * 146097 + doe - 719468
 
 
-def with_deadlines(lake, t, end_of_work: int, max_days: int):
+def with_deadlines(lake, t, end_of_work: int, max_days: int, stage=None):
     """Add ``pattern_id``, ``span``, ``deadline_min`` (epoch minutes, local) and ``_t0`` to ``t``
     (needs ``message_id``, ``text`` and ``local_ts``); rows without a deadline get nulls.
 
@@ -99,6 +99,11 @@ def with_deadlines(lake, t, end_of_work: int, max_days: int):
     import ibis
 
     from zhijian.lake.stages import materialize
+
+    if stage is None:  # (a prepared query passes its own: zhijian.lake.prepared)
+
+        def stage(expr, prefix):
+            return materialize(lake, expr, prefix)
 
     pats = deadline_patterns()["patterns"]
     t0 = t.local_ts.epoch_seconds().cast("int64") // 60
@@ -113,7 +118,7 @@ def with_deadlines(lake, t, end_of_work: int, max_days: int):
         cols[f"s{i}"] = t.text.re_extract(rx, 0)
         for name, idx in p.get("groups", {}).items():
             cols[f"g{i}_{name}"] = _group(t.text, rx, idx)
-    a = materialize(lake, t.mutate(**cols), "dl_a")
+    a = stage(t.mutate(**cols), "dl_a")
 
     nums: dict[str, Any] = {}
     for i, p in enumerate(pats):
@@ -123,7 +128,7 @@ def with_deadlines(lake, t, end_of_work: int, max_days: int):
                 nums[f"n{i}_{name}"] = _number(c)
             elif name == "minute":
                 nums[f"n{i}_{name}"] = _minute(c)
-    b = materialize(lake, a.mutate(**nums), "dl_b")
+    b = stage(a.mutate(**nums), "dl_b")
 
     t0 = b._t0
     day0 = t0 - t0 % DAY
@@ -174,7 +179,7 @@ def with_deadlines(lake, t, end_of_work: int, max_days: int):
                 path="deadline_patterns.yaml",
             )
         dls[f"d{i}"] = dl.cast("int64")
-    c = materialize(lake, b.mutate(**dls), "dl_c")
+    c = stage(b.mutate(**dls), "dl_c")
     oks = [
         c[f"m{i}"]
         & c[f"d{i}"].notnull()

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
 
 from zhijian.analysis.calendar import day_info, is_working_time, next_working_time, working_minutes_between
@@ -106,6 +107,10 @@ def _category_of(label: str) -> tuple[str | None, str | None, str]:
     return cat.id, cat.name_zh, srcs
 
 
+#: the draft as the deadline query reads it
+_DRAFT = pa.schema([("message_id", pa.string()), ("text", pa.string()), ("local_ts", pa.timestamp("us"))])
+
+
 class Prechecker:
     """One per workspace: a private DuckDB lake connection (serialised), the rule pack loaded once."""
 
@@ -115,6 +120,9 @@ class Prechecker:
         self._lake = None
         self._pack = None
         self._sigs: dict[str, tuple] = {}
+        self._labeler_ = None
+        #: (end of the working day, the prepared deadline query)
+        self._deadlines: tuple[int, Any] | None = None
 
     # -- engine access -----------------------------------------------------------------------
     def _lake_(self):
@@ -133,6 +141,15 @@ class Prechecker:
             self._sigs[name] = sig
         return lake.table(name)
 
+    def _labeler(self):
+        """The label and marker queries on this checker's connection, built once (a draft is
+        checked in a fraction of the time it takes to build them)."""
+        from zhijian.rules.check import Labeler
+
+        if self._labeler_ is None:
+            self._labeler_ = Labeler(self.pack(), self._lake_().con)
+        return self._labeler_
+
     def pack(self):
         if self._pack is None:
             from zhijian.rules.pack import load_pack
@@ -147,6 +164,7 @@ class Prechecker:
             return fn(self._table, self._lake_())
 
     def close(self) -> None:
+        self._labeler_ = self._deadlines = None  # their queries live on the lake's connection
         if self._lake is not None:
             self._lake.close()
             self._lake = None
@@ -168,22 +186,15 @@ class Prechecker:
             return self._check(text, group_ids, send_at)
 
     def _check(self, text: str, group_ids: list[str], send_at: dt.datetime) -> dict:
-        import ibis
-        import pyarrow as pa
-
-        from zhijian.analysis.classify import flags
-        from zhijian.rules.check import label_texts
 
         wh = self.ws.config.policy.working_hours
         adv = advice()
         pack = self.pack()
-        lake = self._lake_()
         at_all = any(k in text for k in ("@所有人", "@全体成员", "@all", "＠所有人"))
-        labs = label_texts([{"text": text, "at_all": at_all}], pack, lake.con)[0]
-        mt = ibis.memtable(
-            pa.table({"message_id": ["d"], "text": [text], "kind": ["text"], "at_all": [at_all]})
-        )
-        urgent = bool(lake.to_arrow(flags(mt, pack)).to_pylist()[0]["urgent"])
+        draft = [{"text": text, "at_all": at_all}]
+        labeler = self._labeler()
+        labs = labeler.labels(draft)[0]
+        urgent = labeler.urgent(draft)[0]
         demands = [x for x in labs if x["label"] in DEMAND_LABELS]
         groups = self._groups(group_ids)
         members = self._members(group_ids)
@@ -375,19 +386,20 @@ class Prechecker:
         return 240
 
     def _deadline(self, text: str, send_at: dt.datetime) -> tuple[dt.datetime, str] | None:
-        import ibis
-        import pyarrow as pa
-
         from zhijian.analysis.deadlines import end_of_work_minute, with_deadlines
+        from zhijian.lake.prepared import PreparedQuery
 
-        wh = self.ws.config.policy.working_hours
-        t = ibis.memtable(
-            pa.table(
-                {"message_id": ["d"], "text": [text], "local_ts": pa.array([send_at], pa.timestamp("us"))}
+        eow = end_of_work_minute(self.ws.config.policy.working_hours)
+        if self._deadlines is None or self._deadlines[0] != eow:  # built once per end of the working day
+            if self._deadlines is not None:
+                self._deadlines[1].close()
+            lake = self._lake_()
+            query = PreparedQuery(
+                lake.con, _DRAFT, lambda t, stage: with_deadlines(lake, t, eow, 31, stage=stage)
             )
-        )
-        lake = self._lake_()
-        rows = lake.to_arrow(with_deadlines(lake, t, end_of_work_minute(wh), 31)).to_pylist()
+            self._deadlines = (eow, query)
+        draft = pa.table({"message_id": ["d"], "text": [text], "local_ts": [send_at]}, schema=_DRAFT)
+        rows = self._deadlines[1].run(draft)
         if not rows or rows[0]["deadline_min"] is None:
             return None
         r = rows[0]
