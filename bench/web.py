@@ -7,6 +7,9 @@
 The server runs as a separate process (``zhijian serve``, one uvicorn worker); N concurrent
 clients (asyncio + httpx, logged in as a supervisor and as a liaison) request a fixed mix of pages
 and API calls for D seconds. Prints one line per URL and the totals; goal p95 < 300 ms, 0 errors.
+Then ``--prechecks`` drafts go one after another through the draft check (``POST /api/v1/precheck``),
+which runs the rule pack's label, marker and deadline queries on each draft: its latency is printed
+on its own line.
 """
 
 from __future__ import annotations
@@ -320,6 +323,41 @@ async def run_load(url: str, users: dict[str, str], ids: dict[str, list[str]], d
     return lat, errors
 
 
+#: drafts for the draft check (消息体检), each a different text: demands, deadlines, plain notices
+DRAFTS = [
+    "请各村今天下午5点前报送本周工作总结，收到请回复。",
+    "@所有人 明天上午9点在三楼会议室召开防汛工作会议，请准时参加。",
+    "请大家把今天的学习强国积分截图发到群里。",
+    "紧急！今晚10点前各村上报巡查情况。",
+    "关于做好近期安全生产工作的通知，请各村认真学习。",
+    "请各单位10分钟内回复是否收到。",
+    "周五前把花名册交到党政办。",
+    "今天的会议改到下午三点。",
+]
+
+
+async def run_precheck(url: str, users: dict[str, str], n: int) -> list[float]:
+    """Latency of ``POST /api/v1/precheck``, one draft after another (the checker serialises drafts:
+    its queries share one connection), after one warm-up draft that builds them."""
+    import httpx
+
+    lat = []
+    async with httpx.AsyncClient(base_url=url, timeout=60) as cl:
+        r = await cl.post(
+            "/api/v1/auth/login", json={"username": "bench-liaison", "password": users["bench-liaison"]}
+        )
+        r.raise_for_status()
+        cl.headers["X-CSRF-Token"] = r.json()["csrf_token"]  # a state-changing request carries it
+        for i in range(n + 1):
+            body = {"text": DRAFTS[i % len(DRAFTS)] + ("" if i < len(DRAFTS) else f"（{i}）")}
+            t0 = time.perf_counter()
+            r = await cl.post("/api/v1/precheck", json=body)
+            r.raise_for_status()
+            if i:
+                lat.append((time.perf_counter() - t0) * 1000)
+    return lat
+
+
 def pct(xs: list[float], q: float) -> float:
     if not xs:
         return float("nan")
@@ -387,6 +425,9 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=1, help="uvicorn worker processes (zhijian serve --workers)"
     )
+    ap.add_argument(
+        "--prechecks", type=int, default=20, help="drafts checked one after another after the load (0: none)"
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from zhijian.workspace import open_workspace
@@ -412,6 +453,7 @@ def main() -> None:
             lat, errors = asyncio.run(run_load(url, users, ids, args.duration, args.concurrency))
             cpu = tree_cpu_seconds(SERVER_PIDS[0]) - cpu0
             load1 = os.getloadavg()[0]
+            pre = asyncio.run(run_precheck(url, users, args.prechecks)) if args.prechecks else []
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -432,6 +474,11 @@ def main() -> None:
         f"server CPU {cpu * 1000 / max(1, total):.1f} ms per request (not inflated by other load); "
         f"load average {load0:.2f} before, {load1:.2f} after; {os.cpu_count()} CPUs"
     )
+    if pre:
+        print(
+            f"draft check (POST /api/v1/precheck, {len(pre)} drafts one after another, no other load): "
+            f"p50 {pct(pre, 0.5):.0f} ms, p95 {pct(pre, 0.95):.0f} ms, max {max(pre):.0f} ms"
+        )
 
 
 if __name__ == "__main__":
