@@ -74,7 +74,9 @@ def test_prepared_stages_agree_and_leave_no_tables(tmp_path):
     run and gives what a fresh computation gives; running it adds no tables to the connection."""
     lake = Lake(tmp_path, "duckdb")
     schema = pa.schema([("message_id", pa.string()), ("text", pa.string()), ("local_ts", pa.timestamp("us"))])
-    q = PreparedQuery(lake.con, schema, lambda t, stage: with_deadlines(lake, t, 17 * 60 + 30, 31, stage=stage))
+    q = PreparedQuery(
+        lake.con, schema, lambda t, stage: with_deadlines(lake, t, 17 * 60 + 30, 31, stage=stage)
+    )
     drafts = [
         ("请各村今天下午5点前报送材料", dt.datetime(2026, 12, 7, 9, 30)),
         ("明天开会", dt.datetime(2026, 12, 7, 9, 30)),
