@@ -186,7 +186,6 @@ class Prechecker:
             return self._check(text, group_ids, send_at)
 
     def _check(self, text: str, group_ids: list[str], send_at: dt.datetime) -> dict:
-
         wh = self.ws.config.policy.working_hours
         adv = advice()
         pack = self.pack()

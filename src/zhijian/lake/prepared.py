@@ -10,8 +10,7 @@ replaces the table's rows and runs that SQL.
 The first run goes through Ibis (``to_pyarrow``), which registers the expression's in-memory
 tables on the connection; the SQL is compiled at the second run, so a caller that runs once pays
 nothing extra. Meant for small results (a few rows per input row): they come back as Python
-values. Not thread-safe: one caller at a time per connection
-(the draft checker holds its lock).
+values. Not thread-safe: one caller at a time per connection (the draft checker holds its lock).
 """
 
 from __future__ import annotations
