@@ -120,7 +120,7 @@ class Prechecker:
         self._lake = None
         self._pack = None
         self._sigs: dict[str, tuple] = {}
-        self._labeler_ = None
+        self._labeler = None
         #: (end of the working day, the prepared deadline query)
         self._deadlines: tuple[int, Any] | None = None
 
@@ -141,14 +141,14 @@ class Prechecker:
             self._sigs[name] = sig
         return lake.table(name)
 
-    def _labeler(self):
+    def _labeler_(self):
         """The label and marker queries on this checker's connection, built once (a draft is
         checked in a fraction of the time it takes to build them)."""
         from zhijian.rules.check import Labeler
 
-        if self._labeler_ is None:
-            self._labeler_ = Labeler(self.pack(), self._lake_().con)
-        return self._labeler_
+        if self._labeler is None:
+            self._labeler = Labeler(self.pack(), self._lake_().con)
+        return self._labeler
 
     def pack(self):
         if self._pack is None:
@@ -164,7 +164,7 @@ class Prechecker:
             return fn(self._table, self._lake_())
 
     def close(self) -> None:
-        self._labeler_ = self._deadlines = None  # their queries live on the lake's connection
+        self._labeler = self._deadlines = None  # their queries live on the lake's connection
         if self._lake is not None:
             self._lake.close()
             self._lake = None
@@ -191,7 +191,7 @@ class Prechecker:
         pack = self.pack()
         at_all = any(k in text for k in ("@所有人", "@全体成员", "@all", "＠所有人"))
         draft = [{"text": text, "at_all": at_all}]
-        labeler = self._labeler()
+        labeler = self._labeler_()
         labs = labeler.labels(draft)[0]
         urgent = labeler.urgent(draft)[0]
         demands = [x for x in labs if x["label"] in DEMAND_LABELS]
