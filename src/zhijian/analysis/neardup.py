@@ -496,10 +496,11 @@ def candidate_edges(docs, sig, p: Params):
     head = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.substr(0, e))
     tail = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.right(e))
     edges.append(_bucket_edges(head, ["key"]))
-    # and in text order: a copy cut short sorts right before the texts it is the beginning of, so
-    # its chain edge reaches one of them however many siblings share the bucket
-    head_t = long_docs.select(long_docs.doc, long_docs.norm, key=long_docs.norm.substr(0, e))
-    edges.append(_bucket_edges(head_t, ["key"], by="norm"))
+    # and in text order (``doc`` numbers the texts in that order: an integer sort, not a string
+    # one): a copy cut short sorts right before the texts it is the beginning of, so its chain
+    # edge reaches one of them however many siblings share the bucket
+    head_t = long_docs.select(long_docs.doc, key=long_docs.norm.substr(0, e))
+    edges.append(_bucket_edges(head_t, ["key"], by="doc"))
     edges.append(_bucket_edges(tail, ["key"]))
     u = edges[0]
     for x in edges[1:]:
@@ -519,7 +520,8 @@ def _prefix_ambiguous(docs, p: Params):
 
     e = p.edge_key_chars
     t = docs.filter(docs.n >= e).select("doc", "norm", "n", key=docs.norm.substr(0, e))
-    w = ibis.window(group_by=t.key, order_by=[t.norm, t.doc])
+    # text order is doc order (docs are numbered in the order of their text): sort integers
+    w = ibis.window(group_by=t.key, order_by=t.doc)
     t = t.mutate(nx=t.norm.lead().over(w), nn=t.n.lead().over(w))
     first = t.n <= t.nn
     ns = ibis.least(t.n, t.nn)
@@ -527,9 +529,11 @@ def _prefix_ambiguous(docs, p: Params):
     short, long_ = ibis.ifelse(first, t.norm, t.nx), ibis.ifelse(first, t.nx, t.norm)
     brk = t.nx.notnull() & ~long_.contains(short.substr(h, ns - 2 * h))
     # the text after each break; texts in order only grow, so the first one at or after a row is
-    # the least (min ignores NULL on every engine; first_value's null handling differs)
+    # the least (min ignores NULL on every engine; first_value's null handling differs). The rows
+    # at or after a row are the rows up to it in reverse order: a running minimum, which DuckDB
+    # computes in one pass, where a frame that ends at the partition's end builds a segment tree
     t = t.mutate(after=ibis.ifelse(brk, t.nx, ibis.null("string")))
-    wf = ibis.window(group_by=t.key, order_by=[t.norm, t.doc], rows=(0, None))
+    wf = ibis.window(group_by=t.key, order_by=t.doc.desc(), rows=(None, 0))
     t = t.mutate(after=t.after.min().over(wf))
     return t.filter(t.nx.startswith(t.norm) & t.after.startswith(t.norm)).select("doc")
 
@@ -665,6 +669,7 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
         raw = items.select(text=items[text]).distinct()
         texts = st.add(normalised(raw, "text", "norm"), "nd_texts", "normalise_s")
         d = texts.filter(texts.norm.length() >= p.min_fragment_chars).select("norm").distinct()
+        # docs are numbered in the order of their text: the windows that need text order sort ``doc``
         d = d.mutate(doc=ibis.row_number().over(ibis.window(order_by=d.norm)).cast("int64"))
         d = d.mutate(n=d.norm.length().cast("int64"), slots=slot_sequence(d.norm))
         d = d.mutate(srank=ibis.dense_rank().over(ibis.window(order_by=d.slots)).cast("int64"))
