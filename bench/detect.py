@@ -6,7 +6,7 @@ county, with wall time, peak RSS, and a side-by-side with datasketch MinHashLSH 
     .venv/bin/python bench/detect.py --messages 10000000 --skip-datasketch
     .venv/bin/python bench/detect.py --notices 200000      # dedup only: notice-heavy synthetic set
     .venv/bin/python bench/detect.py --notices 200000 --skip-datasketch --profile   # + DuckDB's profile
-    .venv/bin/python bench/detect.py --notices 200000 --ds-thresholds 0.7,0.65 --pairs 3   # medians of 3 pairs
+    .venv/bin/python bench/detect.py --notices 200000 --ds-thresholds 0.75,0.72,0.7 --pairs 5   # medians of 5 pairs
 
 ``--notices N`` measures the near-duplicate core alone on N notice texts built like the labelled
 evaluation set (bench/make_neardup_eval.py: template siblings + forwarded copies with prefixes,
@@ -21,7 +21,9 @@ time excludes normalisation), num_perm=128, clusters by union-find of LSH query 
 way to use it — at each ``--ds-thresholds`` value (signatures computed once, counted in each row).
 Template siblings chain datasketch's clusters together at low thresholds (precision near 0), so
 the table shows every threshold with its precision and recall and the speed ratios (wall and CPU
-seconds; CPU is the steadier figure on a shared machine) against zhijian's run in the same process.
+seconds; CPU is the steadier figure on a shared machine) against zhijian's run in the same process,
+and a last line gives the ratios at zhijian's own recall, interpolated between the two thresholds
+whose recalls bracket it (the comparison the goal asks for: equal recall).
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ def compare_datasketch(
     med = statistics.median
     t_m, c_m = med(w for w, _ in z_runs), med(c for _, c in z_runs)
     best = None
+    rows = []  # (recall, wall ratio, cpu ratio, threshold) per threshold, for the equal-recall line
     for th in thresholds:
         lab = res["runs"][th][0]
         walls = [sw["runs"][th][1] for sw in sweeps]
@@ -215,11 +218,32 @@ def compare_datasketch(
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         if best is None or f1 > best[0]:
             best = (f1, th, med(wr), med(cr), p, r)
+        rows.append((r, med(wr), med(cr), th))
     _, th, wr_m, cr_m, p, r = best
     print(
         f"  zhijian {t_m:.1f} s wall / {c_m:.1f} s cpu, precision {p_z:.3f} recall {r_z:.3f}; datasketch's best F1 "
         f"(threshold {th}): precision {p:.3f} recall {r:.3f} -> {wr_m:.1f}x wall, {cr_m:.1f}x cpu"
     )
+    print("  " + equal_recall(rows, r_z))
+
+
+def equal_recall(rows: list[tuple[float, float, float, float]], recall: float) -> str:
+    """The speed ratios at zhijian's recall: linear interpolation in recall between the two
+    datasketch thresholds whose recalls bracket it (rows: recall, wall ratio, cpu ratio, threshold)."""
+    rows = sorted(rows)
+    for (r0, w0, c0, t0), (r1, w1, c1, t1) in zip(rows, rows[1:], strict=False):
+        if r0 <= recall <= r1 and r1 > r0:
+            f = (recall - r0) / (r1 - r0)
+            return (
+                f"at zhijian's recall {recall:.3f} (between datasketch's thresholds {t0} and {t1}, linear in "
+                f"recall): {w0 + f * (w1 - w0):.1f}x wall, {c0 + f * (c1 - c0):.1f}x cpu"
+            )
+    if rows and recall > rows[-1][0]:
+        return (
+            f"no threshold run reaches zhijian's recall {recall:.3f}: at equal recall datasketch needs a lower "
+            f"threshold, and more time, than the {rows[-1][1]:.1f}x wall of threshold {rows[-1][3]}"
+        )
+    return f"every threshold run has a recall above zhijian's {recall:.3f}: run higher thresholds for equal recall"
 
 
 def synthetic_notices(n: int, seed: int = 7) -> tuple[list[str], list[str]]:
