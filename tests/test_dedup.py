@@ -365,3 +365,47 @@ def test_a_copy_cut_into_the_words_that_tell_siblings_apart_joins_its_notice():
     got = dict(zip(texts, cluster_records(rows), strict=True))
     assert got["a-cut"] == got["a"]
     assert got["b-forward"] == got["b"] != got["a"]
+
+
+def test_copies_signed_after_the_date_stay_with_their_notice():
+    """Copies that differ only in what follows the notice (the office's signature, its date, then the
+    forwarding village's name: the demo's 105-message notice that split 80 + 18 + 4 + 3) form one
+    cluster, whichever texts the hash functions put first in a bucket: each copy has a candidate at
+    least as long (the chain runs in slot-then-length order); a template sibling (another date) stays
+    apart."""
+    notice = (
+        "关于做好雷暴大风防范应对工作的通知\\n各乡镇、县直各单位：\\n据气象部门预报，{d}前后我县将出现雷暴大风天气过程。"
+        "请各乡镇加强值班值守，落实巡查责任，做好群众转移避险准备。遇重大情况按程序向县防汛办报告。"
+    )
+    villages = [
+        "下峰社区",
+        "东岗社区",
+        "老湾社区",
+        "金鸡镇",
+        "杨柳乡",
+        "石桥镇",
+        "新店乡",
+        "北山村",
+        "后溪社区",
+        "白沙乡",
+        "小湾社区",
+    ]
+    rows = []
+    for n, d in (("a", "6月25日"), ("b", "7月3日")):
+        base = notice.format(d=d)
+        texts = [
+            base,
+            "请各村认真落实。" + base,
+            base + "\\n青山县委办公室",
+            base + "\\n青山县委办公室\\n2026年6月23日",
+        ]
+        texts += [f"{base}\\n青山县委办公室\\n2026年6月23日\\n{v}" for v in villages]
+        texts += [f"{base}{v}" for v in villages[:3]]
+        rows += [{"id": f"{n}{i}", "key": f"{n}{i}", "text": t, "notice": n} for i, t in enumerate(texts)]
+    pred = cluster_records(rows)
+    by_notice = collections.defaultdict(set)
+    for r, c in zip(rows, pred, strict=True):
+        by_notice[r["notice"]].add(c)
+    assert len(by_notice["a"]) == 1, by_notice
+    assert len(by_notice["b"]) == 1, by_notice
+    assert by_notice["a"] != by_notice["b"]

@@ -15,7 +15,8 @@ Pipeline (output is clusters, never an all-pairs list):
    hash per shingle, then one GROUP BY doc with K ``min`` aggregates of cheap permutations), LSH bands, plus two extra buckets on the first and last
    characters (truncated copies);
 3. per bucket, *star* edges (each doc to the bucket's first doc) and *chain* edges (each doc to the
-   previous one, ordered by its slot sequence; the head bucket is chained in text order as well, so a
+   previous one, ordered by its slot sequence, then its length, so that every doc but the longest of
+   its slot sequence has a partner at least as long; the head bucket is chained in text order as well, so a
    copy cut short meets a text it is the beginning of): at most 2 × docs × buckets edges, linear in docs;
 4. exact verification of each edge (``verify="substring"``): the shorter text, with at most
    ``trim_chars`` characters trimmed at each end, must occur in the longer one, and its slot sequence
@@ -453,13 +454,23 @@ def signatures(docs, p: Params, shards: int = 1):
     return sh.group_by("doc").aggregate(**aggs)
 
 
-def _bucket_edges(t, keys: list[str], by: str = "srank"):
-    """Star and chain edges within each bucket of ``t`` (doc, ``by``, *keys), the chain in the order of
-    ``by``. One window (partition and order) for both functions: the engine sorts each bucket
-    once (``srank`` orders like the slot sequence, on integers, without comparing strings)."""
+def _bucket_edges(t, keys: list[str], by: tuple[str, ...] = ("srank", "n")):
+    """Star and chain edges within each bucket of ``t`` (doc, *by, *keys), the chain in the order of
+    ``by`` then ``doc``. One window (partition and order) for both functions: the engine sorts each
+    bucket once (``srank`` orders like the slot sequence, on integers, without comparing strings).
+
+    The default order is the slot sequence, then the length: within a bucket, the docs that share a
+    slot sequence follow each other from the shortest to the longest, so each of them but the
+    longest has a chain edge to a doc at least as long. The verification keeps, for each text, its
+    edge to one partner at least as long (a forest), so a text without such a candidate is a root
+    and its copies a cluster of their own; ordered by slots and doc only, which texts had one
+    depended on where the hash functions put the docs, and the pairwise recall against the demo's
+    ground truth (1M messages) moved between 0.93 and 0.97 with the MinHash parameters (one notice
+    of 105 messages, its copies signed with a village's name after the date, split 80 + 18 + 4 + 3).
+    With the length in the order it stays at 0.976–0.985 for 12 × 6, 28 × 7, 32 × 8 and 40 × 10."""
     import ibis
 
-    part, order = [t[c] for c in keys], [t[by], t.doc]
+    part, order = [t[c] for c in keys], [*(t[c] for c in by), t.doc]
     w_all = ibis.window(group_by=part, order_by=order, rows=(None, None))
     w_ord = ibis.window(group_by=part, order_by=order)
     # (a bucket of one doc gives no edge without a count: its star is itself and it has no previous)
@@ -474,7 +485,7 @@ def candidate_edges(docs, sig, p: Params):
     import ibis
 
     r = p.rows
-    ds = docs.select("doc", "srank")
+    ds = docs.select("doc", "srank", "n")
     bands = []
     for j in range(p.bands):
         cols = [f"h{j * r + i}" for i in range(r)]
@@ -493,14 +504,14 @@ def candidate_edges(docs, sig, p: Params):
     edges = [_bucket_edges(b, key_cols)]
     e = p.edge_key_chars
     long_docs = docs.filter(docs.n >= e + p.min_core_chars)
-    head = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.substr(0, e))
-    tail = long_docs.select(long_docs.doc, long_docs.srank, key=long_docs.norm.right(e))
+    head = long_docs.select("doc", "srank", "n", key=long_docs.norm.substr(0, e))
+    tail = long_docs.select("doc", "srank", "n", key=long_docs.norm.right(e))
     edges.append(_bucket_edges(head, ["key"]))
     # and in text order (``doc`` numbers the texts in that order: an integer sort, not a string
     # one): a copy cut short sorts right before the texts it is the beginning of, so its chain
     # edge reaches one of them however many siblings share the bucket
     head_t = long_docs.select(long_docs.doc, key=long_docs.norm.substr(0, e))
-    edges.append(_bucket_edges(head_t, ["key"], by="doc"))
+    edges.append(_bucket_edges(head_t, ["key"], by=("doc",)))
     edges.append(_bucket_edges(tail, ["key"]))
     u = edges[0]
     for x in edges[1:]:
