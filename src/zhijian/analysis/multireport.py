@@ -164,6 +164,8 @@ def step(ctx: AnalysisContext) -> StepResult:
         verify="signature",
         min_agreement=float(st["min_agreement"]["value"]),
         min_chars=int(st["min_chars"]["value"]),
+        num_perm=int(st["num_perm"]["value"]),
+        bands=int(st["bands"]["value"]),
     )
     run = cluster_texts(lake, req.select(key=req.message_id, text=req.text), p)
     it = run.items
