@@ -20,3 +20,14 @@ def test_equal_recall_interpolates_between_the_bracketing_thresholds():
     assert f"{8.6 + f * 0.7:.1f}x wall" in line and f"{5.2 + f * 0.5:.1f}x cpu" in line
     assert "no threshold run reaches" in equal_recall(rows[:1], 0.928)
     assert "every threshold run has a recall above" in equal_recall([(0.95, 7.0, 4.0, 0.6)], 0.928)
+
+
+def test_precision_recorded_leaves_out_only_pairs_of_two_unrecorded_messages():
+    from detect import pr, precision_recorded
+
+    truth = {"a": 1, "b": 1, "c": 2}
+    # x, y, z are not in the ground truth: the pairs among them are left out, the pair (c, x) is false
+    pred = {"a": "P", "b": "P", "c": "Q", "x": "Q", "y": "R", "z": "R"}
+    assert pr(truth, pred)[0] == 1 / 3  # true (a, b); false (c, x) and (y, z)
+    assert precision_recorded(truth, pred) == 1 / 2  # (y, z) left out
+    assert precision_recorded(truth, {"a": "P", "b": "P"}) == 1.0
