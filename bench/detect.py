@@ -19,8 +19,9 @@ truth (``.ground_truth/notice_clusters.jsonl``): pairwise precision and recall o
 notices (a pair = two messages in one cluster). Messages the generator repeats without recording
 them as notices (a campaign's prohibition notice among its hard negatives) are clustered too; their
 pairs count as false, and a second line gives the precision without the pairs of two of them.
-datasketch gets the engine's normalised texts (its time excludes normalisation), num_perm=128, clusters by union-find of LSH query results — the usual
-way to use it — at each ``--ds-thresholds`` value (signatures computed once, counted in each row).
+datasketch gets the engine's normalised texts (its time excludes normalisation), num_perm=128,
+clusters by union-find of LSH query results — the usual way to use it — at each
+``--ds-thresholds`` value (signatures computed once, counted in each row).
 Template siblings chain datasketch's clusters together at low thresholds (precision near 0), so
 the table shows every threshold with its precision and recall and the speed ratios (wall and CPU
 seconds; CPU is the steadier figure on a shared machine) against zhijian's run in the same process,
