@@ -95,13 +95,14 @@ def prepare(messages: int, seed: int, cache: Path):
     return ws, exports, {"generate": t_gen, "import": t_imp}
 
 
+def c2(n: int) -> int:
+    """Pairs among ``n`` messages of one cluster."""
+    return n * (n - 1) // 2
+
+
 def pr(truth: dict[str, object], pred: dict[str, object]) -> tuple[float, float]:
     """Pairwise precision/recall (a pair = two messages in one cluster), from cluster-size counts —
     never by listing pairs (a method that merges everything would need billions)."""
-
-    def c2(n: int) -> int:
-        return n * (n - 1) // 2
-
     cells = collections.Counter(
         (truth.get(m, ("t", m)), pred.get(m, ("p", m))) for m in set(truth) | set(pred)
     )
@@ -114,10 +115,6 @@ def pr(truth: dict[str, object], pred: dict[str, object]) -> tuple[float, float]
 def precision_recorded(truth: dict[str, object], pred: dict[str, object]) -> float:
     """Pairwise precision without the pairs of two messages that are both outside the ground truth
     (the generator did not record them; a pair of a recorded and an unrecorded message is false)."""
-
-    def c2(n: int) -> int:
-        return n * (n - 1) // 2
-
     cells = collections.Counter((truth[m], pred[m]) for m in pred if m in truth)
     tp = sum(c2(n) for n in cells.values())
     pairs = sum(c2(n) for n in collections.Counter(pred.values()).values())
