@@ -17,8 +17,9 @@ The demo files and the imported workspace are cached under ``--cache`` (default
 ``/tmp/zhijian-bench-detect/<messages>``). Accuracy is measured against the generator's ground
 truth (``.ground_truth/notice_clusters.jsonl``): pairwise precision and recall over the messages of
 notices (a pair = two messages in one cluster). Messages the generator repeats without recording
-them as notices (a campaign's prohibition notice among its hard negatives) are clustered too; their
-pairs count as false, and a second line gives the precision without the pairs of two of them.
+them as notices (demands drawn from a template with few slot values, in several groups) are
+clustered too; their pairs count as false, and a second line gives the precision without the pairs
+of two of them.
 datasketch gets the engine's normalised texts (its time excludes normalisation), num_perm=128,
 clusters by union-find of LSH query results — the usual way to use it — at each
 ``--ds-thresholds`` value (signatures computed once, counted in each row).
@@ -450,7 +451,7 @@ def main() -> None:
     p, r = pr(truth, ours)
     print(f"zhijian dedup   precision {p:.3f}  recall {r:.3f}  (pairs vs ground truth)")
     # The generator records the notices it plants and their copies; other messages it repeats
-    # word for word in many groups (a campaign's prohibition notice among the hard negatives) are
+    # word for word in several groups (demands drawn from a template with few slot values) are
     # copies too, but not in its ground truth, and their pairs count as false ones above, growing
     # with the square of the county's size. Show them, and the precision without the pairs of two
     # such messages (a pair of a planted notice and an unrecorded message still counts as false).

@@ -182,6 +182,7 @@ TRICKY = [
     "转发：【重要】各乡镇：请认真落实！关于开展（试点）工作的通知（县应急局） 2026年3月2日",
     "各位： 请知悉。特此通知 望周知 —— 镇党政办\r\n",
     "Fw: ａｂｃ－－ＸＹＺ＠ｍａｉｌ 青山县卫健局",
+    "各单位工作群一律不得要求打卡接龙[抱拳][玫瑰] [2026]",
     "",
 ]
 
@@ -203,6 +204,8 @@ def test_engine_and_python_normalisation_agree(tmp_path):
     assert [g["norm"] for g in gated] == want
     first = want[len(rows)]  # TRICKY[0]: full-width letters and digits, ASCII lower case
     assert first.startswith("app下载") and "3月5日" in first and "qq群pdf" in first
+    # WeChat's emoji codes are not text (a bracketed number is: it is a slot)
+    assert want[len(rows) + 5] == "各单位工作群一律不得要求打卡接龙2026"
     lake.close()
 
 
