@@ -26,8 +26,11 @@ clusters by union-find of LSH query results — the usual way to use it — at e
 Template siblings chain datasketch's clusters together at low thresholds (precision near 0), so
 the table shows every threshold with its precision and recall and the speed ratios (wall and CPU
 seconds; CPU is the steadier figure on a shared machine) against zhijian's run in the same process,
-and a last line gives the ratios at zhijian's own recall, interpolated between the two thresholds
-whose recalls bracket it (the comparison the goal asks for: equal recall).
+and a line gives the ratios at zhijian's own recall, interpolated between the two thresholds
+whose recalls bracket it (the comparison the goal asks for: equal recall). zhijian's figure there
+includes its normalisation, which datasketch is given free; a last line runs zhijian's clustering
+alone on the very docs datasketch gets (normalisation excluded on both sides, as research/engines.md
+§3 measured the 7-8x of a plain MinHash-in-SQL) and gives its ratios at equal recall too.
 """
 
 from __future__ import annotations
@@ -165,7 +168,16 @@ def run_datasketch_sweep(texts: list[str], keys: list[str], thresholds: list[flo
 
 
 def compare_datasketch(
-    label, texts, docs, truth, thresholds, ours, norm_s: float | None = None, pairs: int = 1, rerun=None
+    label,
+    texts,
+    docs,
+    truth,
+    thresholds,
+    ours,
+    norm_s: float | None = None,
+    pairs: int = 1,
+    rerun=None,
+    rerun_same_input=None,
 ) -> None:
     """Run the datasketch sweep on the distinct normalised ``texts`` (``docs``: text -> item keys) and
     print one row per threshold with the speed ratios against ``ours`` = (wall, cpu, precision, recall).
@@ -176,19 +188,28 @@ def compare_datasketch(
     ``pairs`` > 1 (with ``rerun``, which times zhijian's run again and returns (wall, cpu)): zhijian
     and the datasketch sweep run alternately ``pairs`` times; each ratio is taken within a pair (two
     runs close in time, so a shared host's changing speed affects both alike) and the table shows the
-    medians, with the range of the wall ratio."""
+    medians, with the range of the wall ratio.
+
+    ``rerun_same_input`` (returns (wall, cpu, precision, recall)): zhijian's clustering alone on the
+    very docs datasketch gets (the normalised texts, ``cluster_texts(..., normalise=False)``), run
+    in each pair too; a last line gives its ratios at equal recall, normalisation excluded on both
+    sides as in research/engines.md §3 (where the 7-8x of a plain MinHash-in-SQL was measured)."""
     import os
     import statistics
 
     keys = [f"d{i}" for i in range(len(texts))]
     t_z, c_z, p_z, r_z = ours
     z_runs = [(t_z, c_z)]
+    same_runs = []  # zhijian's clustering alone on the same docs: (wall, cpu, precision, recall)
     sweeps = []
     with PeakRSS() as rss:
         for i in range(pairs):
             if i:
                 gc.collect()
                 z_runs.append(rerun())
+            if rerun_same_input is not None:
+                gc.collect()
+                same_runs.append(rerun_same_input())
             gc.collect()
             sw = run_datasketch_sweep(texts, keys, thresholds)
             if i:  # only the first sweep's clusters are scored: keep the times (the clusters' objects
@@ -212,6 +233,7 @@ def compare_datasketch(
     t_m, c_m = med(w for w, _ in z_runs), med(c for _, c in z_runs)
     best = None
     rows = []  # (recall, wall ratio, cpu ratio, threshold) per threshold, for the equal-recall line
+    same_rows = []  # the same against zhijian's clustering alone on the same docs
     for th in thresholds:
         lab = res["runs"][th][0]
         walls = [sw["runs"][th][1] for sw in sweeps]
@@ -234,12 +256,30 @@ def compare_datasketch(
         if best is None or f1 > best[0]:
             best = (f1, th, med(wr), med(cr), p, r)
         rows.append((r, med(wr), med(cr), th))
+        if same_runs:
+            same_rows.append(
+                (
+                    r,
+                    med(w / z[0] for w, z in zip(walls, same_runs, strict=True)),
+                    med(c / z[1] for c, z in zip(cpus, same_runs, strict=True)),
+                    th,
+                )
+            )
     _, th, wr_m, cr_m, p, r = best
     print(
         f"  zhijian {t_m:.1f} s wall / {c_m:.1f} s cpu, precision {p_z:.3f} recall {r_z:.3f}; datasketch's best F1 "
         f"(threshold {th}): precision {p:.3f} recall {r:.3f} -> {wr_m:.1f}x wall, {cr_m:.1f}x cpu"
     )
     print("  " + equal_recall(rows, r_z))
+    if same_runs:
+        _w, _c, p_s, r_s = same_runs[0]
+        print(
+            f"  same input for both (the {len(texts):,} normalised docs; normalisation excluded on both sides): "
+            f"zhijian's clustering alone {med(w for w, *_ in same_runs):.2f} s wall / "
+            f"{med(c for _, c, *_ in same_runs):.2f} s cpu ({len(same_runs)} runs, medians), precision {p_s:.3f} "
+            f"recall {r_s:.3f}"
+        )
+        print("  " + equal_recall(same_rows, r_s))
 
 
 def equal_recall(rows: list[tuple[float, float, float, float]], recall: float) -> str:
@@ -361,8 +401,38 @@ def bench_notices(
         assert {r["key"]: r["comp"] for r in again} == comp, "a second run gave other clusters"
         return out
 
+    doc_texts = list(docs)
+    doc_keys = [f"d{i}" for i in range(len(doc_texts))]
+
+    def same_input() -> tuple[float, float, float, float]:
+        """zhijian's clustering alone on the docs datasketch gets (already normalised, distinct)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            lake = Lake(tmp, engine)
+            lake.con  # noqa: B018
+            items = lake.register("bench_docs", pa.table({"key": doc_keys, "text": doc_texts}))
+            t, c = time.perf_counter(), time.process_time()
+            run = cluster_texts(lake, items, Params.from_policy(), normalise=False)
+            got = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
+            out = time.perf_counter() - t, time.process_time() - c
+            lake.close()
+        by_doc = {r["key"]: r["comp"] for r in got}
+        per_msg = {
+            m: by_doc[k] for k, x in zip(doc_keys, doc_texts, strict=True) if k in by_doc for m in docs[x]
+        }
+        sizes = collections.Counter(per_msg.values())
+        return (*out, *pr(truth, {m: c for m, c in per_msg.items() if sizes[c] > 1}))
+
     compare_datasketch(
-        "datasketch", list(docs), docs, truth, thresholds, (t_z, c_z, p, r), norm_s, pairs=pairs, rerun=rerun
+        "datasketch",
+        doc_texts,
+        docs,
+        truth,
+        thresholds,
+        (t_z, c_z, p, r),
+        norm_s,
+        pairs=pairs,
+        rerun=rerun,
+        rerun_same_input=same_input,
     )
 
 

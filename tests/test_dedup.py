@@ -176,6 +176,35 @@ def test_accuracy_on_labelled_near_duplicates():
     assert len({r["notice"] for r in rows}) >= 60
 
 
+def test_clustering_prenormalised_texts_gives_the_same_clusters(tmp_path):
+    """``cluster_texts(normalise=False)`` on the texts normalised beforehand (what bench/detect.py
+    gives datasketch and zhijian's clustering alone) forms the same clusters as the full run."""
+    import pyarrow as pa
+
+    from zhijian.analysis.neardup import Params, cluster_texts
+
+    rows = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines()]
+    keys = [r["id"] for r in rows]
+    raw = [r["text"] for r in rows]
+    norm = [normalise_python(x) for x in raw]
+
+    def partition(texts, normalise):
+        lake = Lake(tmp_path / f"n{int(normalise)}")
+        items = lake.register(f"x{int(normalise)}", pa.table({"key": keys, "text": texts}))
+        run = cluster_texts(lake, items, Params.from_policy(), normalise=normalise)
+        got = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
+        lake.close()
+        by = collections.defaultdict(set)
+        for r in got:
+            by[r["comp"]].add(r["key"])
+        return {frozenset(v) for v in by.values() if len(v) > 1}
+
+    full = partition(raw, True)
+    assert len(full) >= 60
+    assert partition(norm, False) == full
+    assert partition(raw, False) != full  # the raw texts as their own normal form: prefixes kept
+
+
 TRICKY = [
     "ＡＰＰ下载：请于３月５日前完成，QQ群 PDF 文件　见附件",
     "「张三：收到」收到请回复\n\t谢谢 @所有人\u2005 关于召开会议的通知——县委办",

@@ -654,12 +654,17 @@ class ClusterRun:
     metrics: dict[str, Any]
 
 
-def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: str = "text") -> ClusterRun:
+def cluster_texts(
+    lake, items, p: Params | None = None, key: str = "key", text: str = "text", normalise: bool = True
+) -> ClusterRun:
     """Cluster the texts of Ibis table ``items`` (``key``, ``text``).
 
     Returns, per item long enough to compare (``min_chars``, or ``min_fragment_chars`` for a fragment
     linked to a full-length text), its doc (exact duplicate of the normalised text) and its
-    component (``comp`` = the smallest doc of its near-duplicate cluster; a lone doc has ``comp = doc``)."""
+    component (``comp`` = the smallest doc of its near-duplicate cluster; a lone doc has ``comp = doc``).
+
+    ``normalise=False``: the texts are already normalised (each text is its own normalised form), as
+    when the clustering alone is measured on the input another tool is given (bench/detect.py)."""
     import time
 
     import ibis
@@ -678,7 +683,10 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
         # distinct texts). The table is materialised without a filter on ``norm``: DuckDB pushes such
         # a filter below the projection and evaluates the whole normalisation twice.
         raw = items.select(text=items[text]).distinct()
-        texts = st.add(normalised(raw, "text", "norm"), "nd_texts", "normalise_s")
+        if normalise:
+            texts = st.add(normalised(raw, "text", "norm"), "nd_texts", "normalise_s")
+        else:
+            texts = raw.mutate(norm=raw.text)
         d = texts.filter(texts.norm.length() >= p.min_fragment_chars).select("norm").distinct()
         # docs are numbered in the order of their text: the windows that need text order sort ``doc``
         d = d.mutate(doc=ibis.row_number().over(ibis.window(order_by=d.norm)).cast("int64"))
@@ -688,7 +696,7 @@ def cluster_texts(lake, items, p: Params | None = None, key: str = "key", text: 
         sig = st.add(signatures(docs, p, shards=shards), "nd_sig", "signatures_s")
         cand = st.add(candidate_edges(docs, sig, p), "nd_cand", "candidates_s")
         edges = st.fetch(verified_edges(docs, cand, p, sig=sig), "verify_s")
-        texts, docs = st.bound(texts), st.bound(docs)
+        texts, docs = (st.bound(texts) if normalise else texts), st.bound(docs)
         n_cand = st.row_count(cand)
     tm = dict(st.timings)
     t0 = time.perf_counter()
