@@ -170,3 +170,24 @@ def test_api_scope_and_cli(county):
     assert json.loads(adv.output) == data
     assert CliRunner().invoke(app, ["check", "x", "--advise", "--jsonl", "f.jsonl"]).exit_code != 0
     assert CliRunner().invoke(app, ["check", "x", "--group", "gA"]).exit_code != 0
+
+
+def test_server_start_builds_the_check_queries(county):
+    """``zhijian serve`` checks one draft in the background at start (web.routes.precheck.warm_up), so
+    the first cadre's draft does not wait for the queries to be built; the answers stay the same."""
+    from zhijian.web.app import create_app
+    from zhijian.web.routes.precheck import warm_up
+
+    app = create_app(county.ws)
+    t = warm_up(app)
+    t.join(120)
+    pc = app.state.prechecker
+    assert not t.is_alive()
+    assert pc._labeler is not None and pc._labeler._labels is not None and pc._deadlines is not None
+    cold = Prechecker(county.ws)
+    try:
+        for text in ("收到请回复", "各位今晚8点前把活动照片发群里", "明天上午开会"):
+            assert pc.check(text, ["gA"], SAT_NIGHT) == cold.check(text, ["gA"], SAT_NIGHT)
+    finally:
+        cold.close()
+        pc.close()

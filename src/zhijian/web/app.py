@@ -190,11 +190,14 @@ APP_KW_ENV = "ZHIJIAN_SERVE_APP_KW"
 def app_from_env() -> FastAPI:
     """The app of the workspace named in ``ZHIJIAN_SERVE_WORKSPACE``: what each uvicorn worker
     process builds under ``zhijian serve --workers N``."""
+    from zhijian.web.routes.precheck import warm_up
     from zhijian.workspace import open_workspace
 
-    return create_app(
+    app = create_app(
         open_workspace(os.environ[WORKSPACE_ENV]), **json.loads(os.environ.get(APP_KW_ENV) or "{}")
     )
+    warm_up(app)
+    return app
 
 
 def serve(ws, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **app_kw) -> None:
@@ -215,5 +218,8 @@ def serve(ws, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, **app
         ws.close()
         uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers, **common)
         return
+    from zhijian.web.routes.precheck import warm_up
+
     app = create_app(ws, **app_kw)
+    warm_up(app)
     uvicorn.Server(uvicorn.Config(app, **common)).run()
