@@ -29,9 +29,6 @@ CASES = [
     ("收到👍", {"roll_call_reply"}),
     ("收到[抱拳]", {"roll_call_reply"}),
     ("3. 张三 已完成", {"roll_call_reply"}),
-    ("5、青山村，张三，已完成", {"roll_call_reply"}),
-    # a numbered item of a work plan is not a 接龙 entry
-    ("1、加强宣传,通过微信群、广播,做到家喻户晓;", {"normal"}),
     ("「王主任：收到请回复」\n- - - - - - - - - - - - - - -\n收到", {"roll_call_reply"}),
     ("不得要求基层干部在工作群回复收到", {"normal"}),
     ("无须回复收到", {"normal"}),
