@@ -332,6 +332,30 @@ def synthetic_notices(n: int, seed: int = 7) -> tuple[list[str], list[str]]:
     return texts[:n], truth[:n]
 
 
+def timed_clustering(
+    engine: str, keys: list[str], texts: list[str], normalise: bool = True
+) -> tuple[float, float, dict[str, int], dict]:
+    """(wall s, cpu s, key -> component, metrics) of one ``cluster_texts`` run on ``texts`` in a fresh
+    lake, connected (the engine's backend imported) before the clock starts."""
+    import tempfile
+
+    import pyarrow as pa
+
+    from zhijian.analysis.neardup import Params, cluster_texts
+    from zhijian.lake import Lake
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = Lake(tmp, engine)
+        lake.con  # noqa: B018
+        items = lake.register("bench_notices", pa.table({"key": keys, "text": texts}))
+        t, c = time.perf_counter(), time.process_time()
+        run = cluster_texts(lake, items, Params.from_policy(), normalise=normalise)
+        got = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        lake.close()
+    return wall, cpu, {r["key"]: r["comp"] for r in got}, run.metrics
+
+
 def bench_notices(
     n: int, engine: str, skip_datasketch: bool, thresholds: list[float], profile: bool = False, pairs: int = 1
 ) -> None:
@@ -347,23 +371,15 @@ def bench_notices(
     truth = dict(zip(keys, truth_ids, strict=True))
     import os
 
-    with tempfile.TemporaryDirectory() as tmp, PeakRSS() as rss:
-        lake = Lake(tmp, engine)
-        lake.con  # noqa: B018 - connect (import the engine's backend) before the clock starts
-        items = lake.register("bench_notices", pa.table({"key": keys, "text": texts}))
-        t, c = time.perf_counter(), time.process_time()
-        run = cluster_texts(lake, items, Params.from_policy())
-        got = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
-        t_z, c_z = time.perf_counter() - t, time.process_time() - c
-        lake.close()
-    comp = {r["key"]: r["comp"] for r in got}
+    with PeakRSS() as rss:
+        t_z, c_z, comp, metrics = timed_clustering(engine, keys, texts)
     sizes = collections.Counter(comp.values())
     ours = {k: c for k, c in comp.items() if sizes[c] > 1}
     p, r = pr(truth, ours)
     print(f"notices {len(texts):,} ({len(set(truth_ids)):,} distinct notices), load {os.getloadavg()[0]:.1f}")
     print(
         f"zhijian      {t_z:8.1f} s wall {c_z:8.1f} s cpu  peak {rss.peak / 2**20:8,.0f} MB  "
-        f"precision {p:.3f} recall {r:.3f}  {run.metrics}"
+        f"precision {p:.3f} recall {r:.3f}  {metrics}"
     )
     if profile and engine == "duckdb":
         from duckdb_profile import QueryProfiles
@@ -389,38 +405,21 @@ def bench_notices(
 
     def rerun() -> tuple[float, float]:
         """zhijian's run again, as the first (fresh lake, same result)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            lake = Lake(tmp, engine)
-            lake.con  # noqa: B018
-            items = lake.register("bench_notices", pa.table({"key": keys, "text": texts}))
-            t, c = time.perf_counter(), time.process_time()
-            run = cluster_texts(lake, items, Params.from_policy())
-            again = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
-            out = time.perf_counter() - t, time.process_time() - c
-            lake.close()
-        assert {r["key"]: r["comp"] for r in again} == comp, "a second run gave other clusters"
-        return out
+        wall, cpu, again, _ = timed_clustering(engine, keys, texts)
+        assert again == comp, "a second run gave other clusters"
+        return wall, cpu
 
     doc_texts = list(docs)
     doc_keys = [f"d{i}" for i in range(len(doc_texts))]
 
     def same_input() -> tuple[float, float, float, float]:
         """zhijian's clustering alone on the docs datasketch gets (already normalised, distinct)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            lake = Lake(tmp, engine)
-            lake.con  # noqa: B018
-            items = lake.register("bench_docs", pa.table({"key": doc_keys, "text": doc_texts}))
-            t, c = time.perf_counter(), time.process_time()
-            run = cluster_texts(lake, items, Params.from_policy(), normalise=False)
-            got = lake.to_arrow(run.items.select("key", "comp")).to_pylist()
-            out = time.perf_counter() - t, time.process_time() - c
-            lake.close()
-        by_doc = {r["key"]: r["comp"] for r in got}
+        wall, cpu, by_doc, _ = timed_clustering(engine, doc_keys, doc_texts, normalise=False)
         per_msg = {
             m: by_doc[k] for k, x in zip(doc_keys, doc_texts, strict=True) if k in by_doc for m in docs[x]
         }
         sizes = collections.Counter(per_msg.values())
-        return (*out, *pr(truth, {m: c for m, c in per_msg.items() if sizes[c] > 1}))
+        return (wall, cpu, *pr(truth, {m: c for m, c in per_msg.items() if sizes[c] > 1}))
 
     compare_datasketch(
         "datasketch",
