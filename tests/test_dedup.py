@@ -406,7 +406,7 @@ def test_copies_signed_after_the_date_stay_with_their_notice():
     least as long (the chain runs in slot-then-length order); a template sibling (another date) stays
     apart."""
     notice = (
-        "关于做好雷暴大风防范应对工作的通知\\n各乡镇、县直各单位：\\n据气象部门预报，{d}前后我县将出现雷暴大风天气过程。"
+        "关于做好雷暴大风防范应对工作的通知\n各乡镇、县直各单位：\n据气象部门预报，{d}前后我县将出现雷暴大风天气过程。"
         "请各乡镇加强值班值守，落实巡查责任，做好群众转移避险准备。遇重大情况按程序向县防汛办报告。"
     )
     villages = [
@@ -428,10 +428,10 @@ def test_copies_signed_after_the_date_stay_with_their_notice():
         texts = [
             base,
             "请各村认真落实。" + base,
-            base + "\\n青山县委办公室",
-            base + "\\n青山县委办公室\\n2026年6月23日",
+            base + "\n青山县委办公室",
+            base + "\n青山县委办公室\n2026年6月23日",
         ]
-        texts += [f"{base}\\n青山县委办公室\\n2026年6月23日\\n{v}" for v in villages]
+        texts += [f"{base}\n青山县委办公室\n2026年6月23日\n{v}" for v in villages]
         texts += [f"{base}{v}" for v in villages[:3]]
         rows += [{"id": f"{n}{i}", "key": f"{n}{i}", "text": t, "notice": n} for i, t in enumerate(texts)]
     pred = cluster_records(rows)
