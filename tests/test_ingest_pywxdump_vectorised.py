@@ -8,6 +8,7 @@ element that is not an object) or with broken JSON is read by the streaming read
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 import zhijian.ingest.jsonscan as jsonscan
 import zhijian.ingest.wechat as wechat
-from import_helpers import spied_import
+from import_helpers import import_and_read, spied_import
 from zhijian.errors import ImportFormatError
 from zhijian.ingest import import_paths
 from zhijian.workspace import init_workspace
@@ -150,3 +151,40 @@ def test_broken_json_falls_back_and_names_the_place(tmp_path, monkeypatch):
     with pytest.raises(ImportFormatError) as e:
         import_paths(init_workspace(tmp_path / "ws"), [path], fmt="pywxdump_json")
     assert "第" in e.value.where
+
+
+@pytest.mark.parametrize("stem", ["wxid_me_0_4", " wxid_me_0_5\u3000"])
+def test_csv_reader_equals_the_python_mapping(tmp_path, monkeypatch, stem):
+    """The CSV reader maps in SQL and strips the white space around rooms and talkers afterwards, on
+    their distinct values (``wechat._strip_names``); the ids, type names and times only where they do
+    not map as written. The same records as a JSON file read by the streaming reader (the Python
+    mapping, ``_pywxdump_row``) give the same messages and the same summary — also for a file whose
+    own name has white space around it, the chat of the records without a room."""
+    rnd = random.Random(7)
+    header = ["id", "MsgSvrID", "type_name", "is_sender", "talker", "room_name", "msg", "src", "CreateTime"]
+    recs = []
+    for i in range(1, 1501):
+        r = _record(rnd, i, odd=False)
+        recs.append({h: "" if r.get(h) is None else str(r.get(h)) for h in header})
+    csv_path = tmp_path / f"{stem}.csv"
+    with open(csv_path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows([r[h] for h in header] for r in recs)
+    json_dir = tmp_path / "json"
+    json_dir.mkdir()
+    json_path = json_dir / f"{stem}.json"
+    json_path.write_text(json.dumps(recs, ensure_ascii=False), encoding="utf-8")
+    fast, fast_msgs = import_and_read(tmp_path, "csv", csv_path, "pywxdump_csv", monkeypatch)
+    slow, slow_msgs, used = _import(tmp_path, "json", json_path, vectorised=False, monkeypatch=monkeypatch)
+    for d in (fast, slow):
+        for k in ("format", "formats", "files"):
+            d.pop(k)
+    assert fast == slow
+    assert (fast_msgs["source"] == "pywxdump_csv").all()
+    cols = [c for c in fast_msgs.columns if c != "source"]
+    assert fast_msgs[cols].astype(str).equals(slow_msgs[cols].astype(str))
+    # what the stripping had to do was there to be done
+    assert (fast_msgs["kind"] == "system").any() and fast_msgs["sender_id"].isna().any()
+    chats = set(fast_msgs["group_id"])
+    assert len(chats) == 4
