@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from zhijian.lake.schema import APPEND_ONLY, DICTIONARY_COLUMNS, SCHEMAS
+from zhijian.lake.schema import APPEND_ONLY, DICTIONARY_COLUMNS, SCHEMAS, WRITER_OPTIONS
 
 __all__ = ["Lake", "SCHEMAS"]
 
@@ -217,6 +217,7 @@ class StagedBatch:
                 self.schema,
                 compression="zstd",
                 use_dictionary=DICTIONARY_COLUMNS.get(self.name, True),
+                **WRITER_OPTIONS.get(self.name, {}),
             )
         self._writer.write_table(data)
         self.rows += data.num_rows
