@@ -416,11 +416,23 @@ class ImportRun:
         # are: the check compares those and spares the md5 of every record (1M PyWxDump records: 0.2 s
         # of two cores). Records that carry ids are compared by id: a zhijian export carries the very
         # ids the export it came from hashes to.
-        dup_key = key if carried else "concat_ws(chr(31), platform, coalesce(chat_key, ''), native_id)"
+        # The 64-bit prefilter hashes the three columns, not their concatenation: DuckDB's hash of one
+        # long string lets structured keys collide (1M PyWxDump ids, chat + 19-digit id: 13 pairs),
+        # and one collision costs the exact count of the strings (0.1-0.15 s at 1M).
+        dup_key, dup_hash = (
+            (key, key)
+            if carried
+            else (
+                "concat_ws(chr(31), platform, coalesce(chat_key, ''), native_id)",
+                "platform, coalesce(chat_key, ''), native_id",
+            )
+        )
         dup_cur = None if need_hash else db.cursor()
         try:
             with ThreadPoolExecutor(1) as ex:  # (leaving the block waits for the check, also on errors)
-                dup_check = ex.submit(_dups, dup_cur, "raw", dup_key) if dup_cur is not None else None
+                dup_check = (
+                    ex.submit(_dups, dup_cur, "raw", dup_key, dup_hash) if dup_cur is not None else None
+                )
                 chatmap = self._resolve_chats()
                 sendermap, aliasmap = self._resolve_senders()
                 _temp_table(db, "chatmap", chatmap)
@@ -597,9 +609,13 @@ def _record_id_sql(r: str) -> str:
     )
 
 
-def _dups(db, table: str, expr: str) -> int:
-    """Rows minus distinct ids: distinct 64-bit hashes first (cheap); only if they collide, exactly."""
-    n, distinct = db.execute(f"SELECT count(*), count(DISTINCT hash({expr})) FROM {table}").fetchall()[0]
+def _dups(db, table: str, expr: str, hashed: str | None = None) -> int:
+    """Rows minus distinct ids ``expr``: distinct 64-bit hashes of ``hashed`` (SQL of the values the
+    id is made of, equal whenever the ids are; default ``expr``) first, which is cheap; only if they
+    collide, exactly."""
+    n, distinct = db.execute(
+        f"SELECT count(*), count(DISTINCT hash({hashed or expr})) FROM {table}"
+    ).fetchall()[0]
     if n == distinct:
         return 0
     return db.execute(f"SELECT count(*) - count(DISTINCT {expr}) FROM {table}").fetchall()[0][0]
