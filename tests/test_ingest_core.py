@@ -674,3 +674,31 @@ def test_inventory_status_and_dissolution_columns(ws, tmp_path):
     with pytest.raises(ImportFormatError) as e:
         import_paths(ws, [folder])
     assert e.value.where == "第 2 行" and "状态" in e.value.zh
+
+
+def test_duplicate_prefilter_hashes_the_id_parts():
+    """Two PyWxDump ids of a 1M-record file whose concatenated keys DuckDB hashes alike: the import's
+    duplicate check (``run._dups``) must not count them as one id, and its 64-bit prefilter, which
+    hashes the three parts, tells them apart without the exact count of the strings."""
+    import duckdb
+
+    from zhijian.ingest.run import _dups
+
+    db = duckdb.connect()
+    db.execute(
+        "CREATE TABLE raw AS SELECT * FROM (VALUES ('wechat', '10000176@chatroom', '7437267147299924295'),"
+        " ('wechat', '10000178@chatroom', '7437267147299744295')) t(platform, chat_key, native_id)"
+    )
+    key = "concat_ws(chr(31), platform, coalesce(chat_key, ''), native_id)"
+    queries = []
+
+    class Spy:
+        def execute(self, sql):
+            queries.append(sql)
+            return db.execute(sql)
+
+    # (DuckDB 2.0 hashes the two concatenations alike: _dups(db, "raw", key) needs the exact count)
+    assert _dups(Spy(), "raw", key, "platform, coalesce(chat_key, ''), native_id") == 0
+    assert len(queries) == 1
+    db.execute("INSERT INTO raw VALUES ('wechat', '10000176@chatroom', '7437267147299924295')")
+    assert _dups(db, "raw", key, "platform, coalesce(chat_key, ''), native_id") == 1
