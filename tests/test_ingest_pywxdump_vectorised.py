@@ -52,7 +52,17 @@ def _record(rnd: random.Random, i: int, odd: bool) -> object:
     rec = {
         "id": i,
         "MsgSvrID": rnd.choice(
-            [str(7437267147299592543 + i), 7437267147299592543 + i, "123", "", None, " 74372671472995 "]
+            [
+                str(7437267147299592543 + i),
+                7437267147299592543 + i,
+                "123",
+                "",
+                None,
+                " 74372671472995 ",
+                f"00{i:08d}",
+                "7.43727E+18",
+                "+7437267147",
+            ]
         ),
         "type_name": rnd.choice(TYPES),
         "is_sender": rnd.randint(0, 1),

@@ -261,7 +261,7 @@ def mentions_in(text: str | None) -> tuple[list[str], bool]:
 def python_space_chars() -> str:
     """The characters Python's ``\\s`` matches (str patterns: every character ``isspace``, which
     ``str.strip`` strips), for RE2 character classes: RE2's ``\\s`` is ASCII whitespace only."""
-    return "".join(c for c in map(chr, range(0x10000)) if _SPACE.match(c))
+    return "".join(filter(str.isspace, map(chr, range(0x10000))))
 
 
 def py_strip_sql(x: str) -> str:
@@ -281,9 +281,6 @@ def mention_re2() -> str:
     """:data:`_MENTION` for RE2 (DuckDB), Python's ``\\s`` written out (:func:`python_space_chars`)."""
     space = python_space_chars()
     return "(?m)@([^@" + space + "\u2005\u2006\u200b,，:：]{1,32})(?:\u2005|\u2006| |$)"
-
-
-_SPACE = re.compile(r"\s")
 
 
 def mentions_sql(col: str) -> str:

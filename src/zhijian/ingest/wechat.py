@@ -276,7 +276,8 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
                  {irregular} AS irr
           FROM src s),
         n AS (
-          SELECT *, CASE WHEN regexp_full_match(coalesce(sid0, ''), '[0-9]{{6,}}') THEN sid0
+          SELECT *, CASE WHEN strlen(sid0) >= 6 AND TRY_CAST(sid0 AS UBIGINT)::VARCHAR = sid0 THEN sid0
+                         WHEN regexp_full_match(coalesce(sid0, ''), '[0-9]{{6,}}') THEN sid0
                          WHEN regexp_full_match(coalesce(sid0, ''), {spaced_id}) THEN {strip("sid0")} END AS sid,
                  CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns
           FROM m),
@@ -297,8 +298,10 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
                coalesce(nullif(room, ''), {q(stem)}), coalesce(nullif(room, ''), {q(stem)}),
                CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
                CASE WHEN kind = 'text' AND contains(text, '@') THEN {mentions_sql("text")} ELSE []::VARCHAR[] END,
-               kind = 'text' AND (contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
-                                  OR contains(text, '@全体成员')),
+               CASE WHEN kind = 'text' AND contains(text, '@')
+                    THEN contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
+                         OR contains(text, '@全体成员')
+                    ELSE false END,
                kind = 'forward', NULL::BIGINT,
                CASE WHEN irr THEN {q(STAGED_PY)} WHEN ts IS NULL THEN {ts_bad} END,
                {run.file_no}
