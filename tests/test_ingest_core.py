@@ -698,7 +698,7 @@ def test_duplicate_prefilter_hashes_the_id_parts():
             return db.execute(sql)
 
     # (DuckDB 2.0 hashes the two concatenations alike: _dups(db, "raw", key) needs the exact count)
-    assert _dups(Spy(), "raw", key, "platform, coalesce(chat_key, ''), native_id") == 0
+    assert _dups(Spy(), "raw", key, "hash(platform, coalesce(chat_key, ''), native_id)") == 0
     assert len(queries) == 1
     db.execute("INSERT INTO raw VALUES ('wechat', '10000176@chatroom', '7437267147299924295')")
-    assert _dups(db, "raw", key, "platform, coalesce(chat_key, ''), native_id") == 1
+    assert _dups(db, "raw", key, "hash(platform, coalesce(chat_key, ''), native_id)") == 1
