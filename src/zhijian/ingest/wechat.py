@@ -88,36 +88,36 @@ def _kind_from_name(name: str, text: str) -> str:
 
 def _wx_kind(typ: int, sub: int, text: str) -> str:
     """Raw MSG Type/SubType (WeChatMsg CSV) -> kind."""
-    if typ == 1:
-        return "text"
-    if typ == 3:
-        return "image"
-    if typ == 34:
-        return "voice"
-    if typ == 43:
-        return "video"
+    if typ in MSG_TYPE_KINDS:
+        return MSG_TYPE_KINDS[typ]
     if typ in (10000, 10002):
         return "recall" if _RECALL.search(text or "") else "system"
     if typ == 49:
-        return {
-            4: "link",
-            5: "link",
-            6: "file",
-            0: "file",
-            74: "file",
-            19: "forward",
-            40: "forward",
-            53: "solitaire",
-            57: "text",
-            87: "text",
-            33: "link",
-            36: "link",
-            3: "link",
-            76: "link",
-            1: "text",
-            8: "image",
-        }.get(sub, "other")
+        return APPMSG_KINDS.get(sub, "other")
     return "other"
+
+
+#: Raw MSG Type -> kind (10000/10002, system or recall, and 49, by SubType, are mapped apart)
+MSG_TYPE_KINDS = {1: "text", 3: "image", 34: "voice", 43: "video"}
+#: SubType of an app message (Type 49) -> kind
+APPMSG_KINDS = {
+    4: "link",
+    5: "link",
+    6: "file",
+    0: "file",
+    74: "file",
+    19: "forward",
+    40: "forward",
+    53: "solitaire",
+    57: "text",
+    87: "text",
+    33: "link",
+    36: "link",
+    3: "link",
+    76: "link",
+    1: "text",
+    8: "image",
+}
 
 
 def _clean_text(text: str) -> str:
@@ -261,8 +261,6 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
     room = "coalesce(s.room_name, '')"
     if stem != stem.strip():
         room = strip(room)
-    # a digit id with white space around it (rare): the same full match after the white space
-    spaced_id = q("[" + python_space_chars() + "]*[0-9]{6,}[" + python_space_chars() + "]*")
     return f"""
         INSERT INTO raw
         WITH src AS ({src}),
@@ -276,9 +274,7 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
                  {irregular} AS irr
           FROM src s),
         n AS (
-          SELECT *, CASE WHEN strlen(sid0) >= 6 AND TRY_CAST(sid0 AS UBIGINT)::VARCHAR = sid0 THEN sid0
-                         WHEN regexp_full_match(coalesce(sid0, ''), '[0-9]{{6,}}') THEN sid0
-                         WHEN regexp_full_match(coalesce(sid0, ''), {spaced_id}) THEN {strip("sid0")} END AS sid,
+          SELECT *, {_native_sql("sid0")} AS sid,
                  CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns
           FROM m),
         t AS (
@@ -307,6 +303,19 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
                {run.file_no}
         FROM u
     """
+
+
+def _native_sql(x: str) -> str:
+    """SQL of :func:`_native` over ``x`` (digits 0-9 only: an id with other Unicode digits is rare
+    enough, and the JSON reader leaves such a file to Python). An id that is the decimal form of a
+    UBIGINT skips the regex; a digit id with white space around it (rare) is stripped."""
+    sp = python_space_chars()
+    return (
+        f"CASE WHEN strlen({x}) >= 6 AND TRY_CAST({x} AS UBIGINT)::VARCHAR = {x} THEN {x}"
+        f" WHEN regexp_full_match(coalesce({x}, ''), '[0-9]{{6,}}') THEN {x}"
+        f" WHEN regexp_full_match(coalesce({x}, ''), {sql_str('[' + sp + ']*[0-9]{6,}[' + sp + ']*')})"
+        f" THEN {py_strip_sql(x)} END"
+    )
 
 
 def _strip_names(db, base: int, stem: str) -> None:
@@ -553,13 +562,151 @@ def _chat_name(path: Path, hint: str = "") -> str:
     return stem
 
 
+def _csv_vectorised(run, path: Path, enc: str, header: list[str], select) -> int | None:
+    """Read a CSV export with DuckDB's reader and map it in SQL: ``select(col)`` is the SELECT over
+    ``src`` (the file, every column text; ``col(name)`` is the SQL of a column, NULL when the file
+    has none) that yields the staging columns, with ``bad`` non-NULL for a record the SQL cannot map
+    exactly as the Python reader does. Returns the records staged, or None (nothing left staged) when
+    the Python reader must read the file: one such record, a blank header name or one named twice,
+    a file DuckDB's reader rejects (bytes that are not UTF-8 after the encoding was decided, quoting
+    Python's reader takes, a record with more or fewer fields than the header)."""
+    import duckdb
+
+    from zhijian.ingest.common import transcode_to_utf8
+
+    if len(set(header)) != len(header) or "" in header:
+        return None
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
+
+    def col(name: str) -> str:
+        return 's."' + name.replace('"', '""') + '"' if name in header else "NULL::VARCHAR"
+
+    db = run.db
+    base = run.seq
+    sql = (
+        f"INSERT INTO raw WITH src AS (SELECT * FROM read_csv({sql_str(str(src))}, header=true, all_varchar=true,"
+        " delim=',', quote='\"', escape='\"', strict_mode=true)) " + select(col)
+    )
+    try:
+        db.execute(sql)
+        odd = db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]
+        if odd:
+            db.execute("DELETE FROM raw WHERE seq IS NULL")
+            return None
+        number_rows(db, base)
+    except duckdb.Error:
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+        return None
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    run.seq = base + n_rows + 1
+    return n_rows
+
+
+def _int_sql(x: str, digits: int) -> str:
+    """SQL of Python's ``int(x or 0)`` for a text of at most ``digits`` digits (an optional minus
+    sign, leading zeros allowed), NULL for any other text: an empty or missing value is 0."""
+    return (
+        f"CASE WHEN coalesce({x}, '') = '' THEN 0"
+        f" WHEN TRY_CAST({x} AS BIGINT)::VARCHAR = {x} AND strlen({x}) <= {digits} THEN CAST({x} AS BIGINT)"
+        f" WHEN regexp_full_match({x}, '-?[0-9]{{1,{digits}}}') THEN CAST({x} AS BIGINT) END"
+    )
+
+
+def _text_sql(x: str) -> str:
+    """SQL of :func:`_clean_text` over ``x``."""
+    return f"CASE WHEN contains({x}, '<revokemsg>') THEN regexp_replace({x}, '</?revokemsg>', '', 'g') ELSE {x} END"
+
+
+def _mention_cols_sql(kind: str, text: str) -> str:
+    """The staging columns mentions, at_all and forwarded, as :func:`mentions_in` gives them for a
+    text message (none for another kind)."""
+    return (
+        f"CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN {mentions_sql(text)} ELSE []::VARCHAR[] END,"
+        f" CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN contains({text}, '@所有人')"
+        f" OR contains({text}, '@all') OR contains({text}, '@All') OR contains({text}, '@全体成员') ELSE false END,"
+        f" {kind} = 'forward'"
+    )
+
+
+#: WeChatMsg's "re-edit" link after a recalled message of one's own (removed from the text)
+_REEDIT = '<a href="weixin://revoke_edit_click">重新编辑</a>'
+
+
+def _wechatmsg_select(run, name: str):
+    """The SELECT of :func:`_csv_vectorised` for a WeChatMsg CSV: the mapping of the Python loop in
+    :func:`wechatmsg_csv`. A record whose CreateTime is not whole epoch seconds in range (the Python
+    reader then reads StrTime) or whose Type or SubType is not a number is left to Python."""
+    q = sql_str
+    strip = py_strip_sql
+    sp = python_space_chars()
+    recall = "contains(text, '撤回了一条消息') OR contains(text, 'revokemsg')"
+    kind = (
+        "CASE WHEN typ IN (10000, 10002) THEN CASE WHEN "
+        + recall
+        + " THEN 'recall' ELSE 'system' END"
+        + " WHEN typ = 49 THEN CASE sub "
+        + " ".join(f"WHEN {k} THEN {q(v)}" for k, v in APPMSG_KINDS.items())
+        + " ELSE 'other' END "
+        + " ".join(f"WHEN typ = {k} THEN {q(v)}" for k, v in MSG_TYPE_KINDS.items())
+        + " ELSE 'other' END"
+    )
+
+    def select(col) -> str:
+        ct = col("CreateTime")
+        return f"""
+        , m AS (
+          SELECT {_int_sql(col("Type"), 9)} AS typ, {_int_sql(col("SubType"), 9)} AS sub,
+                 CASE WHEN TRY_CAST({ct} AS BIGINT)::VARCHAR = {ct} OR regexp_full_match({ct}, '[0-9]{{1,10}}')
+                      THEN CAST({ct} AS BIGINT) END AS epoch,
+                 {_text_sql(f"coalesce({col('StrContent')}, '')")} AS c1,
+                 coalesce({col("IsSender")}, '') AS isx, {strip(f"coalesce({col('Sender')}, '')")} AS sk,
+                 coalesce(nullif({strip(f"coalesce({col('NickName')}, '')")}, ''),
+                          nullif({strip(f"coalesce({col('Remark')}, '')")}, '')) AS nick0
+          FROM src s),
+        t AS (
+          SELECT *, CASE WHEN contains(c1, 'weixin://revoke_edit_click')
+                         THEN regexp_replace(c1, {q("[" + sp + "]*" + _REEDIT)}, '', 'g') ELSE c1 END AS text,
+                 CASE WHEN isx IN ('', '0') THEN false WHEN isx = '1' THEN true ELSE {strip("isx")} = '1' END AS me
+          FROM m),
+        u AS (SELECT *, {kind} AS kind FROM t),
+        v AS (
+          SELECT *, CASE WHEN kind IN ('system', 'recall') AND sk = '' THEN NULL
+                         WHEN sk <> '' THEN sk WHEN me THEN '我' END AS skey,
+                    CASE WHEN kind IN ('system', 'recall') AND sk = '' THEN NULL ELSE nick0 END AS nick
+          FROM u)
+        SELECT NULL, NULL, 'wechatmsg_csv', 'wechat', {q(name)}, {q(name)}, skey, nick,
+               to_timestamp(epoch), kind, text, NULL, NULL, {_mention_cols_sql("kind", "text")}, NULL::BIGINT,
+               CASE WHEN typ IS NULL OR sub IS NULL OR epoch IS NULL OR epoch <= 0 OR epoch >= 7000000000
+                    THEN {q(STAGED_PY)} END,
+               {run.file_no}
+        FROM v"""
+
+    return select
+
+
 def wechatmsg_csv(run, inp) -> tuple[int, str]:
+    """WeChatMsg/留痕 CSV: read and mapped by DuckDB (:func:`_csv_vectorised`) when every record maps
+    in SQL, else record by record in Python (the same mapping)."""
     path = inp.path
-    enc, header, rows = _csv_rows(path)
+    # the encoding decided on the first megabytes; DuckDB rejects bytes that are not UTF-8, and then
+    # the Python reader reads the file in the encoding the whole file decides
+    enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
     _need(header, ("Type", "IsSender", "CreateTime", "StrContent"), path, "留痕/WeChatMsg CSV")
     name = _chat_name(path, inp.hint)
+    n = _csv_vectorised(run, path, enc, header, _wechatmsg_select(run, name))
+    if n is not None:
+        return n, enc
+    enc, header, rows = _csv_rows(path)
+    return _wechatmsg_rows(run, path, name, rows), enc
+
+
+def _wechatmsg_rows(run, path: Path, name: str, rows) -> int:
     sink = RawSink(run.emit, "wechatmsg_csv", "wechat")
     for line, r in rows:
+        if not r:  # a blank line is no record (DuckDB's reader skips it too)
+            continue
         where = f"第 {line} 行"
         try:
             typ, sub = int(r.get("Type") or 0), int(r.get("SubType") or 0)
@@ -593,7 +740,7 @@ def wechatmsg_csv(run, inp) -> tuple[int, str]:
             forwarded=kind == "forward",
         )
     sink.flush()
-    return sink.count, enc
+    return sink.count
 
 
 _TXT_HEAD = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) ?(.*)$")
@@ -879,6 +1026,8 @@ def _memotrace(run, inp, rows, fmt: str) -> int:
     name = _chat_name(path, inp.hint)
     sink = RawSink(run.emit, fmt, "wechat")
     for line, r in rows:
+        if not r:  # a blank line is no record (DuckDB's reader skips it too)
+            continue
         where = f"第 {line} 行"
         ts = _local(run, r.get("时间", ""), path, where)
         if ts is None:
@@ -907,9 +1056,56 @@ def _memotrace(run, inp, rows, fmt: str) -> int:
     return sink.count
 
 
+def _memotrace_select(run, name: str):
+    """The SELECT of :func:`_csv_vectorised` for a MemoTrace CSV: the mapping of :func:`_memotrace`.
+    A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` (the other forms Python's ``parse_local``
+    takes, or a time it skips) is left to Python."""
+    q = sql_str
+    strip = py_strip_sql
+
+    def kind_of(x: str) -> str:
+        return f"CASE {x} " + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items()) + " END"
+
+    def select(col) -> str:
+        tm = col("时间")
+        return f"""
+        , m AS (
+          SELECT coalesce({col("类型")}, '') AS tn, {kind_of(f"coalesce({col('类型')}, '')")} AS k0,
+                 CASE WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
+                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M:%S')
+                      WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}')
+                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M') END AS lt,
+                 {_text_sql(f"coalesce({col('内容')}, '')")} AS text,
+                 nullif({strip(f"coalesce({col('发送人')}, '')")}, '') AS who,
+                 coalesce(nullif({strip(f"coalesce({col('昵称')}, '')")}, ''),
+                          nullif({strip(f"coalesce({col('备注')}, '')")}, '')) AS nick0,
+                 {_native_sql(col("消息ID"))} AS nid
+          FROM src s),
+        t AS (SELECT *, CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns FROM m),
+        u AS (
+          SELECT *, CASE WHEN tns LIKE '消息撤回%' OR contains(text, '撤回了一条消息') OR contains(text, 'revokemsg')
+                           THEN 'recall'
+                         ELSE coalesce(k0, {kind_of("tns")}, 'other') END AS kind
+          FROM t)
+        SELECT NULL, nid, 'memotrace_csv', 'wechat', {q(name)}, {q(name)}, who,
+               CASE WHEN kind = 'system' AND who IS NULL THEN NULL ELSE coalesce(nick0, who) END,
+               timezone({q(run.tzname)}, lt), kind, text, NULL, NULL, {_mention_cols_sql("kind", "text")},
+               NULL::BIGINT, CASE WHEN lt IS NULL THEN {q(STAGED_PY)} END, {run.file_no}
+        FROM u"""
+
+    return select
+
+
 def memotrace_csv(run, inp) -> tuple[int, str]:
-    enc, header, rows = _csv_rows(inp.path)
-    _need(header, ("类型", "发送人", "时间", "内容"), inp.path, "MemoTrace CSV")
+    """MemoTrace CSV: read and mapped by DuckDB (:func:`_csv_vectorised`) when every record maps in
+    SQL, else record by record in Python (:func:`_memotrace`, the same mapping)."""
+    path = inp.path
+    enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
+    _need(header, ("类型", "发送人", "时间", "内容"), path, "MemoTrace CSV")
+    n = _csv_vectorised(run, path, enc, header, _memotrace_select(run, _chat_name(path, inp.hint)))
+    if n is not None:
+        return n, enc
+    enc, header, rows = _csv_rows(path)
     return _memotrace(run, inp, rows, "memotrace_csv"), enc
 
 

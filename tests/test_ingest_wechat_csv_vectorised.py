@@ -1,0 +1,126 @@
+"""The WeChatMsg/留痕 and MemoTrace CSV readers map a file in SQL (``wechat._csv_vectorised``) when
+every record maps there exactly as the Python loop maps it, and leave the file to the Python loop
+otherwise. Both ways must give the same messages and the same summary, on generated files full of
+what real exports hold: recalled messages and WeChatMsg's re-edit link, quote and app messages,
+@mentions and @所有人, system messages without a sender, white space around names, multi-line texts,
+blank lines, a BOM or GB18030. A file with one record of another shape (a time in another form, a
+type that is not a number) is read by the Python loop."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+import zhijian.ingest.wechat as wechat
+from import_helpers import import_and_read
+
+TEXTS = [
+    "收到", "请各位今天报数", "紧急通知\n多行\r\n内容", "", " ", "\u3000\u2005", 'a\\b "q" ,x',
+    "👍", '<revokemsg>"张三" 撤回了一条消息</revokemsg>', '"李四" 撤回了一条消息', "revokemsg",
+    '你撤回了一条消息 \u3000<a href="weixin://revoke_edit_click">重新编辑</a>',
+    "请@张三\u2005@李四\u2005@张三\u2005今天报数", "@所有人\u2005明天开会", "@王五\u3000x 收到",
+    "<msg><appmsg><title>#接龙\n1. 张三</title></appmsg></msg>", "x" * 300,
+]  # fmt: skip
+NAMES = ["wxid_a", "wxid_b", "", " wxid_c\u3000", "\u2005王五", "张三"]
+
+
+def _wechatmsg_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
+    typ, sub = rnd.choice([(1, 0), (3, 0), (34, 0), (43, 0), (47, 0), (49, 53), (49, 6), (49, 19), (49, 99),
+                           (10000, 0), (10002, 0), (1, 0)])  # fmt: skip
+    t, s = str(typ), str(sub)
+    if rnd.random() < 0.05:
+        t = rnd.choice(["01", "-1", ""])
+    if rnd.random() < 0.05:
+        s = ""
+    ct = str(1700000000 + i * 37)
+    if odd and rnd.random() < 0.01:
+        k = rnd.randrange(3)
+        ct, t = [(" 1700000000", t), ("", t), (ct, "文本")][k]
+    return [
+        str(i), "5", t, s, rnd.choice(["0", "1", " 1 ", "", "\u30001"]), ct, "",
+        rnd.choice(TEXTS), "2023-11-15 09:20:34", rnd.choice(["", "王科长", " 备注 "]),
+        rnd.choice(["", "王某某", "\u2005李四 "]), rnd.choice(NAMES),
+    ]  # fmt: skip
+
+
+def _memotrace_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
+    tm = f"2024-05-06 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+    if rnd.random() < 0.1:
+        tm = tm[:16]
+    if odd and rnd.random() < 0.01:
+        tm = rnd.choice(["2024/5/6 9:05", " 2024-05-06 09:00:00", "昨天"])
+    return [
+        rnd.choice([str(7437267147299592543 + i), "", "123", " 74372671472995 ", "7.43727E+18"]),
+        rnd.choice(["文本", "图片", "系统消息", "消息撤回", " 文本", "引用回复", "未知类型", ""]),
+        rnd.choice(NAMES), tm, rnd.choice(TEXTS), rnd.choice(["", "王科长", " 备注 "]),
+        rnd.choice(["", "王某某", "\u2005李四 "]), "more",
+    ]  # fmt: skip
+
+
+HEADERS = {
+    "wechatmsg_csv": [
+        "localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent", "StrTime",
+        "Remark", "NickName", "Sender",
+    ],
+    "memotrace_csv": ["消息ID", "类型", "发送人", "时间", "内容", "备注", "昵称", "更多信息"],
+}  # fmt: skip
+RECORDS = {"wechatmsg_csv": _wechatmsg_record, "memotrace_csv": _memotrace_record}
+
+
+def _write(path: Path, fmt: str, n: int, seed: int, *, odd=False, encoding="utf-8", blank=False) -> Path:
+    rnd = random.Random(seed)
+    with open(path, "w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADERS[fmt])
+        for i in range(1, n + 1):
+            rec = RECORDS[fmt](rnd, i, odd)
+            if encoding == "gb18030":
+                rec = [c.replace("👍", "赞") for c in rec]
+            w.writerow(rec)
+            if blank and i % 97 == 0:
+                f.write("\r\n")
+    return path
+
+
+def _both(tmp_path, monkeypatch, path: Path, fmt: str):
+    used: list[bool] = []
+    real = wechat._csv_vectorised
+
+    def spy(*a, **k):
+        r = real(*a, **k)
+        used.append(r is not None)
+        return r
+
+    fast = import_and_read(tmp_path, "fast", path, fmt, monkeypatch, [(wechat, "_csv_vectorised", spy)])
+    slow = import_and_read(
+        tmp_path, "slow", path, fmt, monkeypatch, [(wechat, "_csv_vectorised", lambda *a, **k: None)]
+    )
+    assert fast[0] == slow[0]
+    assert fast[1].astype(str).equals(slow[1].astype(str))
+    return fast, used
+
+
+@pytest.mark.parametrize("fmt", ["wechatmsg_csv", "memotrace_csv"])
+@pytest.mark.parametrize("variant", ["plain", "bom", "gbk", "blank_lines"])
+def test_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, fmt, variant):
+    name = {"wechatmsg_csv": "东镇工作群_utf8.csv", "memotrace_csv": "防汛工作群.csv"}[fmt]
+    enc = {"bom": "utf-8-sig", "gbk": "gb18030"}.get(variant, "utf-8")
+    path = _write(tmp_path / name, fmt, 3000, seed=len(variant), encoding=enc, blank=variant == "blank_lines")
+    (summary, msgs), used = _both(tmp_path, monkeypatch, path, fmt)
+    assert used == [True]
+    assert summary["messages"] > 2000 and msgs["kind"].nunique() >= 5 and summary["skipped_count"] == 0
+    assert (msgs["kind"] == "recall").any() and msgs["at_all"].any() and msgs["mentions"].map(len).max() == 2
+    assert msgs["sender_id"].isna().any() and msgs["sender_name"].isna().any()
+    # WeChatMsg drops its re-edit link; MemoTrace keeps the text as written
+    assert msgs["text"].str.contains("revoke_edit_click").any() == (fmt == "memotrace_csv")
+
+
+@pytest.mark.parametrize("fmt", ["wechatmsg_csv", "memotrace_csv"])
+def test_a_record_of_another_shape_leaves_the_file_to_python(tmp_path, monkeypatch, fmt):
+    path = _write(tmp_path / "群.csv", fmt, 3000, seed=9, odd=True)
+    (summary, _msgs), used = _both(tmp_path, monkeypatch, path, fmt)
+    assert used == [False]
+    assert summary["messages"] > 2000
