@@ -248,6 +248,37 @@ def _js(s: str) -> str:
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
 
 
+def gen_wechatmsg_csv(path: Path, n: int) -> None:
+    """WeChatMsg/留痕 ≤0.2.x CSV of one group chat (its header, as tests/data/exports/wechatmsg)."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["localId", "TalkerId", "Type", "SubType", "IsSender", "CreateTime", "Status", "StrContent",
+             "StrTime", "Remark", "NickName", "Sender"]
+        )  # fmt: skip
+        for i, _g, u, ts, text in _rows(n):
+            w.writerow(
+                [i + 1, 5, 1, 0, 0, int(ts.timestamp()), "", text, ts.strftime("%Y-%m-%d %H:%M:%S"), "",
+                 f"干部{u}", f"wxid_{u:05d}"]
+            )  # fmt: skip
+
+
+def gen_memotrace_csv(path: Path, n: int) -> None:
+    """MemoTrace ≥2 CSV of one group chat (its header, as tests/data/exports/memotrace)."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["消息ID", "类型", "发送人", "时间", "内容", "备注", "昵称", "更多信息"])
+        for i, _g, u, ts, text in _rows(n):
+            w.writerow(
+                [7437267147299592543 + i, "文本", f"wxid_{u:05d}", ts.strftime("%Y-%m-%d %H:%M:%S"), text, "",
+                 f"干部{u}", ""]
+            )  # fmt: skip
+
+
 def gen_wechatmsg_html(path: Path, n: int) -> None:
     """WeChatMsg ≤0.2.x HTML: one JS object literal per message inside ``const chatMessages = [ … ]``."""
     with open(path, "w", encoding="utf-8") as f:
@@ -272,6 +303,8 @@ GENERATORS = {
     "telegram_json": ("result.json", gen_telegram_json),
     "telegram_account": ("account/result.json", gen_telegram_account),
     "pywxdump_json": ("wxid_me_0_n.json", gen_pywxdump_json),
+    "wechatmsg_csv": ("工作群_utf8.csv", gen_wechatmsg_csv),
+    "memotrace_csv": ("工作群.csv", gen_memotrace_csv),
     "wechatmsg_html": ("工作群.html", gen_wechatmsg_html),
 }
 
