@@ -1,4 +1,4 @@
-"""The WeChatMsg/留痕 and MemoTrace CSV readers map a file in SQL (``wechat._csv_vectorised``) when
+"""The WeChatMsg/留痕 and MemoTrace CSV readers map a file in SQL (``common.csv_vectorised``) when
 every record maps there exactly as the Python loop maps it, and leave the file to the Python loop
 otherwise. Both ways must give the same messages and the same summary, on generated files full of
 what real exports hold: recalled messages and WeChatMsg's re-edit link, quote and app messages,
@@ -87,16 +87,16 @@ def _write(path: Path, fmt: str, n: int, seed: int, *, odd=False, encoding="utf-
 
 def _both(tmp_path, monkeypatch, path: Path, fmt: str):
     used: list[bool] = []
-    real = wechat._csv_vectorised
+    real = wechat.csv_vectorised
 
     def spy(*a, **k):
         r = real(*a, **k)
         used.append(r is not None)
         return r
 
-    fast = import_and_read(tmp_path, "fast", path, fmt, monkeypatch, [(wechat, "_csv_vectorised", spy)])
+    fast = import_and_read(tmp_path, "fast", path, fmt, monkeypatch, [(wechat, "csv_vectorised", spy)])
     slow = import_and_read(
-        tmp_path, "slow", path, fmt, monkeypatch, [(wechat, "_csv_vectorised", lambda *a, **k: None)]
+        tmp_path, "slow", path, fmt, monkeypatch, [(wechat, "csv_vectorised", lambda *a, **k: None)]
     )
     assert fast[0] == slow[0]
     assert fast[1].astype(str).equals(slow[1].astype(str))

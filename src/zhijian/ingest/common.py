@@ -431,6 +431,59 @@ def sql_str(v: str) -> str:
     return "'" + v.replace("'", "''") + "'"
 
 
+def csv_vectorised(run, path: Path, enc: str, header: list[str], select, delim: str = ",") -> int | None:
+    """Read a CSV export with DuckDB's reader and map it in SQL: ``select(col)`` is the SELECT over
+    ``src`` (the file, every column text; ``col(name)`` is the SQL of a column, NULL when the file
+    has none) that yields the staging columns, with ``bad`` non-NULL for a record the SQL cannot map
+    exactly as the Python reader does. Returns the records staged, or None (nothing left staged) when
+    the Python reader must read the file: one such record, a blank header name or one named twice,
+    a file DuckDB's reader rejects (bytes that are not UTF-8 after the encoding was decided, quoting
+    Python's reader takes, a record with more or fewer fields than the header)."""
+    import duckdb
+
+    if len(set(header)) != len(header) or "" in header:
+        return None
+    src = path
+    if enc == "gb18030":
+        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
+
+    def col(name: str) -> str:
+        return 's."' + name.replace('"', '""') + '"' if name in header else "NULL::VARCHAR"
+
+    db = run.db
+    base = run.seq
+    reader = (
+        f"read_csv({sql_str(str(src))}, header=true, all_varchar=true, delim={sql_str(delim)}, quote='\"',"
+        " escape='\"', strict_mode=true)"
+    )
+    try:
+        if [r[0] for r in db.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()] != header:
+            return None
+        db.execute(f"INSERT INTO raw WITH src AS (SELECT * FROM {reader}) " + select(col))
+        odd = db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]
+        if odd:
+            db.execute("DELETE FROM raw WHERE seq IS NULL")
+            return None
+        number_rows(db, base)
+    except duckdb.Error:
+        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
+        return None
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    run.seq = base + n_rows + 1
+    return n_rows
+
+
+def mention_cols_sql(kind: str, text: str) -> str:
+    """The staging columns mentions, at_all and forwarded, as :func:`mentions_in` gives them for a
+    text message (none for another kind)."""
+    return (
+        f"CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN {mentions_sql(text)} ELSE []::VARCHAR[] END,"
+        f" CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN contains({text}, '@所有人')"
+        f" OR contains({text}, '@all') OR contains({text}, '@All') OR contains({text}, '@全体成员') ELSE false END,"
+        f" {kind} = 'forward'"
+    )
+
+
 # ── vectorised readers: SQL over DuckDB's JSON fragments, Python for the odd records ─────────────
 #: staging marker in ``bad``: the record's JSON is in ``text`` and :func:`convert_staged` maps it
 STAGED_PY = "\x00python"

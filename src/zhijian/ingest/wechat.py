@@ -15,9 +15,11 @@ from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
     STAGED_PY,
     RawSink,
+    csv_vectorised,
     detect_encoding,
     finish_staged,
     from_epoch,
+    mention_cols_sql,
     mentions_in,
     mentions_sql,
     number_rows,
@@ -562,48 +564,6 @@ def _chat_name(path: Path, hint: str = "") -> str:
     return stem
 
 
-def _csv_vectorised(run, path: Path, enc: str, header: list[str], select) -> int | None:
-    """Read a CSV export with DuckDB's reader and map it in SQL: ``select(col)`` is the SELECT over
-    ``src`` (the file, every column text; ``col(name)`` is the SQL of a column, NULL when the file
-    has none) that yields the staging columns, with ``bad`` non-NULL for a record the SQL cannot map
-    exactly as the Python reader does. Returns the records staged, or None (nothing left staged) when
-    the Python reader must read the file: one such record, a blank header name or one named twice,
-    a file DuckDB's reader rejects (bytes that are not UTF-8 after the encoding was decided, quoting
-    Python's reader takes, a record with more or fewer fields than the header)."""
-    import duckdb
-
-    from zhijian.ingest.common import transcode_to_utf8
-
-    if len(set(header)) != len(header) or "" in header:
-        return None
-    src = path
-    if enc == "gb18030":
-        src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
-
-    def col(name: str) -> str:
-        return 's."' + name.replace('"', '""') + '"' if name in header else "NULL::VARCHAR"
-
-    db = run.db
-    base = run.seq
-    sql = (
-        f"INSERT INTO raw WITH src AS (SELECT * FROM read_csv({sql_str(str(src))}, header=true, all_varchar=true,"
-        " delim=',', quote='\"', escape='\"', strict_mode=true)) " + select(col)
-    )
-    try:
-        db.execute(sql)
-        odd = db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]
-        if odd:
-            db.execute("DELETE FROM raw WHERE seq IS NULL")
-            return None
-        number_rows(db, base)
-    except duckdb.Error:
-        db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
-        return None
-    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
-    run.seq = base + n_rows + 1
-    return n_rows
-
-
 def _int_sql(x: str, digits: int) -> str:
     """SQL of Python's ``int(x or 0)`` for a text of at most ``digits`` digits (an optional minus
     sign, leading zeros allowed), NULL for any other text: an empty or missing value is 0."""
@@ -617,17 +577,6 @@ def _int_sql(x: str, digits: int) -> str:
 def _text_sql(x: str) -> str:
     """SQL of :func:`_clean_text` over ``x``."""
     return f"CASE WHEN contains({x}, '<revokemsg>') THEN regexp_replace({x}, '</?revokemsg>', '', 'g') ELSE {x} END"
-
-
-def _mention_cols_sql(kind: str, text: str) -> str:
-    """The staging columns mentions, at_all and forwarded, as :func:`mentions_in` gives them for a
-    text message (none for another kind)."""
-    return (
-        f"CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN {mentions_sql(text)} ELSE []::VARCHAR[] END,"
-        f" CASE WHEN {kind} = 'text' AND contains({text}, '@') THEN contains({text}, '@所有人')"
-        f" OR contains({text}, '@all') OR contains({text}, '@All') OR contains({text}, '@全体成员') ELSE false END,"
-        f" {kind} = 'forward'"
-    )
 
 
 #: WeChatMsg's "re-edit" link after a recalled message of one's own (removed from the text)
@@ -677,7 +626,7 @@ def _wechatmsg_select(run, name: str):
                     CASE WHEN kind IN ('system', 'recall') AND sk = '' THEN NULL ELSE nick0 END AS nick
           FROM u)
         SELECT NULL, NULL, 'wechatmsg_csv', 'wechat', {q(name)}, {q(name)}, skey, nick,
-               to_timestamp(epoch), kind, text, NULL, NULL, {_mention_cols_sql("kind", "text")}, NULL::BIGINT,
+               to_timestamp(epoch), kind, text, NULL, NULL, {mention_cols_sql("kind", "text")}, NULL::BIGINT,
                CASE WHEN typ IS NULL OR sub IS NULL OR epoch IS NULL OR epoch <= 0 OR epoch >= 7000000000
                     THEN {q(STAGED_PY)} END,
                {run.file_no}
@@ -695,7 +644,7 @@ def wechatmsg_csv(run, inp) -> tuple[int, str]:
     enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
     _need(header, ("Type", "IsSender", "CreateTime", "StrContent"), path, "留痕/WeChatMsg CSV")
     name = _chat_name(path, inp.hint)
-    n = _csv_vectorised(run, path, enc, header, _wechatmsg_select(run, name))
+    n = csv_vectorised(run, path, enc, header, _wechatmsg_select(run, name))
     if n is not None:
         return n, enc
     enc, header, rows = _csv_rows(path)
@@ -1089,7 +1038,7 @@ def _memotrace_select(run, name: str):
           FROM t)
         SELECT NULL, nid, 'memotrace_csv', 'wechat', {q(name)}, {q(name)}, who,
                CASE WHEN kind = 'system' AND who IS NULL THEN NULL ELSE coalesce(nick0, who) END,
-               timezone({q(run.tzname)}, lt), kind, text, NULL, NULL, {_mention_cols_sql("kind", "text")},
+               timezone({q(run.tzname)}, lt), kind, text, NULL, NULL, {mention_cols_sql("kind", "text")},
                NULL::BIGINT, CASE WHEN lt IS NULL THEN {q(STAGED_PY)} END, {run.file_no}
         FROM u"""
 
@@ -1102,7 +1051,7 @@ def memotrace_csv(run, inp) -> tuple[int, str]:
     path = inp.path
     enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
     _need(header, ("类型", "发送人", "时间", "内容"), path, "MemoTrace CSV")
-    n = _csv_vectorised(run, path, enc, header, _memotrace_select(run, _chat_name(path, inp.hint)))
+    n = csv_vectorised(run, path, enc, header, _memotrace_select(run, _chat_name(path, inp.hint)))
     if n is not None:
         return n, enc
     enc, header, rows = _csv_rows(path)
