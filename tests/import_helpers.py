@@ -8,16 +8,16 @@ from zhijian.ingest import import_paths
 from zhijian.workspace import init_workspace
 
 
-def import_and_read(tmp: Path, name: str, path: Path, fmt: str, monkeypatch, patches=()):
+def import_and_read(tmp: Path, name: str, path: Path, fmt: str, monkeypatch, patches=(), mapping=None):
     """Import ``path`` as ``fmt`` into a new workspace ``tmp / name`` with ``patches`` ((object,
-    attribute, value), set for the import only): the summary without what differs between runs, and
-    the messages ordered by id."""
+    attribute, value), set for the import only; ``mapping``: ``--map``): the summary without what
+    differs between runs, and the messages ordered by id."""
     with monkeypatch.context() as m:
         for obj, attr, value in patches:
             m.setattr(obj, attr, value)
         ws = init_workspace(tmp / name)
         try:
-            s = import_paths(ws, [path], fmt=fmt)
+            s = import_paths(ws, [path], fmt=fmt, mapping=mapping)
             msgs = ws.lake().table("messages").execute().drop(columns=["batch_id"])
         finally:
             ws.close()

@@ -10,7 +10,19 @@ import re
 from datetime import UTC
 
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, from_epoch, mentions_in, open_text, parse_instant
+from zhijian.ingest.common import (
+    STAGED_PY,
+    RawSink,
+    csv_vectorised,
+    detect_encoding,
+    from_epoch,
+    mention_cols_sql,
+    mentions_in,
+    open_text,
+    parse_instant,
+    py_strip_sql,
+    sql_str,
+)
 from zhijian.lake.schema import MESSAGE_KINDS
 
 FIELDS = ("ts", "text", "sender", "sender_name", "group", "group_name", "kind", "message_id", "reply_to")
@@ -91,7 +103,59 @@ def _row(run, sink: RawSink, path, where: str, get, default_chat: str) -> None:
     )
 
 
+def _select(run, field_cols: dict[str, str], default_chat: str):
+    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a generic CSV: the mapping of
+    :func:`_row` over the file's columns ``field_cols`` (field -> column), each cell stripped as the
+    Python reader strips it. A record whose time is not 10-digit epoch seconds, 13-digit epoch
+    milliseconds or ``YYYY-MM-DD[ T]HH:MM[:SS]`` local time, or whose kind is a word other than
+    those :func:`_row` knows, is left to Python (which reads the other forms or names the record)."""
+    q = sql_str
+
+    def select(col) -> str:
+        def cell(field: str) -> str:
+            return py_strip_sql(f"coalesce({col(field_cols[field])}, '')") if field in field_cols else "''"
+
+        # Python lower-cases the kind: the same as SQL's lower() on ASCII, and no other character
+        # lower-cases to an ASCII letter but the Kelvin sign (left to Python)
+        kind = (
+            "CASE kv WHEN '' THEN 'text' "
+            + " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in _KIND_ZH.items())
+            + f" ELSE CASE WHEN contains(kv, {q(chr(0x212A))}) THEN NULL"
+            + f" WHEN lower(kv) IN ({', '.join(q(k) for k in MESSAGE_KINDS)}) THEN lower(kv) ELSE 'other' END END"
+        )
+        iso = "'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?'"
+        return f"""
+        , m AS (
+          SELECT {cell("ts")} AS tv, {cell("text")} AS text, {cell("kind")} AS kv,
+                 nullif({cell("group")}, '') AS g0, nullif({cell("group_name")}, '') AS gn0,
+                 nullif({cell("sender")}, '') AS sender, nullif({cell("sender_name")}, '') AS sn0,
+                 nullif({cell("message_id")}, '') AS mid, nullif({cell("reply_to")}, '') AS rep
+          FROM src s),
+        t AS (
+          SELECT *, CASE WHEN regexp_full_match(tv, '[0-9]{{10}}') AND CAST(tv AS BIGINT) < 7000000000
+                           THEN to_timestamp(CAST(tv AS BIGINT))
+                         WHEN regexp_full_match(tv, '[0-9]{{13}}') AND CAST(tv AS BIGINT) < 7000000000000
+                           THEN to_timestamp(CAST(tv AS BIGINT) // 1000)
+                                + to_microseconds(CAST(tv AS BIGINT) % 1000 * 1000)
+                         WHEN regexp_full_match(tv, {iso})
+                           THEN timezone({q(run.tzname)}, try_strptime(replace(tv, 'T', ' '),
+                                                             ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M'])) END AS ts,
+                 {kind} AS kind, coalesce(g0, {q(default_chat)}) AS grp
+          FROM m)
+        SELECT NULL, mid, 'generic_csv', 'other', grp, coalesce(gn0, grp), sender, coalesce(sn0, sender), ts,
+               kind, text, rep, NULL, {mention_cols_sql("kind", "text")}, NULL::BIGINT,
+               CASE WHEN ts IS NULL OR kind IS NULL OR ts <= TIMESTAMPTZ '1970-01-01 00:00:00+00'
+                    THEN {q(STAGED_PY)} END,
+               {run.file_no}
+        FROM t"""
+
+    return select
+
+
 def generic_csv(run, inp) -> tuple[int, str]:
+    """A CSV or XLSX file with ``--map``: a CSV file is read and mapped by DuckDB
+    (:func:`~zhijian.ingest.common.csv_vectorised`) when every record maps in SQL, else (and an XLSX
+    file) row by row in Python (:func:`_row`, the same mapping)."""
     from zhijian.ingest.tabular import Sheet, norm_header
 
     mapping = _check_mapping(run.mapping, inp.display)
@@ -105,6 +169,20 @@ def generic_csv(run, inp) -> tuple[int, str]:
             path=inp.display,
             where="第 1 行（表头）",
         )
+    if sheet.kind == "csv":
+        # each field's column as Python's reader finds it: the last one of that normalised name
+        last = {h: i for i, h in enumerate(sheet.header)}
+        field_cols = {k: sheet.raw_header[last[v]] for k, v in cols.items()}
+        n = csv_vectorised(
+            run,
+            inp.path,
+            sheet.encoding,
+            sheet.raw_header,
+            _select(run, field_cols, inp.path.stem),
+            sheet.delimiter,
+        )
+        if n is not None:
+            return n, sheet.encoding
     sink = RawSink(run.emit, "generic_csv", "other")
     for line, r in sheet.rows():
         _row(

@@ -44,6 +44,7 @@ class Sheet:
     def __init__(self, path: Path, sheet: str | None = None, *, quick: bool = False):
         self.path = path
         self.encoding = ""
+        self.delimiter = ","  # (CSV: a tab when the first 64 KiB hold more tabs than commas)
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
             self.kind = "xlsx"
@@ -72,7 +73,7 @@ class Sheet:
             with open_text(self.path, self.encoding, newline="") as f:
                 sample = f.read(65536)
                 f.seek(0)
-                delim = "\t" if sample.count("\t") > sample.count(",") else ","
+                delim = self.delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
                 try:
                     yield from csv.reader(f, delimiter=delim)
                 except csv.Error as e:

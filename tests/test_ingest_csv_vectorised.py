@@ -1,10 +1,11 @@
-"""The WeChatMsg/留痕 and MemoTrace CSV readers map a file in SQL (``common.csv_vectorised``) when
-every record maps there exactly as the Python loop maps it, and leave the file to the Python loop
-otherwise. Both ways must give the same messages and the same summary, on generated files full of
-what real exports hold: recalled messages and WeChatMsg's re-edit link, quote and app messages,
-@mentions and @所有人, system messages without a sender, white space around names, multi-line texts,
-blank lines, a BOM or GB18030. A file with one record of another shape (a time in another form, a
-type that is not a number) is read by the Python loop."""
+"""The WeChatMsg/留痕, MemoTrace and generic (``--map``) CSV readers map a file in SQL
+(``common.csv_vectorised``) when every record maps there exactly as the Python loop maps it, and leave
+the file to the Python loop otherwise. Both ways must give the same messages and the same summary, on
+generated files full of what real exports hold: recalled messages and WeChatMsg's re-edit link, quote
+and app messages, @mentions and @所有人, system messages without a sender, white space around names
+and cells, multi-line texts, blank lines, a BOM, GB18030 or tabs; epoch seconds, milliseconds and
+local times. A file with one record of another shape (a time in another form, a type that is not a
+number) is read by the Python loop."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import zhijian.ingest.generic as generic
 import zhijian.ingest.wechat as wechat
 from import_helpers import import_and_read
 
@@ -85,18 +87,21 @@ def _write(path: Path, fmt: str, n: int, seed: int, *, odd=False, encoding="utf-
     return path
 
 
-def _both(tmp_path, monkeypatch, path: Path, fmt: str):
+def _both(tmp_path, monkeypatch, path: Path, fmt: str, mapping=None):
     used: list[bool] = []
-    real = wechat.csv_vectorised
+    module = generic if fmt == "generic_csv" else wechat
+    real = module.csv_vectorised
 
     def spy(*a, **k):
         r = real(*a, **k)
         used.append(r is not None)
         return r
 
-    fast = import_and_read(tmp_path, "fast", path, fmt, monkeypatch, [(wechat, "csv_vectorised", spy)])
+    fast = import_and_read(
+        tmp_path, "fast", path, fmt, monkeypatch, [(module, "csv_vectorised", spy)], mapping
+    )
     slow = import_and_read(
-        tmp_path, "slow", path, fmt, monkeypatch, [(wechat, "csv_vectorised", lambda *a, **k: None)]
+        tmp_path, "slow", path, fmt, monkeypatch, [(module, "csv_vectorised", lambda *a, **k: None)], mapping
     )
     assert fast[0] == slow[0]
     assert fast[1].astype(str).equals(slow[1].astype(str))
@@ -122,5 +127,53 @@ def test_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, fmt, variant)
 def test_a_record_of_another_shape_leaves_the_file_to_python(tmp_path, monkeypatch, fmt):
     path = _write(tmp_path / "群.csv", fmt, 3000, seed=9, odd=True)
     (summary, _msgs), used = _both(tmp_path, monkeypatch, path, fmt)
+    assert used == [False]
+    assert summary["messages"] > 2000
+
+
+GENERIC_MAP = {
+    "ts": "时间", "text": "内容", "sender": "发送人", "sender_name": "昵称", "group": "群", "group_name": "群名称",
+    "kind": "类型", "message_id": "消息ID", "reply_to": "回复",
+}  # fmt: skip
+
+
+def _generic_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
+    base = 1714957200 + i * 31
+    ts = rnd.choice([str(base), str(base * 1000 + i % 1000), "2024-05-06 09:12:00", "2024-05-06T09:12",
+                     " 2024-05-06 09:12:05 "])  # fmt: skip
+    if odd and rnd.random() < 0.01:
+        ts = rnd.choice(["2024/5/6 9:05", "1714957200.5", "2024-05-06T09:12:00+08:00", "昨天", "9999999999"])
+    return [
+        ts, rnd.choice(TEXTS), rnd.choice(NAMES), rnd.choice(["", "王某某", "\u2005李四 "]),
+        rnd.choice(["", "群A", " 群B ", "\u3000"]), rnd.choice(["", "A 群", " 名称 "]),
+        rnd.choice(["", "文本", "图片", "image", "IMAGE", " Link ", "红包", "系统", "撤回"]),
+        rnd.choice(["", str(9000 + i), f" m{i} "]), rnd.choice(["", "", "m1"]), "x",
+    ]  # fmt: skip
+
+
+HEADERS["generic_csv"] = ["时间", "内容", "发送人", "昵称", "群", "群名称", "类型", "消息ID", "回复", "其他"]
+RECORDS["generic_csv"] = _generic_record
+
+
+@pytest.mark.parametrize("variant", ["plain", "gbk", "tabs", "blank_lines"])
+def test_generic_csv_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, variant):
+    enc = "gb18030" if variant == "gbk" else "utf-8"
+    path = _write(
+        tmp_path / "钉钉群.csv", "generic_csv", 3000, seed=3, encoding=enc, blank=variant == "blank_lines"
+    )
+    if variant == "tabs":
+        rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+        with path.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f, delimiter="\t").writerows(rows)
+    (summary, msgs), used = _both(tmp_path, monkeypatch, path, "generic_csv", mapping=GENERIC_MAP)
+    assert used == [True]
+    assert summary["messages"] > 2000 and msgs["kind"].nunique() >= 5 and summary["skipped_count"] == 0
+    assert msgs["at_all"].any() and msgs["mentions"].map(len).max() == 2 and summary["groups"] >= 3
+    assert msgs["reply_to"].notna().any() and msgs["sender_id"].isna().any()
+
+
+def test_generic_csv_record_of_another_shape_leaves_the_file_to_python(tmp_path, monkeypatch):
+    path = _write(tmp_path / "钉钉群.csv", "generic_csv", 3000, seed=4, odd=True)
+    (summary, _msgs), used = _both(tmp_path, monkeypatch, path, "generic_csv", mapping=GENERIC_MAP)
     assert used == [False]
     assert summary["messages"] > 2000
