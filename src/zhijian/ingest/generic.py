@@ -159,7 +159,9 @@ def generic_csv(run, inp) -> tuple[int, str]:
     from zhijian.ingest.tabular import Sheet, norm_header
 
     mapping = _check_mapping(run.mapping, inp.display)
-    sheet = Sheet(inp.path)
+    # the encoding decided on the first megabytes (the header is there); DuckDB rejects bytes that
+    # are not UTF-8, and then the Python reader reads the file in the encoding the whole file decides
+    sheet = Sheet(inp.path, quick=True)
     cols = {k: norm_header(v) for k, v in mapping.items()}
     missing = [v for v in cols.values() if v not in sheet.header]
     if missing:
@@ -183,6 +185,7 @@ def generic_csv(run, inp) -> tuple[int, str]:
         )
         if n is not None:
             return n, sheet.encoding
+        sheet = Sheet(inp.path)
     sink = RawSink(run.emit, "generic_csv", "other")
     for line, r in sheet.rows():
         _row(
