@@ -16,9 +16,11 @@ from zhijian.ingest.common import (
     finish_staged,
     number_rows,
     open_text,
+    read_csv_sql,
     read_with_encoding,
     record_lines,
     sql_str,
+    staged_insert,
     staged_read_error,
     transcode_to_utf8,
 )
@@ -88,7 +90,7 @@ def _import_csv(run, path: Path, enc: str) -> tuple[int, str]:
     src = path
     if enc == "gb18030":
         src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
-    source = f"read_csv({sql_str(str(src))}, header=true, all_varchar=true, delim=',', quote='\"', escape='\"', strict_mode=true)"
+    source = read_csv_sql(src)
     n = _load(run, path, source, header, "canonical_csv", enc)
     return n, enc
 
@@ -150,8 +152,9 @@ def _load(run, path: Path, source: str, header: list[str], fmt: str, enc: str) -
     """
     db.execute("SET TimeZone=" + sql_str(run.tzname))  # naive ts are in the export zone
     try:
-        db.execute(q)
-        number_rows(db, base)
+        with staged_insert(db):
+            db.execute(q)
+            number_rows(db, base)
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         raise staged_read_error(

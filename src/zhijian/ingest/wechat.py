@@ -27,8 +27,10 @@ from zhijian.ingest.common import (
     parse_local,
     py_strip_sql,
     python_space_chars,
+    read_csv_sql,
     read_with_encoding,
     sql_str,
+    staged_insert,
     staged_read_error,
 )
 
@@ -379,19 +381,15 @@ def _pywxdump_csv(run, path: Path, enc: str) -> tuple[int, str]:
     src = path
     if enc == "gb18030":
         src = transcode_to_utf8(path, enc, run.work / f"utf8-{len(run.summary.files)}.csv")
-    q = sql_str
     msg = "msg" if "msg" in header else "coalesce(try(json_extract_string(content, '$.msg')), content)"
     db = run.db
     base = run.seq
-    src_sql = (
-        f"SELECT * FROM read_csv({q(str(src))}, header=true, all_varchar=true, delim=',',"
-        " quote='\"', escape='\"', strict_mode=true)"
-    )
-    sql = _pywxdump_insert(run, src_sql, msg, path.stem, "pywxdump_csv")
+    sql = _pywxdump_insert(run, f"SELECT * FROM {read_csv_sql(src)}", msg, path.stem, "pywxdump_csv")
     try:
-        db.execute(sql)
-        number_rows(db, base)
-        _strip_names(db, base, path.stem)
+        with staged_insert(db):
+            db.execute(sql)
+            number_rows(db, base)
+            _strip_names(db, base, path.stem)
     except duckdb.Error as e:
         db.execute(f"DELETE FROM raw WHERE seq IS NULL OR seq > {base}")
         raise staged_read_error(e, "PyWxDump CSV 无法读取", "cannot read PyWxDump CSV", path) from None
