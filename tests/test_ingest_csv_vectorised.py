@@ -10,6 +10,7 @@ number) is read by the Python loop."""
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 
@@ -89,19 +90,18 @@ def _write(path: Path, fmt: str, n: int, seed: int, *, odd=False, encoding="utf-
 
 def _both(tmp_path, monkeypatch, path: Path, fmt: str, mapping=None):
     used: list[bool] = []
-    module = generic if fmt == "generic_csv" else wechat
-    real = module.csv_vectorised
+    module = generic if fmt.startswith("generic") else wechat
+    attr = "_jsonl_vectorised" if fmt == "generic_jsonl" else "csv_vectorised"
+    real = getattr(module, attr)
 
     def spy(*a, **k):
         r = real(*a, **k)
         used.append(r is not None)
         return r
 
-    fast = import_and_read(
-        tmp_path, "fast", path, fmt, monkeypatch, [(module, "csv_vectorised", spy)], mapping
-    )
+    fast = import_and_read(tmp_path, "fast", path, fmt, monkeypatch, [(module, attr, spy)], mapping)
     slow = import_and_read(
-        tmp_path, "slow", path, fmt, monkeypatch, [(module, "csv_vectorised", lambda *a, **k: None)], mapping
+        tmp_path, "slow", path, fmt, monkeypatch, [(module, attr, lambda *a, **k: None)], mapping
     )
     assert fast[0] == slow[0]
     assert fast[1].astype(str).equals(slow[1].astype(str))
@@ -177,3 +177,70 @@ def test_generic_csv_record_of_another_shape_leaves_the_file_to_python(tmp_path,
     (summary, _msgs), used = _both(tmp_path, monkeypatch, path, "generic_csv", mapping=GENERIC_MAP)
     assert used == [False]
     assert summary["messages"] > 2000
+
+
+JSONL_MAP = {
+    "ts": "createAt", "text": "text.content", "sender": "senderStaffId", "sender_name": "senderNick",
+    "group": "conversationTitle", "kind": "msgtype", "message_id": "msgId",
+}  # fmt: skip
+
+
+def _jsonl_record(rnd: random.Random, i: int, odd: bool) -> dict | str:
+    base = 1714957200 + i * 31
+    rec: dict = {
+        "msgId": rnd.choice([f"msg{i}", f" m{i} ", None]),
+        "createAt": rnd.choice(
+            [base * 1000 + i % 1000, base, str(base), f" {base * 1000} ", "2024-05-06 09:12:05"]
+        ),
+        "conversationTitle": rnd.choice(["钉钉防汛群", " 群B ", "", None]),
+        "senderStaffId": rnd.choice(["s001", " s002 ", "", None]),
+        "senderNick": rnd.choice(["张三", "\u2005李四 ", None]),
+        "text": rnd.choice([{"content": rnd.choice(TEXTS)}, {"content": None}, {}, "纯文本"]),
+        "msgtype": rnd.choice(["text", "", "picture", "file", "文本"]),
+    }
+    for k in list(rec):
+        if rec[k] is None and rnd.random() < 0.5:
+            del rec[k]
+    if odd and rnd.random() < 0.01:
+        k = rnd.randrange(4)
+        if k == 0:
+            rec["senderStaffId"] = 12345
+        elif k == 1:
+            rec["createAt"] = 1714957200.5
+        elif k == 2:
+            return "[1, 2]"
+        else:
+            return '{"broken": '
+    return rec
+
+
+def _write_jsonl(path: Path, n: int, seed: int, *, odd=False, encoding="utf-8") -> Path:
+    rnd = random.Random(seed)
+    with open(path, "w", encoding=encoding) as f:
+        for i in range(1, n + 1):
+            rec = _jsonl_record(rnd, i, odd)
+            line = rec if isinstance(rec, str) else json.dumps(rec, ensure_ascii=False)
+            if encoding == "gb18030":
+                line = line.replace("👍", "赞")
+            f.write(line + "\n")
+            if i % 101 == 0:
+                f.write("\n")
+    return path
+
+
+@pytest.mark.parametrize("variant", ["plain", "gbk"])
+def test_generic_jsonl_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, variant):
+    enc = "gb18030" if variant == "gbk" else "utf-8"
+    path = _write_jsonl(tmp_path / "robot.jsonl", 3000, seed=5, encoding=enc)
+    (summary, msgs), used = _both(tmp_path, monkeypatch, path, "generic_jsonl", mapping=JSONL_MAP)
+    assert used == [True]
+    assert summary["messages"] > 2000 and msgs["kind"].nunique() >= 3 and summary["skipped_count"] == 0
+    assert msgs["at_all"].any() and msgs["mentions"].map(len).max() == 2 and summary["groups"] >= 3
+    assert (msgs["text"] == "").any() and msgs["sender_id"].isna().any()
+
+
+def test_generic_jsonl_record_of_another_shape_leaves_the_file_to_python(tmp_path, monkeypatch):
+    path = _write_jsonl(tmp_path / "robot.jsonl", 3000, seed=6, odd=True)
+    (summary, _msgs), used = _both(tmp_path, monkeypatch, path, "generic_jsonl", mapping=JSONL_MAP)
+    assert used == [False]
+    assert summary["messages"] > 2000 and summary["skipped_count"] > 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC
+from pathlib import Path
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
@@ -16,6 +17,8 @@ from zhijian.ingest.common import (
     csv_vectorised,
     detect_encoding,
     from_epoch,
+    json_kind_sql,
+    json_text_sql,
     mention_cols_sql,
     mentions_in,
     open_text,
@@ -103,33 +106,33 @@ def _row(run, sink: RawSink, path, where: str, get, default_chat: str) -> None:
     )
 
 
-def _select(run, field_cols: dict[str, str], default_chat: str):
-    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a generic CSV: the mapping of
-    :func:`_row` over the file's columns ``field_cols`` (field -> column), each cell stripped as the
-    Python reader strips it. A record whose time is not 10-digit epoch seconds, 13-digit epoch
-    milliseconds or ``YYYY-MM-DD[ T]HH:MM[:SS]`` local time, or whose kind is a word other than
-    those :func:`_row` knows, is left to Python (which reads the other forms or names the record)."""
+def _mapped_sql(run, cells: dict[str, str], default_chat: str, source: str, irregular: str = "false") -> str:
+    """The part of a vectorised reader's INSERT after its ``src`` CTE: :func:`_row`'s mapping over
+    ``cells`` (field -> SQL over ``src s`` of the field's text as :func:`_row` reads it: stripped
+    except the text; '' for a field not mapped). A record whose time is not 10-digit epoch seconds,
+    13-digit epoch milliseconds or ``YYYY-MM-DD[ T]HH:MM[:SS]`` local time, whose kind is a word
+    other than those :func:`_row` knows, or for which ``irregular`` holds, is marked for Python."""
     q = sql_str
 
-    def select(col) -> str:
-        def cell(field: str) -> str:
-            return py_strip_sql(f"coalesce({col(field_cols[field])}, '')") if field in field_cols else "''"
+    def cell(field: str) -> str:
+        return cells.get(field, "''")
 
-        # Python lower-cases the kind: the same as SQL's lower() on ASCII, and no other character
-        # lower-cases to an ASCII letter but the Kelvin sign (left to Python)
-        kind = (
-            "CASE kv WHEN '' THEN 'text' "
-            + " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in _KIND_ZH.items())
-            + f" ELSE CASE WHEN contains(kv, {q(chr(0x212A))}) THEN NULL"
-            + f" WHEN lower(kv) IN ({', '.join(q(k) for k in MESSAGE_KINDS)}) THEN lower(kv) ELSE 'other' END END"
-        )
-        iso = "'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?'"
-        return f"""
+    # Python lower-cases the kind: the same as SQL's lower() on ASCII, and no other character
+    # lower-cases to an ASCII letter but the Kelvin sign (left to Python)
+    kind = (
+        "CASE kv WHEN '' THEN 'text' "
+        + " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in _KIND_ZH.items())
+        + f" ELSE CASE WHEN contains(kv, {q(chr(0x212A))}) THEN NULL"
+        + f" WHEN lower(kv) IN ({', '.join(q(k) for k in MESSAGE_KINDS)}) THEN lower(kv) ELSE 'other' END END"
+    )
+    iso = "'[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?'"
+    return f"""
         , m AS (
           SELECT {cell("ts")} AS tv, {cell("text")} AS text, {cell("kind")} AS kv,
                  nullif({cell("group")}, '') AS g0, nullif({cell("group_name")}, '') AS gn0,
                  nullif({cell("sender")}, '') AS sender, nullif({cell("sender_name")}, '') AS sn0,
-                 nullif({cell("message_id")}, '') AS mid, nullif({cell("reply_to")}, '') AS rep
+                 nullif({cell("message_id")}, '') AS mid, nullif({cell("reply_to")}, '') AS rep,
+                 {irregular} AS irr
           FROM src s),
         t AS (
           SELECT *, CASE WHEN regexp_full_match(tv, '[0-9]{{10}}') AND CAST(tv AS BIGINT) < 7000000000
@@ -142,12 +145,21 @@ def _select(run, field_cols: dict[str, str], default_chat: str):
                                                              ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M'])) END AS ts,
                  {kind} AS kind, coalesce(g0, {q(default_chat)}) AS grp
           FROM m)
-        SELECT NULL, mid, 'generic_csv', 'other', grp, coalesce(gn0, grp), sender, coalesce(sn0, sender), ts,
+        SELECT NULL, mid, {q(source)}, 'other', grp, coalesce(gn0, grp), sender, coalesce(sn0, sender), ts,
                kind, text, rep, NULL, {mention_cols_sql("kind", "text")}, NULL::BIGINT,
-               CASE WHEN ts IS NULL OR kind IS NULL OR ts <= TIMESTAMPTZ '1970-01-01 00:00:00+00'
+               CASE WHEN irr OR ts IS NULL OR kind IS NULL OR ts <= TIMESTAMPTZ '1970-01-01 00:00:00+00'
                     THEN {q(STAGED_PY)} END,
                {run.file_no}
         FROM t"""
+
+
+def _select(run, field_cols: dict[str, str], default_chat: str):
+    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a generic CSV over the file's
+    columns ``field_cols`` (field -> column), each cell stripped as the Python reader strips it."""
+
+    def select(col) -> str:
+        cells = {f: py_strip_sql(f"coalesce({col(c)}, '')") for f, c in field_cols.items()}
+        return _mapped_sql(run, cells, default_chat, "generic_csv")
 
     return select
 
@@ -200,8 +212,58 @@ def generic_csv(run, inp) -> tuple[int, str]:
     return sink.count, sheet.encoding or "xlsx"
 
 
+def _jsonl_vectorised(run, path: Path, enc: str, mapping: dict[str, str]) -> int | None:
+    """A JSON Lines file read by DuckDB's reader (only the top-level fields the mapping reaches) and
+    mapped in SQL by :func:`_mapped_sql`, the mapping of :func:`_row`. Returns the records staged, or
+    None (nothing left staged) when the Python loop must read the file: a line that is not a JSON
+    object (or that DuckDB's reader rejects), a mapped value that is not a string or null (a number
+    is also taken for the time), or a record :func:`_mapped_sql` leaves to Python."""
+    import duckdb
+
+    from zhijian.ingest.common import number_rows, staged_insert, transcode_to_utf8
+
+    src = transcode_to_utf8(path, enc, run.work / f"utf8-{run.file_no}.jsonl") if enc == "gb18030" else path
+    tops = sorted({k.split(".")[0] for k in mapping.values()})
+    columns = "{" + ", ".join(f"{sql_str(t)}: 'JSON'" for t in tops) + "}"
+    cells, odd = {}, []
+    for field, key in mapping.items():
+        top, *rest = key.split(".")
+        frag = 's."' + top.replace('"', '""') + '"'
+        if rest:
+            frag = f"json_extract({frag}, {sql_str('$' + ''.join('.' + json.dumps(p) for p in rest))})"
+        kind = json_kind_sql(frag)
+        text = f"coalesce({json_text_sql(frag)}, '')"
+        cells[field] = text if field == "text" else py_strip_sql(text)
+        allowed = "('VARCHAR', 'NULL', 'NUMBER')" if field == "ts" else "('VARCHAR', 'NULL')"
+        odd.append(f"coalesce({kind} NOT IN {allowed}, false)")
+    sql = (
+        "INSERT INTO raw WITH src AS (SELECT * FROM read_json("
+        f"{sql_str(str(src))}, format='newline_delimited', records=true, columns={columns})) "
+        + _mapped_sql(run, cells, path.stem, "generic_jsonl", " OR ".join(odd))
+    )
+    db = run.db
+    base = run.seq
+    try:
+        with staged_insert(db):
+            db.execute(sql)
+            if db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]:
+                raise LookupError  # (rolls the insert back)
+            number_rows(db, base)
+    except (duckdb.Error, LookupError):
+        return None
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    run.seq = base + n_rows + 1
+    return n_rows
+
+
 def generic_jsonl(run, inp) -> tuple[int, str]:
+    """JSON Lines with ``--map``: read and mapped by DuckDB (:func:`_jsonl_vectorised`) when every
+    record maps in SQL, else line by line in Python (:func:`_row`, the same mapping)."""
     mapping = _check_mapping(run.mapping, inp.display)
+    enc = detect_encoding(inp.path, full=False)
+    n = _jsonl_vectorised(run, inp.path, enc, mapping)
+    if n is not None:
+        return n, enc
     enc = detect_encoding(inp.path)
     sink = RawSink(run.emit, "generic_jsonl", "other")
     with open_text(inp.path, enc) as f:
