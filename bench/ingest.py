@@ -279,6 +279,33 @@ def gen_memotrace_csv(path: Path, n: int) -> None:
             )  # fmt: skip
 
 
+def gen_generic_csv(path: Path, n: int) -> None:
+    """A DingTalk group's records as a spreadsheet lists them, imported with ``--map`` (MAPPINGS)."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["时间", "群名称", "发送人", "昵称", "内容"])
+        for _i, g, u, ts, text in _rows(n):
+            w.writerow([ts.strftime("%Y-%m-%d %H:%M:%S"), f"工作群{g}", f"staff{u:05d}", f"干部{u}", text])
+
+
+def gen_generic_jsonl(path: Path, n: int) -> None:
+    """DingTalk robot callbacks, one JSON object per line, imported with ``--map`` (MAPPINGS)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for i, g, u, ts, text in _rows(n):
+            rec = {
+                "msgId": f"msg{i:09d}",
+                "createAt": int(ts.timestamp() * 1000),
+                "conversationTitle": f"工作群{g}",
+                "senderStaffId": f"staff{u:05d}",
+                "senderNick": f"干部{u}",
+                "text": {"content": text},
+                "msgtype": "text",
+            }
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
 def gen_wechatmsg_html(path: Path, n: int) -> None:
     """WeChatMsg ≤0.2.x HTML: one JS object literal per message inside ``const chatMessages = [ … ]``."""
     with open(path, "w", encoding="utf-8") as f:
@@ -305,7 +332,28 @@ GENERATORS = {
     "pywxdump_json": ("wxid_me_0_n.json", gen_pywxdump_json),
     "wechatmsg_csv": ("工作群_utf8.csv", gen_wechatmsg_csv),
     "memotrace_csv": ("工作群.csv", gen_memotrace_csv),
+    "generic_csv": ("钉钉群记录.csv", gen_generic_csv),
+    "generic_jsonl": ("dingtalk_robot.jsonl", gen_generic_jsonl),
     "wechatmsg_html": ("工作群.html", gen_wechatmsg_html),
+}
+#: ``--map`` of the generic formats
+MAPPINGS = {
+    "generic_csv": {
+        "ts": "时间",
+        "group": "群名称",
+        "sender": "发送人",
+        "sender_name": "昵称",
+        "text": "内容",
+    },
+    "generic_jsonl": {
+        "ts": "createAt",
+        "group": "conversationTitle",
+        "sender": "senderStaffId",
+        "sender_name": "senderNick",
+        "text": "text.content",
+        "message_id": "msgId",
+        "kind": "msgtype",
+    },
 }
 
 CHILD = r"""
@@ -341,7 +389,7 @@ ws = init_workspace(Path(sys.argv[1]))
 threading.Thread(target=sample, daemon=True).start()
 t = time.perf_counter()
 c = time.process_time()
-s = import_paths(ws, [Path(sys.argv[2])])
+s = import_paths(ws, [Path(sys.argv[2])], mapping=json.loads(sys.argv[3]) if len(sys.argv) > 3 else None)
 dt = time.perf_counter() - t
 stop.set()
 print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": s.messages + s.system_messages,
@@ -454,7 +502,8 @@ def main() -> None:
             rs = []
             for _ in range(args.runs):  # each in a fresh workspace and process
                 wsdir = Path(tempfile.mkdtemp(prefix="ws-", dir=tmp))
-                rs.append(run([sys.executable, "-c", CHILD, str(wsdir), str(path)]))
+                mapping = [json.dumps(MAPPINGS[fmt])] if fmt in MAPPINGS else []
+                rs.append(run([sys.executable, "-c", CHILD, str(wsdir), str(path), *mapping]))
                 shutil.rmtree(wsdir, ignore_errors=True)
                 assert rs[-1]["messages"] == n, rs[-1]
             r = _median_run(rs)
