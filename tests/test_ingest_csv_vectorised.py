@@ -55,6 +55,8 @@ def _memotrace_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
         tm = tm[:16]
     if odd and rnd.random() < 0.01:
         tm = rnd.choice(["2024/5/6 9:05", " 2024-05-06 09:00:00", "昨天"])
+    if odd and rnd.random() < 0.005:
+        return ["７４３７２６７１４７２", "文本", "张三", tm, "全角数字的消息ID", "", "", ""]
     return [
         rnd.choice([str(7437267147299592543 + i), "", "123", " 74372671472995 ", "7.43727E+18"]),
         rnd.choice(["文本", "图片", "系统消息", "消息撤回", " 文本", "引用回复", "未知类型", ""]),

@@ -582,7 +582,7 @@ _REEDIT = '<a href="weixin://revoke_edit_click">重新编辑</a>'
 
 
 def _wechatmsg_select(run, name: str):
-    """The SELECT of :func:`_csv_vectorised` for a WeChatMsg CSV: the mapping of the Python loop in
+    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a WeChatMsg CSV: the mapping of the Python loop in
     :func:`wechatmsg_csv`. A record whose CreateTime is not whole epoch seconds in range (the Python
     reader then reads StrTime) or whose Type or SubType is not a number is left to Python."""
     q = sql_str
@@ -634,7 +634,7 @@ def _wechatmsg_select(run, name: str):
 
 
 def wechatmsg_csv(run, inp) -> tuple[int, str]:
-    """WeChatMsg/留痕 CSV: read and mapped by DuckDB (:func:`_csv_vectorised`) when every record maps
+    """WeChatMsg/留痕 CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`) when every record maps
     in SQL, else record by record in Python (the same mapping)."""
     path = inp.path
     # the encoding decided on the first megabytes; DuckDB rejects bytes that are not UTF-8, and then
@@ -1004,9 +1004,10 @@ def _memotrace(run, inp, rows, fmt: str) -> int:
 
 
 def _memotrace_select(run, name: str):
-    """The SELECT of :func:`_csv_vectorised` for a MemoTrace CSV: the mapping of :func:`_memotrace`.
-    A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` (the other forms Python's ``parse_local``
-    takes, or a time it skips) is left to Python."""
+    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a MemoTrace CSV: the mapping
+    of :func:`_memotrace`. A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` (the other forms
+    Python's ``parse_local`` takes, or a time it skips) or whose id has a character beyond ASCII is
+    left to Python."""
     q = sql_str
     strip = py_strip_sql
 
@@ -1026,7 +1027,9 @@ def _memotrace_select(run, name: str):
                  nullif({strip(f"coalesce({col('发送人')}, '')")}, '') AS who,
                  coalesce(nullif({strip(f"coalesce({col('昵称')}, '')")}, ''),
                           nullif({strip(f"coalesce({col('备注')}, '')")}, '')) AS nick0,
-                 {_native_sql(col("消息ID"))} AS nid
+                 {_native_sql(col("消息ID"))} AS nid,
+                 -- Python's str.isdigit takes any Unicode digit, the SQL only 0-9
+                 coalesce(regexp_matches({col("消息ID")}, '[^\x00-\x7f]'), false) AS nid_odd
           FROM src s),
         t AS (SELECT *, CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns FROM m),
         u AS (
@@ -1037,14 +1040,14 @@ def _memotrace_select(run, name: str):
         SELECT NULL, nid, 'memotrace_csv', 'wechat', {q(name)}, {q(name)}, who,
                CASE WHEN kind = 'system' AND who IS NULL THEN NULL ELSE coalesce(nick0, who) END,
                timezone({q(run.tzname)}, lt), kind, text, NULL, NULL, {mention_cols_sql("kind", "text")},
-               NULL::BIGINT, CASE WHEN lt IS NULL THEN {q(STAGED_PY)} END, {run.file_no}
+               NULL::BIGINT, CASE WHEN lt IS NULL OR nid_odd THEN {q(STAGED_PY)} END, {run.file_no}
         FROM u"""
 
     return select
 
 
 def memotrace_csv(run, inp) -> tuple[int, str]:
-    """MemoTrace CSV: read and mapped by DuckDB (:func:`_csv_vectorised`) when every record maps in
+    """MemoTrace CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`) when every record maps in
     SQL, else record by record in Python (:func:`_memotrace`, the same mapping)."""
     path = inp.path
     enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
