@@ -486,18 +486,27 @@ def csv_vectorised(run, path: Path, enc: str, header: list[str], select, delim: 
     def col(name: str) -> str:
         return 's."' + name.replace('"', '""') + '"' if name in header else "NULL::VARCHAR"
 
-    db = run.db
-    base = run.seq
     reader = read_csv_sql(src, delim)
     try:
-        if [r[0] for r in db.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()] != header:
+        if [r[0] for r in run.db.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()] != header:
             return None
+    except duckdb.Error:
+        return None
+    return insert_mapped(run, f"INSERT INTO raw WITH src AS (SELECT * FROM {reader}) " + select(col))
+
+
+def insert_mapped(run, sql: str) -> int | None:
+    """Run a vectorised reader's INSERT ``sql`` into the staging table and number its rows, all or
+    nothing (:func:`staged_insert`): the records staged, or None, with nothing left staged, when
+    DuckDB fails on the file or one record is marked for the Python reader (``bad`` set)."""
+    import duckdb
+
+    db = run.db
+    base = run.seq
+    try:
         with staged_insert(db):
-            db.execute(f"INSERT INTO raw WITH src AS (SELECT * FROM {reader}) " + select(col))
-            odd = db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][
-                0
-            ]
-            if odd:
+            db.execute(sql)
+            if db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]:
                 raise _LeaveToPython
             number_rows(db, base)
     except (duckdb.Error, _LeaveToPython):

@@ -218,9 +218,7 @@ def _jsonl_vectorised(run, path: Path, enc: str, mapping: dict[str, str]) -> int
     None (nothing left staged) when the Python loop must read the file: a line that is not a JSON
     object (or that DuckDB's reader rejects), a mapped value that is not a string or null (a number
     is also taken for the time), or a record :func:`_mapped_sql` leaves to Python."""
-    import duckdb
-
-    from zhijian.ingest.common import number_rows, staged_insert, transcode_to_utf8
+    from zhijian.ingest.common import insert_mapped, transcode_to_utf8
 
     src = transcode_to_utf8(path, enc, run.work / f"utf8-{run.file_no}.jsonl") if enc == "gb18030" else path
     tops = sorted({k.split(".")[0] for k in mapping.values()})
@@ -241,19 +239,7 @@ def _jsonl_vectorised(run, path: Path, enc: str, mapping: dict[str, str]) -> int
         f"{sql_str(str(src))}, format='newline_delimited', records=true, columns={columns})) "
         + _mapped_sql(run, cells, path.stem, "generic_jsonl", " OR ".join(odd))
     )
-    db = run.db
-    base = run.seq
-    try:
-        with staged_insert(db):
-            db.execute(sql)
-            if db.execute("SELECT count(*) FROM raw WHERE seq IS NULL AND bad IS NOT NULL").fetchall()[0][0]:
-                raise LookupError  # (rolls the insert back)
-            number_rows(db, base)
-    except (duckdb.Error, LookupError):
-        return None
-    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
-    run.seq = base + n_rows + 1
-    return n_rows
+    return insert_mapped(run, sql)
 
 
 def generic_jsonl(run, inp) -> tuple[int, str]:
