@@ -53,8 +53,10 @@ def _memotrace_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
     tm = f"2024-05-06 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
     if rnd.random() < 0.1:
         tm = tm[:16]
+    if rnd.random() < 0.1:  # as Excel re-saves it
+        tm = f"2024/5/6 {i // 3600 % 24}:{i // 60 % 60:02d}" + rnd.choice(["", f":{i % 60:02d}"])
     if odd and rnd.random() < 0.01:
-        tm = rnd.choice(["2024/5/6 9:05", " 2024-05-06 09:00:00", "昨天"])
+        tm = rnd.choice(["2024-5-6 9:05", " 2024-05-06 09:00:00", "昨天", "2024/2/30 9:05"])
     if odd and rnd.random() < 0.005:
         return ["７４３７２６７１４７２", "文本", "张三", tm, "全角数字的消息ID", "", "", ""]
     return [
@@ -142,9 +144,9 @@ GENERIC_MAP = {
 def _generic_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
     base = 1714957200 + i * 31
     ts = rnd.choice([str(base), str(base * 1000 + i % 1000), "2024-05-06 09:12:00", "2024-05-06T09:12",
-                     " 2024-05-06 09:12:05 "])  # fmt: skip
+                     " 2024-05-06 09:12:05 ", "2024/5/6 9:05", "2024/12/16 23:05:59"])  # fmt: skip
     if odd and rnd.random() < 0.01:
-        ts = rnd.choice(["2024/5/6 9:05", "1714957200.5", "2024-05-06T09:12:00+08:00", "昨天", "9999999999"])
+        ts = rnd.choice(["2024-5-6T9:05", "1714957200.5", "2024-05-06T09:12:00+08:00", "昨天", "9999999999"])
     return [
         ts, rnd.choice(TEXTS), rnd.choice(NAMES), rnd.choice(["", "王某某", "\u2005李四 "]),
         rnd.choice(["", "群A", " 群B ", "\u3000"]), rnd.choice(["", "A 群", " 名称 "]),

@@ -427,6 +427,13 @@ def number_rows(db, base: int) -> None:
         )
 
 
+#: A local time as Excel and WPS write it when they re-save a CSV file (``2024/5/6 9:05``, seconds
+#: optional), for the vectorised readers' SQL: the RE2 pattern and DuckDB's strptime formats, which
+#: read it as :func:`parse_local` does (``%Y/%m/%d %H:%M[:%S]``)
+EXCEL_TIME_RE2 = "'[0-9]{4}/[0-9]{1,2}/[0-9]{1,2} [0-9]{1,2}:[0-9]{2}(:[0-9]{2})?'"
+EXCEL_TIME_FORMATS = "['%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M']"
+
+
 def read_csv_sql(path: Path, delim: str = ",") -> str:
     """DuckDB's ``read_csv`` of a UTF-8 CSV file as zhijian's readers read one: the header, every
     column as text, RFC 4180 quoting, strict. With 16 MiB buffers: with DuckDB's default ones each

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
+    EXCEL_TIME_FORMATS,
+    EXCEL_TIME_RE2,
     STAGED_PY,
     RawSink,
     csv_vectorised,
@@ -110,8 +112,11 @@ def _mapped_sql(run, cells: dict[str, str], default_chat: str, source: str, irre
     """The part of a vectorised reader's INSERT after its ``src`` CTE: :func:`_row`'s mapping over
     ``cells`` (field -> SQL over ``src s`` of the field's text as :func:`_row` reads it: stripped
     except the text; '' for a field not mapped). A record whose time is not 10-digit epoch seconds,
-    13-digit epoch milliseconds or ``YYYY-MM-DD[ T]HH:MM[:SS]`` local time, whose kind is a word
-    other than those :func:`_row` knows, or for which ``irregular`` holds, is marked for Python."""
+    13-digit epoch milliseconds, ``YYYY-MM-DD[ T]HH:MM[:SS]`` or Excel's local time, whose kind is a word
+    other than those :func:`_row` knows, or for which ``irregular`` holds, is marked for Python.
+    Excel's and WPS's re-saved form ``2024/5/6 9:05[:07]`` is read too (Python's ``parse_local``
+    reads it with ``%Y/%m/%d %H:%M[:%S]``, as DuckDB's strptime does: an invalid date or time is NULL
+    in both, and then Python names the record)."""
     q = sql_str
 
     def cell(field: str) -> str:
@@ -142,7 +147,9 @@ def _mapped_sql(run, cells: dict[str, str], default_chat: str, source: str, irre
                                 + to_microseconds(CAST(tv AS BIGINT) % 1000 * 1000)
                          WHEN regexp_full_match(tv, {iso})
                            THEN timezone({q(run.tzname)}, try_strptime(replace(tv, 'T', ' '),
-                                                             ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M'])) END AS ts,
+                                                             ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']))
+                         WHEN regexp_full_match(tv, {EXCEL_TIME_RE2})
+                           THEN timezone({q(run.tzname)}, try_strptime(tv, {EXCEL_TIME_FORMATS})) END AS ts,
                  {kind} AS kind, coalesce(g0, {q(default_chat)}) AS grp
           FROM m)
         SELECT NULL, mid, {q(source)}, 'other', grp, coalesce(gn0, grp), sender, coalesce(sn0, sender), ts,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
+    EXCEL_TIME_FORMATS,
+    EXCEL_TIME_RE2,
     STAGED_PY,
     RawSink,
     csv_vectorised,
@@ -1005,7 +1007,8 @@ def _memotrace(run, inp, rows, fmt: str) -> int:
 
 def _memotrace_select(run, name: str):
     """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a MemoTrace CSV: the mapping
-    of :func:`_memotrace`. A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` (the other forms
+    of :func:`_memotrace`. A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` or Excel's
+    ``YYYY/M/D H:MM[:SS]`` (:data:`~zhijian.ingest.common.EXCEL_TIME_RE2`; the other forms
     Python's ``parse_local`` takes, or a time it skips) or whose id has a character beyond ASCII is
     left to Python."""
     q = sql_str
@@ -1022,7 +1025,9 @@ def _memotrace_select(run, name: str):
                  CASE WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
                         THEN try_strptime({tm}, '%Y-%m-%d %H:%M:%S')
                       WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}')
-                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M') END AS lt,
+                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M')
+                      WHEN regexp_full_match({tm}, {EXCEL_TIME_RE2}) THEN try_strptime({tm}, {EXCEL_TIME_FORMATS})
+                 END AS lt,
                  {_text_sql(f"coalesce({col('内容')}, '')")} AS text,
                  nullif({strip(f"coalesce({col('发送人')}, '')")}, '') AS who,
                  coalesce(nullif({strip(f"coalesce({col('昵称')}, '')")}, ''),
