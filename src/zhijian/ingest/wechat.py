@@ -584,9 +584,10 @@ _REEDIT = '<a href="weixin://revoke_edit_click">重新编辑</a>'
 
 
 def _wechatmsg_select(run, name: str):
-    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a WeChatMsg CSV: the mapping of the Python loop in
-    :func:`wechatmsg_csv`. A record whose CreateTime is not whole epoch seconds in range (the Python
-    reader then reads StrTime) or whose Type or SubType is not a number is left to Python."""
+    """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a WeChatMsg CSV: the mapping
+    of the Python loop (:func:`_wechatmsg_rows`). A record whose CreateTime is not whole epoch
+    seconds in range (the Python reader then reads StrTime) or whose Type or SubType is not a number
+    is left to Python."""
     q = sql_str
     strip = py_strip_sql
     sp = python_space_chars()
@@ -636,8 +637,9 @@ def _wechatmsg_select(run, name: str):
 
 
 def wechatmsg_csv(run, inp) -> tuple[int, str]:
-    """WeChatMsg/留痕 CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`) when every record maps
-    in SQL, else record by record in Python (the same mapping)."""
+    """WeChatMsg/留痕 CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`)
+    when every record maps in SQL, else record by record in Python (:func:`_wechatmsg_rows`, the
+    same mapping)."""
     path = inp.path
     # the encoding decided on the first megabytes; DuckDB rejects bytes that are not UTF-8, and then
     # the Python reader reads the file in the encoding the whole file decides
@@ -1052,8 +1054,8 @@ def _memotrace_select(run, name: str):
 
 
 def memotrace_csv(run, inp) -> tuple[int, str]:
-    """MemoTrace CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`) when every record maps in
-    SQL, else record by record in Python (:func:`_memotrace`, the same mapping)."""
+    """MemoTrace CSV: read and mapped by DuckDB (:func:`~zhijian.ingest.common.csv_vectorised`) when
+    every record maps in SQL, else record by record in Python (:func:`_memotrace`, the same mapping)."""
     path = inp.path
     enc, header, rows = _csv_rows(path, detect_encoding(path, full=False))
     _need(header, ("类型", "发送人", "时间", "内容"), path, "MemoTrace CSV")
