@@ -434,10 +434,7 @@ class ImportRun:
             # the same export id (the 64-bit hashes of both all distinct), no record needs an ordinal,
             # and each id is computed where it is written, as for records with export ids (1M WeChatMsg
             # records: no ids table and no join of it: finish 0.89 -> 0.78 s). Else the ids table below.
-            dup_key = (
-                "CASE WHEN native_id IS NOT NULL THEN concat_ws(chr(31), platform, coalesce(chat_key, ''), native_id)"
-                f" ELSE {content} END"
-            )
+            # (Only the hashes are compared, exact=False: a collision sends the records to that table.)
             dup_hash = (
                 "CASE WHEN native_id IS NOT NULL THEN hash(0, platform, coalesce(chat_key, ''), native_id)"
                 f" ELSE hash(1, {content}) END"

@@ -23,7 +23,6 @@ from zhijian.ingest.common import (
     from_epoch,
     mention_cols_sql,
     mentions_in,
-    mentions_sql,
     number_rows,
     open_text,
     parse_local,
@@ -238,6 +237,12 @@ def _pywxdump_row(run, sink: RawSink, path: Path, where: str, r: dict) -> None:
     )
 
 
+def _type_name_kind_sql(x: str) -> str:
+    """SQL of ``TYPE_NAMES.get(x)`` (NULL for a name it does not list)."""
+    q = sql_str
+    return f"CASE {x} " + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items()) + " END"
+
+
 def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular: str = "false") -> str:
     """The INSERT that maps PyWxDump records in SQL, as :func:`_pywxdump_row` maps them: ``src`` is a
     query with VARCHAR columns MsgSvrID, type_name, talker, room_name and CreateTime, ``msg`` the SQL of
@@ -256,10 +261,7 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
     here, as the names of such a file's chats cannot be told apart afterwards."""
     q = sql_str
     strip = py_strip_sql
-
-    def kind_of(x: str) -> str:
-        return f"CASE {x} " + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items()) + " END"
-
+    kind_of = _type_name_kind_sql
     fmts = (
         "['%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d %H:%M', '%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M:%S']"
     )
@@ -299,12 +301,7 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
         SELECT NULL, sid, {q(source)}, 'wechat',
                coalesce(nullif(room, ''), {q(stem)}), coalesce(nullif(room, ''), {q(stem)}),
                CASE WHEN talker IN ('', '系统') THEN NULL ELSE talker END, NULL, ts, kind, text, NULL, NULL,
-               CASE WHEN kind = 'text' AND contains(text, '@') THEN {mentions_sql("text")} ELSE []::VARCHAR[] END,
-               CASE WHEN kind = 'text' AND contains(text, '@')
-                    THEN contains(text, '@所有人') OR contains(text, '@all') OR contains(text, '@All')
-                         OR contains(text, '@全体成员')
-                    ELSE false END,
-               kind = 'forward', NULL::BIGINT,
+               {mention_cols_sql("kind", "text")}, NULL::BIGINT,
                CASE WHEN irr THEN {q(STAGED_PY)} WHEN ts IS NULL THEN {ts_bad} END,
                {run.file_no}
         FROM u
@@ -1015,9 +1012,7 @@ def _memotrace_select(run, name: str):
     left to Python."""
     q = sql_str
     strip = py_strip_sql
-
-    def kind_of(x: str) -> str:
-        return f"CASE {x} " + " ".join(f"WHEN {q(n)} THEN {q(k)}" for n, k in TYPE_NAMES.items()) + " END"
+    kind_of = _type_name_kind_sql
 
     def select(col) -> str:
         tm = col("时间")
