@@ -56,7 +56,9 @@ def _memotrace_record(rnd: random.Random, i: int, odd: bool) -> list[str]:
     if rnd.random() < 0.1:  # as Excel re-saves it
         tm = f"2024/5/6 {i // 3600 % 24}:{i // 60 % 60:02d}" + rnd.choice(["", f":{i % 60:02d}"])
     if odd and rnd.random() < 0.01:
-        tm = rnd.choice(["2024-5-6 9:05", " 2024-05-06 09:00:00", "昨天", "2024/2/30 9:05"])
+        tm = rnd.choice(
+            ["2024-5-6 9:05", " 2024-05-06 09:00:00", "昨天", "2024/2/30 9:05", "2024-02-30 09:05:00"]
+        )
     if odd and rnd.random() < 0.005:
         return ["７４３７２６７１４７２", "文本", "张三", tm, "全角数字的消息ID", "", "", ""]
     return [
@@ -259,3 +261,16 @@ def test_generic_jsonl_record_of_another_shape_leaves_the_file_to_python(tmp_pat
     (summary, _msgs), used = _both(tmp_path, monkeypatch, path, "generic_jsonl", mapping=JSONL_MAP)
     assert used == [False]
     assert summary["messages"] > 2000 and summary["skipped_count"] > 0
+
+
+def test_memotrace_id_beyond_ascii_leaves_the_file_to_python(tmp_path, monkeypatch):
+    """One record whose id is written in full-width digits (Python's isdigit takes them, the SQL's
+    0-9 does not), among regular ones: the SQL must leave the file to Python."""
+    path = _write(tmp_path / "群.csv", "memotrace_csv", 500, seed=3)
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow(
+            ["７４３７２６７１４７２", "文本", "张三", "2024-05-06 09:00:00", "全角", "", "", ""]
+        )
+    (summary, msgs), used = _both(tmp_path, monkeypatch, path, "memotrace_csv")
+    assert used == [False]
+    assert summary["skipped_count"] == 0 and (msgs["text"] == "全角").sum() == 1

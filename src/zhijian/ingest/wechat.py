@@ -13,8 +13,10 @@ from pathlib import Path
 
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
+    DIGIT,
     EXCEL_TIME_FORMATS,
     EXCEL_TIME_RE2,
+    MINUTES_GLOB,
     STAGED_PY,
     RawSink,
     csv_vectorised,
@@ -1019,10 +1021,8 @@ def _memotrace_select(run, name: str):
         return f"""
         , m AS (
           SELECT coalesce({col("类型")}, '') AS tn, {kind_of(f"coalesce({col('类型')}, '')")} AS k0,
-                 CASE WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}')
-                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M:%S')
-                      WHEN regexp_full_match({tm}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}} [0-9]{{2}}:[0-9]{{2}}')
-                        THEN try_strptime({tm}, '%Y-%m-%d %H:%M')
+                 CASE WHEN {tm} GLOB {q(MINUTES_GLOB + ":" + DIGIT * 2)} THEN try_strptime({tm}, '%Y-%m-%d %H:%M:%S')
+                      WHEN {tm} GLOB {q(MINUTES_GLOB)} THEN try_strptime({tm}, '%Y-%m-%d %H:%M')
                       WHEN regexp_full_match({tm}, {EXCEL_TIME_RE2}) THEN try_strptime({tm}, {EXCEL_TIME_FORMATS})
                  END AS lt,
                  {_text_sql(f"coalesce({col('内容')}, '')")} AS text,
@@ -1030,8 +1030,9 @@ def _memotrace_select(run, name: str):
                  coalesce(nullif({strip(f"coalesce({col('昵称')}, '')")}, ''),
                           nullif({strip(f"coalesce({col('备注')}, '')")}, '')) AS nick0,
                  {_native_sql(col("消息ID"))} AS nid,
-                 -- Python's str.isdigit takes any Unicode digit, the SQL only 0-9
-                 coalesce(regexp_matches({col("消息ID")}, '[^\x00-\x7f]'), false) AS nid_odd
+                 -- Python's str.isdigit takes any Unicode digit, the SQL only 0-9; an id has a
+                 -- character beyond ASCII when its bytes outnumber its characters (a regex: 10x slower)
+                 coalesce(strlen({col("消息ID")}) <> length({col("消息ID")}), false) AS nid_odd
           FROM src s),
         t AS (SELECT *, CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns FROM m),
         u AS (
