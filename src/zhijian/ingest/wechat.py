@@ -462,8 +462,9 @@ def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | No
             "coalesce(MsgSvrID_k NOT IN ('VARCHAR', 'NUMBER'), false)",
             # an integer id is its digits to Python too; another number is not
             "coalesce(MsgSvrID_k = 'NUMBER' AND NOT regexp_full_match(MsgSvrID, '-?[0-9]+'), false)",
-            # Python's str.isdigit takes any Unicode digit, the SQL only 0-9
-            "coalesce(regexp_matches(MsgSvrID, '[^\\x00-\\x7f]'), false)",
+            # Python's str.isdigit takes any Unicode digit, the SQL only 0-9 (beyond ASCII: more
+            # bytes than characters, as in the MemoTrace SQL)
+            "coalesce(strlen(MsgSvrID) <> length(MsgSvrID), false)",
         ]
     )
     db = run.db
