@@ -20,7 +20,8 @@ readers' own footprint. "MB/cpu-s" is the file size over the process CPU time: o
 less so. ``--cli`` also times ``zhijian import --json`` end to end in a fresh workspace (interpreter start,
 module imports, the import itself, the summary): the figure a user sees. Files are generated into a temporary folder (``--keep DIR`` keeps them). Texts are Chinese
 work-group messages of realistic length; 300 groups, 1,500 senders; ``telegram_account``
-is a whole-account export (20 chats), the other JSON files one array.
+is a whole-account export (20 chats), ``slack`` an export folder (20 channels of day files, its MB
+the sum of its files), the other JSON files one array.
 """
 
 from __future__ import annotations
@@ -321,6 +322,135 @@ def gen_wechatmsg_html(path: Path, n: int) -> None:
         f.write("];\n/*注意看这是分割线*/\nfunction render(){}\n</script></body></html>\n")
 
 
+#: the Slack generator's channels and the share of messages of each kind of markup
+SLACK_CHANNELS = 20
+SLACK_MARKUP = [
+    "<@{u}> 请看一下这份通知",
+    "<@{u}|{name}> 收到，马上落实",
+    "<!channel> 明天上午九点开会，请准时参加。",
+    "<!here> 今天的材料请在五点前报送",
+    "通知全文见 <https://example.gov.cn/notice?id={i}&amp;from=slack|通知全文>",
+    "<https://example.gov.cn/doc/{i}>",
+    "A &amp; B 两个村 &lt;本周&gt; 的报表已汇总",
+    "请到 <#C0000001|general> 频道查看",
+]
+
+
+def _slack_message(i: int, u: int, ts: str, text: str, rnd: random.Random, thread: str | None) -> dict:
+    """One message of a Slack export day file, with the fields Slack writes."""
+    uid = f"U{u:08d}"
+    r = rnd.random()
+    if r < 0.25:  # Slack markup: mentions, @channel/@here, links, entities
+        text = rnd.choice(SLACK_MARKUP).format(u=f"U{rnd.randrange(1500):08d}", name=f"干部{u}", i=i)
+    m: dict = {"client_msg_id": f"{i:08x}-9879-1093-8ce7-c20b00ad3096", "type": "message"}
+    if r > 0.995:
+        m.update(subtype="channel_join", user=uid, text=f"<@{uid}> has joined the channel")
+    elif r > 0.985:
+        m.update(
+            subtype="bot_message", bot_id="B00000001", username="监控机器人", text="【告警】水位超过警戒线"
+        )
+    else:
+        m.update(user=uid, text=text)
+    m["ts"] = ts
+    if thread:
+        m["thread_ts"] = thread
+    m["team"] = "T00000001"
+    if 0.96 < r <= 0.975:  # a file (an image or a document), sometimes without text
+        img = r < 0.968
+        m["files"] = [
+            {
+                "id": f"F{i:08d}",
+                "created": int(float(ts)),
+                "name": "现场照片.jpg" if img else "防汛工作方案.docx",
+                "title": "现场照片" if img else "防汛工作方案",
+                "mimetype": "image/jpeg" if img else "application/msword",
+                "filetype": "jpg" if img else "docx",
+                "size": 123456,
+                "url_private": f"https://files.slack.com/files-pri/T00000001-F{i:08d}/x",
+            }
+        ]
+        if r < 0.964:
+            m["text"] = ""
+    elif 0.975 < r <= 0.985:  # a link preview or a shared message
+        share = r < 0.978
+        m["attachments"] = [
+            {
+                "fallback": "关于做好近期安全生产工作的通知",
+                "title": "" if share else "安全生产工作的通知",
+                "from_url": f"https://example.gov.cn/a/{i}",
+                "text": "正文摘要",
+                **({"is_share": True, "is_msg_unfurl": True} if share else {}),
+            }
+        ]
+        m["text"] = ""
+    if "user" in m and "subtype" not in m:
+        m["blocks"] = [
+            {
+                "type": "rich_text",
+                "block_id": f"b{i % 9973}",
+                "elements": [
+                    {
+                        "type": "rich_text_section",
+                        "elements": [{"type": "broadcast", "range": "channel"}]
+                        if m["text"].startswith("<!channel>")
+                        else [{"type": "text", "text": m["text"]}],
+                    }
+                ],
+            }
+        ]
+        m["user_team"] = "T00000001"
+        m["user_profile"] = {
+            "avatar_hash": "g0123456789a",
+            "image_72": f"https://avatars.slack-edge.com/{u}_72.png",
+            "first_name": "",
+            "real_name": f"干部{u}",
+            "display_name": "" if u % 7 == 0 else f"小{u}",
+            "team": "T00000001",
+            "name": f"ganbu{u}",
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+        }
+    return m
+
+
+def gen_slack(path: Path, n: int) -> None:
+    """A Slack workspace export folder: channels.json, users.json (1,500 users) and one folder per
+    channel (SLACK_CHANNELS) of YYYY-MM-DD.json day files, pretty-printed with escaped slashes as
+    Slack writes them. A quarter of the texts carry Slack markup (SLACK_MARKUP); one message in ten
+    is a thread reply; a few are files, link previews, shared messages, joins and bot messages."""
+    from datetime import UTC
+
+    rnd = random.Random(7)
+    path.mkdir(parents=True, exist_ok=True)
+    chans = [{"id": f"C{c:07d}", "name": "general" if c == 1 else f"工作群-{c}", "created": 1700000000}
+             for c in range(1, SLACK_CHANNELS + 1)]  # fmt: skip
+    users = [
+        {"id": f"U{u:08d}", "name": f"ganbu{u}", "real_name": f"干部{u}",
+         "profile": {"display_name": "" if u % 7 == 0 else f"小{u}", "real_name": f"干部{u}"}}
+        for u in range(1500)
+    ]  # fmt: skip
+
+    def dump(obj) -> str:
+        return json.dumps(obj, ensure_ascii=False, indent=4).replace("/", "\\/")
+
+    (path / "channels.json").write_text(dump(chans), encoding="utf-8")
+    (path / "users.json").write_text(dump(users), encoding="utf-8")
+    days: dict[tuple[str, str], list[dict]] = {}
+    recent: dict[str, list[str]] = {}
+    for i, g, u, ts, text in _rows(n):
+        ch = chans[g % SLACK_CHANNELS]["name"]
+        t = ts.replace(tzinfo=UTC)
+        tss = f"{int(t.timestamp())}.{(i * 7919) % 1000000:06d}"
+        past = recent.setdefault(ch, [])
+        thread = rnd.choice(past) if past and rnd.random() < 0.1 else None
+        past.append(tss)
+        del past[:-50]
+        days.setdefault((ch, t.strftime("%Y-%m-%d")), []).append(_slack_message(i, u, tss, text, rnd, thread))
+    for (ch, day), msgs in days.items():
+        (path / ch).mkdir(exist_ok=True)
+        (path / ch / f"{day}.json").write_text(dump(msgs), encoding="utf-8")
+
+
 GENERATORS = {
     "canonical_csv": ("messages.csv", gen_canonical_csv),
     "canonical_jsonl": ("messages.jsonl", gen_canonical_jsonl),
@@ -335,6 +465,7 @@ GENERATORS = {
     "generic_csv": ("钉钉群记录.csv", gen_generic_csv),
     "generic_jsonl": ("dingtalk_robot.jsonl", gen_generic_jsonl),
     "wechatmsg_html": ("工作群.html", gen_wechatmsg_html),
+    "slack": ("slack_export", gen_slack),
 }
 #: ``--map`` of the generic formats
 MAPPINGS = {
@@ -431,6 +562,13 @@ def run_cli(path: Path, tmp: Path) -> tuple[float, float]:
     return dt, (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
 
+def _bytes(path: Path) -> int:
+    """The size of a file, or of the files in a folder (a Slack export)."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
 def run(cmd: list[str]) -> dict:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -498,7 +636,7 @@ def main() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
                 gen(path, n)
-            mb = path.stat().st_size / 1e6
+            mb = _bytes(path) / 1e6
             rs = []
             for _ in range(args.runs):  # each in a fresh workspace and process
                 wsdir = Path(tempfile.mkdtemp(prefix="ws-", dir=tmp))
