@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from zhijian.errors import ImportFormatError
-from zhijian.ingest.common import RawSink, detect_encoding, from_epoch
+from zhijian.ingest.common import (
+    STAGED_PY,
+    RawSink,
+    detect_encoding,
+    from_epoch,
+    json_fields_sql,
+    json_kind_sql,
+    json_text_sql,
+    py_strip_sql,
+    sql_str,
+)
 from zhijian.ingest.wechat import _load_json
 
 SYSTEM_SUBTYPES = {
@@ -104,17 +117,15 @@ def _blocks_broadcast(blocks: Any) -> bool:
     return False
 
 
-def _message(
-    run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str, str], users: dict[str, str]
-) -> None:
+def _row(m: Any, chat: tuple[str, str], users: dict[str, str]) -> tuple | str:
+    """The raw row of message ``m`` (the 14 :attr:`RawSink.ROW_FIELDS`, ``ts`` an aware datetime) or
+    the reason to skip it."""
     if not isinstance(m, dict):
-        run.skip(path, where, "不是 JSON 对象")
-        return
+        return "不是 JSON 对象"
     ts_s = str(m.get("ts") or "")
     ts = from_epoch(ts_s)
     if ts is None:
-        run.skip(path, where, "缺少 ts")
-        return
+        return "缺少 ts"
     sub = str(m.get("subtype") or "")
     text, ments, at_all = _render(str(m.get("text") or ""), users)
     at_all = at_all or _blocks_broadcast(m.get("blocks"))
@@ -150,22 +161,321 @@ def _message(
     name = name or prof.get("display_name") or prof.get("real_name") or m.get("username")
     thread = str(m.get("thread_ts") or "")
     reply = thread if thread and thread != ts_s else None
-    sink.add(
-        native_id=ts_s,
-        chat_key=chat[0],
-        chat_name=chat[1],
-        sender_key=str(user) if user else None,
-        sender_name=str(name) if name else None,
-        ts=ts,
-        kind=kind,
-        text=text,
-        reply_native=reply,
-        mentions=ments,
-        at_all=at_all,
-        forwarded=bool(
-            m.get("attachments") and any(isinstance(a, dict) and a.get("is_share") for a in m["attachments"])
-        ),
+    forwarded = bool(
+        m.get("attachments") and any(isinstance(a, dict) and a.get("is_share") for a in m["attachments"])
     )
+    return (
+        None,
+        ts_s,
+        chat[0],
+        chat[1],
+        str(user) if user else None,
+        str(name) if name else None,
+        ts,
+        kind,
+        text,
+        reply,
+        None,
+        ments,
+        at_all,
+        forwarded,
+    )
+
+
+def _message(
+    run, sink: RawSink, path: Path, where: str, m: Any, chat: tuple[str, str], users: dict[str, str]
+) -> None:
+    r = _row(m, chat, users)
+    if isinstance(r, str):
+        run.skip(path, where, r)
+    else:
+        sink.row(*r)
+
+
+def _day_files(root: Path, chans: dict[str, tuple[str, str]]) -> list[tuple[Path, tuple[str, str]]]:
+    """The day files of an export folder in the order they are read, each with its chat."""
+    out = []
+    for d in sorted(x for x in root.iterdir() if x.is_dir()):
+        chat = chans.get(d.name, (d.name, d.name))
+        out.extend((day, chat) for day in sorted(d.glob("*.json")))
+    return out
+
+
+# ── the vectorised reader: DuckDB reads every day file at once, SQL maps what _row maps ──────────
+#: the message fields the SQL (and, for the records it leaves to Python, :func:`_row`) reads
+_FIELDS = (
+    "ts",
+    "text",
+    "subtype",
+    "user",
+    "bot_id",
+    "username",
+    "thread_ts",
+    "user_profile",
+    "files",
+    "attachments",
+    "blocks",
+)
+#: ``bad`` of a record whose fields the SQL cannot hand to :func:`_row` as they are (not an object,
+#: a number where a string is expected, no ts …): the Python loop reads the whole export
+_LEAVE = "\x00slack:python"
+#: mention ids per text the SQL looks up in users.json (one join each); a text with more -> Python
+_MENTION_SLOTS = 4
+#: Python's patterns in RE2 (DuckDB): the same syntax here
+_USER_RE = _USER.pattern
+_BROADCAST_RE = _BROADCAST.pattern
+_CHAN_RE = _CHAN.pattern
+_LINK_RE = _LINK.pattern
+_MICROSECOND = timedelta(microseconds=1)
+_USERS = pa.schema([("id", pa.string()), ("name", pa.string())])
+
+
+def _reps_sql(x: str, pattern: str, rep: str) -> str:
+    """SQL: the replacements ``re.sub(pattern, f, x)`` makes, in order, where ``rep`` is the SQL of
+    ``f``'s result for a match (``{g1}``, ``{g2}``: its groups 1 and 2, NULL when the group did not
+    take part)."""
+    pat = sql_str(pattern)
+    g2 = f"regexp_extract_all({x}, {pat}, 2)[i_]"
+    return f"list_transform(regexp_extract_all({x}, {pat}, 1), lambda g_, i_: {rep.format(g1='g_', g2=g2)})"
+
+
+def _interleave_sql(x: str, pattern: str, reps: str) -> str:
+    """SQL of ``re.sub`` given its replacements ``reps`` (:func:`_reps_sql`): the text between the
+    matches (``regexp_split_to_array``) interleaved with them."""
+    return (
+        f"CASE WHEN len({reps}) = 0 THEN {x} ELSE array_to_string(list_transform("
+        f"regexp_split_to_array({x}, {sql_str(pattern)}), lambda p_, k_: p_ || coalesce({reps}[k_], '')), '') END"
+    )
+
+
+def _slack_sql(files: list[str], file_no: int) -> str:
+    """INSERT of every record of the day files ``files`` (in this order) into the staging table,
+    mapped as :func:`_row` maps it, joined to the temporary tables ``slack_files`` (file -> chat)
+    and ``slack_users`` (users.json: id -> name). ``bad``: NULL, :data:`STAGED_PY` for a record
+    :func:`_row` maps afterwards (its fields and chat as JSON in ``text``), or :data:`_LEAVE`."""
+    columns, struct, record = json_fields_sql(_FIELDS)
+    # the profile as the two names _row reads (not the whole object as JSON: cheaper to read); a
+    # profile that is not an object makes DuckDB's reader fail, and the Python loop reads the export
+    columns = columns.replace(
+        "'user_profile': 'JSON'", "'user_profile': 'STRUCT(display_name JSON, real_name JSON)'"
+    )
+    jk, jt = json_kind_sql, json_text_sql
+    str_or_null = "coalesce({} IN ('VARCHAR', 'NULL'), true)"
+    scalars = ("ts", "text", "subtype", "user", "bot_id", "username", "thread_ts")
+    slots = range(1, _MENTION_SLOTS + 1)
+    lookup = "CASE g_ " + " ".join(f"WHEN ments[{k}] THEN n{k}" for k in slots) + " END"
+    user_rep = "'@' || coalesce(nullif({g2}, ''), " + lookup + ", {g1})"
+    link_rep = "CASE WHEN coalesce({g2}, '') <> '' THEN {g2} || ' (' || {g1} || ')' ELSE {g1} END"
+    file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
+    system = ", ".join(sql_str(x) for x in sorted(SYSTEM_SUBTYPES))
+    return f"""
+        INSERT INTO raw
+        WITH a AS (
+          SELECT filename AS fn, struct_pack({struct}) AS s
+          FROM read_json({file_list}, format='array', records=true, columns={columns}, filename=true)),
+        b AS (
+          SELECT fn, s,
+            {", ".join(f"{jk(f's.{f}')} AS {f}_k" for f in (*scalars, "files", "attachments"))},
+            {jt("s.ts")} AS ts_s, coalesce({jt("s.text")}, '') AS t0,
+            coalesce({jt("s.subtype")}, '') AS sub, coalesce({jt("s.thread_ts")}, '') AS thr,
+            coalesce(nullif({jt('s."user"')}, ''), nullif({jt("s.bot_id")}, '')) AS sender,
+            {jt("s.username")} AS uname,
+            s.user_profile AS up,
+            CASE WHEN {jk("s.files")} = 'ARRAY' THEN json_extract(s.files, '$[0]') END AS f0j,
+            CASE WHEN {jk("s.attachments")} = 'ARRAY' THEN json_extract(s.attachments, '$[0]') END AS a0j,
+            CASE WHEN contains(s.attachments::VARCHAR, '"is_share"')
+                 THEN json_extract(s.attachments, '$[*].is_share') ELSE []::JSON[] END AS shares,
+            coalesce(contains(s.blocks::VARCHAR, 'broadcast'), false) AS blocks_bc
+          FROM a),
+        c AS (
+          SELECT *,
+            contains(t0, '<!') AND regexp_matches(t0, {sql_str(_BROADCAST_RE)}) AS at_all_text,
+            CASE WHEN contains(t0, '<@') THEN list_reduce(regexp_extract_all(t0, {sql_str(_USER_RE)}, 1),
+                   lambda acc_, x_: CASE WHEN list_contains(acc_, x_) THEN acc_ ELSE list_append(acc_, x_) END,
+                   []::VARCHAR[]) ELSE []::VARCHAR[] END AS ments,
+            CASE WHEN {jk("f0j")} = 'OBJECT' THEN
+              json_transform(f0j, '{{"mimetype": "JSON", "name": "JSON", "title": "JSON"}}') END AS f0,
+            CASE WHEN {jk("a0j")} = 'OBJECT' THEN
+              json_transform(a0j, '{{"title": "JSON", "fallback": "JSON", "from_url": "JSON"}}') END AS a0
+          FROM b),
+        d AS (
+          SELECT c.*, f.chat_key, f.chat_name, su.name AS sender_lookup,
+                 {", ".join(f"u{k}.name AS n{k}" for k in slots)}
+          FROM c
+          LEFT JOIN slack_files f ON f.fn = c.fn
+          LEFT JOIN slack_users su ON su.id = c.sender
+          {" ".join(f"LEFT JOIN slack_users u{k} ON u{k}.id = c.ments[{k}]" for k in slots)}),
+        e0 AS (
+          SELECT *,
+            CASE WHEN contains(t0, '<@') THEN {_reps_sql("t0", _USER_RE, user_rep)} ELSE []::VARCHAR[] END AS u_reps
+          FROM d),
+        e AS (SELECT *, {_interleave_sql("t0", _USER_RE, "u_reps")} AS t1 FROM e0),
+        e2 AS (
+          SELECT *,
+            CASE WHEN contains(t1, '<!') THEN regexp_replace(t1, {sql_str(_BROADCAST_RE)}, '@\\1', 'g')
+                 ELSE t1 END AS t2
+          FROM e),
+        e3 AS (
+          SELECT *,
+            CASE WHEN contains(t2, '<#') THEN regexp_replace(t2, {sql_str(_CHAN_RE)}, '#\\1', 'g')
+                 ELSE t2 END AS t3
+          FROM e2),
+        e3b AS (
+          SELECT *,
+            CASE WHEN contains(t3, '<http') OR contains(t3, '<mailto:') THEN {_reps_sql("t3", _LINK_RE, link_rep)}
+                 ELSE []::VARCHAR[] END AS l_reps
+          FROM e3),
+        e4 AS (SELECT *, {_interleave_sql("t3", _LINK_RE, "l_reps")} AS t5 FROM e3b),
+        e5 AS (
+          SELECT *,
+            CASE WHEN contains(t5, '&') THEN replace(replace(replace(t5, '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
+                 ELSE t5 END AS t6,
+            contains(t5, '&') AND contains(replace(replace(replace(t5, '&amp;', ''), '&lt;', ''), '&gt;', ''), '&')
+              AS odd_entity,
+            {jt("f0.mimetype")} AS mt,
+            coalesce(nullif({jt("f0.name")}, ''), nullif({jt("f0.title")}, ''), '') AS f0_text,
+            coalesce(nullif({jt("a0.title")}, ''), nullif({jt("a0.fallback")}, ''),
+                     nullif({jt("a0.from_url")}, ''), '') AS a0_text,
+            files_k = 'ARRAY' AND s.files::VARCHAR <> '[]' AS has_files,
+            attachments_k = 'ARRAY' AND s.attachments::VARCHAR <> '[]' AS has_att
+          FROM e4),
+        f AS (
+          SELECT *,
+            CASE
+              WHEN NOT ({" AND ".join(str_or_null.format(f"{x}_k") for x in scalars)})
+                   OR ts_k IS NULL OR coalesce(files_k NOT IN ('ARRAY', 'NULL'), false)
+                   OR coalesce(attachments_k NOT IN ('ARRAY', 'NULL'), false)
+                   OR NOT {str_or_null.format(jk("up.display_name"))} OR NOT {str_or_null.format(jk("up.real_name"))}
+                   OR NOT {str_or_null.format(jk("f0.name"))} OR NOT {str_or_null.format(jk("f0.title"))}
+                   OR NOT {str_or_null.format(jk("a0.title"))} OR NOT {str_or_null.format(jk("a0.fallback"))}
+                   OR NOT {str_or_null.format(jk("a0.from_url"))}
+                THEN {sql_str(_LEAVE)}
+              WHEN NOT regexp_full_match(ts_s, '[0-9]{{1,10}}(\\.[0-9]{{1,6}})?')
+                   OR NOT coalesce(TRY_CAST(split_part(ts_s, '.', 1) AS BIGINT) BETWEEN 1 AND 4294967295, false)
+                   OR (blocks_bc AND NOT at_all_text) OR odd_entity OR contains(t3, '<!subteam^')
+                   OR len(ments) > {_MENTION_SLOTS}
+                   OR len(list_filter(shares, lambda x_: x_::VARCHAR NOT IN ('true', 'false', 'null'))) > 0
+                THEN {sql_str(STAGED_PY)}
+            END AS bad0,
+            CASE
+              WHEN list_contains([{system}], sub) THEN 'system'
+              WHEN sub = 'tombstone' THEN 'recall'
+              WHEN has_files THEN CASE
+                WHEN starts_with(coalesce(mt, ''), 'image/') THEN 'image'
+                WHEN starts_with(coalesce(mt, ''), 'video/') THEN 'video'
+                WHEN starts_with(coalesce(mt, ''), 'audio/') THEN 'voice'
+                ELSE 'file' END
+              WHEN has_att AND {py_strip_sql("t6")} = '' THEN 'link'
+              ELSE 'text'
+            END AS kind0
+          FROM e5)
+        SELECT NULL, CASE WHEN bad0 IS NULL THEN ts_s END, 'slack', 'slack',
+               chat_key, chat_name,
+               CASE WHEN bad0 IS NULL THEN sender END,
+               CASE WHEN bad0 IS NULL THEN coalesce(nullif(sender_lookup, ''),
+                 CASE WHEN up IS NOT NULL THEN coalesce(nullif({jt("up.display_name")}, ''),
+                                                        nullif({jt("up.real_name")}, '')) END,
+                 nullif(uname, '')) END,
+               CASE WHEN bad0 IS NULL THEN timezone('UTC', make_timestamp(
+                 TRY_CAST(split_part(ts_s, '.', 1) AS BIGINT) * 1000000
+                 + TRY_CAST(rpad(split_part(ts_s, '.', 2), 6, '0') AS BIGINT))) END,
+               CASE WHEN bad0 IS NULL THEN kind0 END,
+               CASE WHEN bad0 = {sql_str(STAGED_PY)} THEN json_array(chat_key, chat_name, json_object({record}))::VARCHAR
+                    WHEN bad0 IS NOT NULL THEN NULL
+                    WHEN kind0 IN ('image', 'video', 'voice', 'file') AND t6 = '' AND {jk("f0j")} = 'OBJECT' THEN f0_text
+                    WHEN kind0 = 'link' THEN a0_text
+                    ELSE t6 END,
+               CASE WHEN bad0 IS NULL AND thr <> '' AND thr <> ts_s THEN thr END,
+               NULL,
+               CASE WHEN bad0 IS NULL THEN ments END,
+               bad0 IS NULL AND coalesce(at_all_text, false),
+               bad0 IS NULL AND has_att AND list_contains(shares, 'true'::JSON),
+               NULL::BIGINT, bad0, {file_no}
+        FROM f
+    """
+
+
+def _convert(users: dict[str, str]):
+    """:func:`~zhijian.ingest.common.convert_staged`'s conversion of a record the SQL left to
+    :func:`_row` (staged as ``[chat key, chat name, fields]``): ``ts`` in microseconds."""
+    from datetime import UTC, datetime
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def convert(o: Any) -> tuple | str:
+        if not isinstance(o, list) or len(o) != 3:
+            return "不是 JSON 对象"
+        r = _row(o[2], (o[0], o[1]), users)
+        if isinstance(r, str):
+            return r
+        return (*r[:6], (r[6] - epoch) // _MICROSECOND, *r[7:])
+
+    return convert
+
+
+def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict[str, str]) -> int | None:
+    """Read every day file of an export with one DuckDB ``read_json`` (in parallel, no Python per
+    message) and map the messages in SQL exactly as :func:`_row` does (:func:`_slack_sql`); the few
+    records the SQL cannot render exactly (an HTML entity other than ``&amp; &lt; &gt;``, a user
+    group ``<!subteam^…>``, a ``broadcast`` in ``blocks``, more than ``_MENTION_SLOTS`` mentioned ids,
+    a ts of another form, an ``is_share`` that is not a boolean) are mapped by :func:`_row`
+    afterwards (:func:`~zhijian.ingest.common.convert_staged`). Returns the records staged, or None,
+    with nothing left staged, when the Python loop must read the export: a file DuckDB cannot read
+    as an array of objects (broken JSON, not UTF-8, a key given twice, an element that is not an
+    object), a record to skip or a field of a type the SQL does not take (:data:`_LEAVE`).
+
+    The file -> chat and users.json lookups are LEFT JOINs with the messages as the probe side
+    (order-preserving, so the rows stay in file order for :func:`~zhijian.ingest.common.number_rows`):
+    DuckDB's build-side optimizer, which would swap the sides of a small export, is switched off
+    for the insert and the plan is checked."""
+    import duckdb
+
+    from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert
+
+    if any(not day.is_file() for day, _ in days):
+        return None
+    db = run.db
+    files = [str(day) for day, _ in days]
+    db.register(
+        "_slack_files",
+        pa.table({"fn": files, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]}),
+    )
+    db.register("_slack_users", pa.table({"id": list(users), "name": list(users.values())}, schema=_USERS))
+    base = run.seq
+    prior = db.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
+    try:
+        db.execute("CREATE OR REPLACE TEMP TABLE slack_files AS SELECT * FROM _slack_files")
+        db.execute("CREATE OR REPLACE TEMP TABLE slack_users AS SELECT * FROM _slack_users")
+        off = ",".join(x for x in (prior, "build_side_probe_side") if x)
+        db.execute(f"SET disabled_optimizers = {sql_str(off)}")
+        sql = _slack_sql(files, run.file_no)
+        plan = "\n".join(r[1] for r in db.execute("EXPLAIN " + sql).fetchall())
+        if not set(re.findall(r"Join Type: *(\w+)", plan)) <= {"LEFT", "MARK"}:  # pragma: no cover
+            return None
+        with staged_insert(db):
+            db.execute(sql)
+            db.execute(f"SET disabled_optimizers = {sql_str(prior)}")
+            if db.execute(
+                f"SELECT count(*) FROM raw WHERE seq IS NULL AND bad = {sql_str(_LEAVE)}"
+            ).fetchall()[0][0]:
+                raise _LeaveToPython
+            number_rows(db, base)
+            convert_staged(run, base, _convert(users))
+            if db.execute(f"SELECT count(*) FROM raw WHERE seq > {base} AND bad IS NOT NULL").fetchall()[0][
+                0
+            ]:
+                raise _LeaveToPython  # a record to skip: the Python loop reports where it is
+    except (duckdb.Error, _LeaveToPython):
+        return None
+    finally:
+        db.execute(f"SET disabled_optimizers = {sql_str(prior)}")
+        db.execute("DROP TABLE IF EXISTS slack_files")
+        db.execute("DROP TABLE IF EXISTS slack_users")
+        db.unregister("_slack_files")
+        db.unregister("_slack_users")
+    n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
+    run.seq = base + n_rows + 1
+    return n_rows
 
 
 def slack(run, inp) -> tuple[int, str]:
@@ -174,21 +484,22 @@ def slack(run, inp) -> tuple[int, str]:
     if p.is_dir():
         users = _users(p)
         chans = _channels(p)
-        n_files = 0
-        for d in sorted(x for x in p.iterdir() if x.is_dir()):
-            chat = chans.get(d.name, (d.name, d.name))
-            for day in sorted(d.glob("*.json")):
-                n_files += 1
-                data = _load_json(day, detect_encoding(day))
-                if not isinstance(data, list):
-                    raise ImportFormatError(
-                        "Slack 日文件应为消息数组",
-                        "a Slack day file must be an array of messages",
-                        path=f"{inp.display}/{d.name}/{day.name}",
-                    )
-                for i, m in enumerate(data, 1):
-                    _message(run, sink, day, f"第 {i} 条", m, chat, users)
-        if n_files == 0:
+        days = _day_files(p, chans)
+        if days:
+            n = _slack_vectorised(run, days, users)
+            if n is not None:
+                return n, "utf-8"
+        for day, chat in days:
+            data = _load_json(day, detect_encoding(day))
+            if not isinstance(data, list):
+                raise ImportFormatError(
+                    "Slack 日文件应为消息数组",
+                    "a Slack day file must be an array of messages",
+                    path=f"{inp.display}/{day.parent.name}/{day.name}",
+                )
+            for i, m in enumerate(data, 1):
+                _message(run, sink, day, f"第 {i} 条", m, chat, users)
+        if not days:
             raise ImportFormatError(
                 "Slack 导出中没有频道日文件（<频道>/YYYY-MM-DD.json）",
                 "no channel day files (<channel>/YYYY-MM-DD.json) in the Slack export",
