@@ -40,7 +40,17 @@ TEXTS = [
     "&amp;lt; 不是 <", "&quot;引号&quot;", "&#39;单引号&#39;", "&copy 2024", "AT&T", "&", "<@U07> 说",
     "<https://a.cn/<@U04>|x>", "<@U01|>", "👍", "x" * 300, "<>", "<@u01>", "@所有人 不算",
 ]  # fmt: skip
-SUBTYPES = [None, None, None, "channel_join", "bot_message", "tombstone", "thread_broadcast", "pinned_item", ""]
+SUBTYPES = [
+    None,
+    None,
+    None,
+    "channel_join",
+    "bot_message",
+    "tombstone",
+    "thread_broadcast",
+    "pinned_item",
+    "",
+]
 MIMES = ["image/png", "video/mp4", "audio/mpeg", "application/pdf", "", None, 5]
 
 
@@ -48,7 +58,9 @@ def _message(rnd: random.Random, i: int, base: int, odd: bool) -> dict:
     ts = f"{base + i * 13}.{rnd.randrange(1000000):06d}"
     r = rnd.random()
     if r < 0.05:
-        ts = rnd.choice([str(base + i * 13), f"{base + i * 13}.5", f"{base + i * 13}.1234567", f"{base + i * 13}."])
+        ts = rnd.choice(
+            [str(base + i * 13), f"{base + i * 13}.5", f"{base + i * 13}.1234567", f"{base + i * 13}."]
+        )
     m: dict = {"type": "message", "ts": ts, "text": rnd.choice(TEXTS)}
     if rnd.random() < 0.05:
         m["text"] = None
@@ -63,7 +75,12 @@ def _message(rnd: random.Random, i: int, base: int, odd: bool) -> dict:
         m["username"] = rnd.choice(["机器人", "", None])
     if rnd.random() < 0.5:
         m["user_profile"] = rnd.choice(
-            [{"display_name": "小王", "real_name": "王五"}, {"display_name": "", "real_name": "赵六"}, {}, None]
+            [
+                {"display_name": "小王", "real_name": "王五"},
+                {"display_name": "", "real_name": "赵六"},
+                {},
+                None,
+            ]
         )
     if rnd.random() < 0.15:
         m["thread_ts"] = rnd.choice([ts, f"{base}.000100", ""])
