@@ -108,7 +108,7 @@ def _message(rnd: random.Random, i: int, base: int, odd: bool) -> dict:
             ]
         )
         if rnd.random() < 0.5:
-            m["text"] = rnd.choice(["", " ", "\u2005"])
+            m["text"] = rnd.choice(["", " ", "\u2005", "\n\t", "\x1c"])
     if rnd.random() < 0.1:
         m["blocks"] = rnd.choice(
             [
