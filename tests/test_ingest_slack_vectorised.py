@@ -261,3 +261,12 @@ def test_the_fixture_export_maps_in_sql(tmp_path, monkeypatch):
     (summary, _msgs), used = _both(tmp_path, monkeypatch, FIX / "slackdump_source_export.zip")
     assert used == [True]
     assert summary["messages"] == 15
+
+
+def test_a_folder_name_duckdb_reads_as_a_pattern_goes_to_python(tmp_path, monkeypatch):
+    """``[a]`` would be a glob pattern to DuckDB's reader (it names ``a``)."""
+    path = _export(tmp_path / "export", 200, 7)
+    (path / "random").rename(path / "[general]")
+    (summary, _msgs), used = _both(tmp_path, monkeypatch, path)
+    assert used == [False]
+    assert summary["groups"] == 5 and summary["messages"] > 100

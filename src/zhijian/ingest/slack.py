@@ -422,7 +422,8 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
     afterwards (:func:`~zhijian.ingest.common.convert_staged`). Returns the records staged, or None,
     with nothing left staged, when the Python loop must read the export: a file DuckDB cannot read
     as an array of objects (broken JSON, not UTF-8, a key given twice, an element that is not an
-    object), a record to skip or a field of a type the SQL does not take (:data:`_LEAVE`).
+    object), a record to skip or a field of a type the SQL does not take (:data:`_LEAVE`), a path
+    DuckDB would read as a glob pattern.
 
     The file -> chat and users.json lookups are LEFT JOINs with the messages as the probe side
     (order-preserving, so the rows stay in file order for :func:`~zhijian.ingest.common.number_rows`):
@@ -432,7 +433,8 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
 
     from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert
 
-    if any(not day.is_file() for day, _ in days):
+    # DuckDB reads a path with * ? [ as a pattern (it could name other files)
+    if any(not day.is_file() or any(c in str(day) for c in "*?[") for day, _ in days):
         return None
     db = run.db
     files = [str(day) for day, _ in days]
