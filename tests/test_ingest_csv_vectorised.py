@@ -263,14 +263,14 @@ def test_generic_jsonl_record_of_another_shape_leaves_the_file_to_python(tmp_pat
     assert summary["messages"] > 2000 and summary["skipped_count"] > 0
 
 
-def test_memotrace_id_beyond_ascii_leaves_the_file_to_python(tmp_path, monkeypatch):
-    """One record whose id is written in full-width digits (Python's isdigit takes them, the SQL's
-    0-9 does not), among regular ones: the SQL must leave the file to Python."""
+def test_memotrace_id_beyond_ascii_maps_in_sql(tmp_path, monkeypatch):
+    """One record whose id is written in full-width digits, among regular ones: no server id to
+    either reader (ASCII digits only), so both give it a content hash and the SQL maps the file."""
     path = _write(tmp_path / "群.csv", "memotrace_csv", 500, seed=3)
     with open(path, "a", encoding="utf-8", newline="") as f:
         csv.writer(f).writerow(
             ["７４３７２６７１４７２", "文本", "张三", "2024-05-06 09:00:00", "全角", "", "", ""]
         )
     (summary, msgs), used = _both(tmp_path, monkeypatch, path, "memotrace_csv")
-    assert used == [False]
+    assert used == [True]
     assert summary["skipped_count"] == 0 and (msgs["text"] == "全角").sum() == 1

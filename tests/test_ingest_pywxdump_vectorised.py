@@ -200,11 +200,11 @@ def test_csv_reader_equals_the_python_mapping(tmp_path, monkeypatch, stem):
     assert len(chats) == 4
 
 
-def test_id_beyond_ascii_uses_the_streaming_reader(tmp_path, monkeypatch):
-    """One id in full-width digits (Python's isdigit takes them, the SQL's 0-9 does not) among
-    regular records: the file goes to the streaming reader, and the results are the same."""
+def test_id_beyond_ascii_maps_in_sql(tmp_path, monkeypatch):
+    """One id in full-width digits among regular records: no server id to either reader (ASCII
+    digits only), so the SQL reads the file and both give that record a content hash."""
     path = _write(tmp_path / "wxid_me_0_4.json", 300, seed=8)
     recs = json.loads(path.read_text(encoding="utf-8"))
     recs[7]["MsgSvrID"] = "７４３７２６７１４７２９９"
     path.write_text(json.dumps(recs, ensure_ascii=False, indent=2), encoding="utf-8")
-    _same(tmp_path, monkeypatch, path, fast_expected=False)
+    _same(tmp_path, monkeypatch, path)

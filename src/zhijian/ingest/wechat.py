@@ -135,9 +135,11 @@ def _clean_text(text: str) -> str:
 
 
 def _native(v: str) -> str | None:
-    """Server message ids survive only as digit strings (Excel turns them into 7.43727E+18)."""
+    """Server message ids survive only as digit strings (Excel turns them into 7.43727E+18): ASCII
+    digits, as WeChat writes them and the SQL readers read them (``str.isdigit`` alone would also take
+    full-width digits, superscripts and other scripts' digits, which no export writes)."""
     v = (v or "").strip()
-    return v if v.isdigit() and len(v) >= 6 else None
+    return v if v.isascii() and v.isdigit() and len(v) >= 6 else None
 
 
 def _local(run, text: str, path: Path, where: str) -> datetime | None:
@@ -311,9 +313,8 @@ def _pywxdump_insert(run, src: str, msg: str, stem: str, source: str, irregular:
 
 
 def _native_sql(x: str) -> str:
-    """SQL of :func:`_native` over ``x`` (digits 0-9 only: an id with other Unicode digits is rare
-    enough, and the JSON reader leaves such a file to Python). An id that is the decimal form of a
-    UBIGINT skips the regex; a digit id with white space around it (rare) is stripped."""
+    """SQL of :func:`_native` over ``x`` (ASCII digits). An id that is the decimal form of a UBIGINT
+    skips the regex; a digit id with white space around it (rare) is stripped."""
     sp = python_space_chars()
     return (
         f"CASE WHEN strlen({x}) >= 6 AND TRY_CAST({x} AS UBIGINT)::VARCHAR = {x} THEN {x}"
@@ -462,9 +463,6 @@ def _pywxdump_json_vectorised(run, path: Path, enc: str) -> tuple[int, str] | No
             "coalesce(MsgSvrID_k NOT IN ('VARCHAR', 'NUMBER'), false)",
             # an integer id is its digits to Python too; another number is not
             "coalesce(MsgSvrID_k = 'NUMBER' AND NOT regexp_full_match(MsgSvrID, '-?[0-9]+'), false)",
-            # Python's str.isdigit takes any Unicode digit, the SQL only 0-9 (beyond ASCII: more
-            # bytes than characters, as in the MemoTrace SQL)
-            "coalesce(strlen(MsgSvrID) <> length(MsgSvrID), false)",
         ]
     )
     db = run.db
@@ -1011,8 +1009,7 @@ def _memotrace_select(run, name: str):
     """The SELECT of :func:`~zhijian.ingest.common.csv_vectorised` for a MemoTrace CSV: the mapping
     of :func:`_memotrace`. A record whose time is not ``YYYY-MM-DD HH:MM[:SS]`` or Excel's
     ``YYYY/M/D H:MM[:SS]`` (:data:`~zhijian.ingest.common.EXCEL_TIME_RE2`; the other forms
-    Python's ``parse_local`` takes, or a time it skips) or whose id has a character beyond ASCII is
-    left to Python."""
+    Python's ``parse_local`` takes, or a time it skips) is left to Python."""
     q = sql_str
     strip = py_strip_sql
     kind_of = _type_name_kind_sql
@@ -1030,10 +1027,7 @@ def _memotrace_select(run, name: str):
                  nullif({strip(f"coalesce({col('发送人')}, '')")}, '') AS who,
                  coalesce(nullif({strip(f"coalesce({col('昵称')}, '')")}, ''),
                           nullif({strip(f"coalesce({col('备注')}, '')")}, '')) AS nick0,
-                 {_native_sql(col("消息ID"))} AS nid,
-                 -- Python's str.isdigit takes any Unicode digit, the SQL only 0-9; an id has a
-                 -- character beyond ASCII when its bytes outnumber its characters (a regex: 10x slower)
-                 coalesce(strlen({col("消息ID")}) <> length({col("消息ID")}), false) AS nid_odd
+                 {_native_sql(col("消息ID"))} AS nid
           FROM src s),
         t AS (SELECT *, CASE WHEN k0 IS NOT NULL THEN tn ELSE {strip("tn")} END AS tns FROM m),
         u AS (
@@ -1044,7 +1038,7 @@ def _memotrace_select(run, name: str):
         SELECT NULL, nid, 'memotrace_csv', 'wechat', {q(name)}, {q(name)}, who,
                CASE WHEN kind = 'system' AND who IS NULL THEN NULL ELSE coalesce(nick0, who) END,
                timezone({q(run.tzname)}, lt), kind, text, NULL, NULL, {mention_cols_sql("kind", "text")},
-               NULL::BIGINT, CASE WHEN lt IS NULL OR nid_odd THEN {q(STAGED_PY)} END, {run.file_no}
+               NULL::BIGINT, CASE WHEN lt IS NULL THEN {q(STAGED_PY)} END, {run.file_no}
         FROM u"""
 
     return select
