@@ -170,6 +170,8 @@ def _export(root: Path, n: int, seed: int, *, odd: bool = False, users: dict[str
 
 
 def _both(tmp_path, monkeypatch, path: Path):
+    # the SQL reader on any export, whatever the size of its day files (the tests' files are small)
+    monkeypatch.setattr(slack, "SQL_MIN_MEAN_FILE_BYTES", 0)
     used: list = []
     real = slack._slack_vectorised
 
@@ -270,3 +272,16 @@ def test_a_folder_name_duckdb_reads_as_a_pattern_goes_to_python(tmp_path, monkey
     (summary, _msgs), used = _both(tmp_path, monkeypatch, path)
     assert used == [False]
     assert summary["groups"] == 5 and summary["messages"] > 100
+
+
+def test_an_export_of_small_day_files_is_read_by_the_python_loop(tmp_path, monkeypatch):
+    """DuckDB's JSON reader costs about 0.6 ms per file: below a mean day-file size of
+    ``SQL_MIN_MEAN_FILE_BYTES`` the Python loop is faster, and the SQL reader is not tried."""
+    path = _export(tmp_path / "export", 300, 8)
+    sizes = [f.stat().st_size for f in path.glob("*/*.json")]
+    assert sum(sizes) < slack.SQL_MIN_MEAN_FILE_BYTES * len(sizes)
+    used: list = []
+    real = slack._slack_vectorised
+    monkeypatch.setattr(slack, "_slack_vectorised", lambda *a, **k: used.append(1) or real(*a, **k))
+    summary, _msgs = import_and_read(tmp_path, "small", path, "slack", monkeypatch, [])
+    assert used == [] and summary["messages"] > 200
