@@ -13,6 +13,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import zhijian.ingest.slack as slack
 from import_helpers import import_and_read
@@ -169,9 +171,9 @@ def _export(root: Path, n: int, seed: int, *, odd: bool = False, users: dict[str
     return root
 
 
-def _both(tmp_path, monkeypatch, path: Path):
-    # the SQL reader on any export, whatever the size of its day files (the tests' files are small)
-    monkeypatch.setattr(slack, "SQL_MIN_MEAN_FILE_BYTES", 0)
+def _both(tmp_path, monkeypatch, path: Path, *, pieces: bool = False):
+    # the day files read directly, or copied into pieces (the tests' files are small: pieces by default)
+    monkeypatch.setattr(slack, "PIECES_BELOW_MEAN_FILE_BYTES", 1 << 40 if pieces else 0)
     used: list = []
     real = slack._slack_vectorised
 
@@ -189,8 +191,9 @@ def _both(tmp_path, monkeypatch, path: Path):
     return fast, used
 
 
+@pytest.mark.parametrize("pieces", [False, True], ids=["files", "pieces"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, seed):
+def test_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, seed, pieces):
     path = _export(tmp_path / "export", 3000, seed)
     converted: list[int] = []
     real_convert = slack._convert
@@ -205,7 +208,7 @@ def test_sql_mapping_equals_the_python_loop(tmp_path, monkeypatch, seed):
         return spy
 
     monkeypatch.setattr(slack, "_convert", convert)
-    (summary, msgs), used = _both(tmp_path, monkeypatch, path)
+    (summary, msgs), used = _both(tmp_path, monkeypatch, path, pieces=pieces)
     assert used == [True]
     assert 0 < len(converted) < summary["messages"] / 2  # the odd records only
     assert summary["messages"] > 2000 and summary["skipped_count"] == 0 and summary["duplicates"] > 0
@@ -274,14 +277,61 @@ def test_a_folder_name_duckdb_reads_as_a_pattern_goes_to_python(tmp_path, monkey
     assert summary["groups"] == 5 and summary["messages"] > 100
 
 
-def test_an_export_of_small_day_files_is_read_by_the_python_loop(tmp_path, monkeypatch):
-    """DuckDB's JSON reader costs about 0.6 ms per file: below a mean day-file size of
-    ``SQL_MIN_MEAN_FILE_BYTES`` the Python loop is faster, and the SQL reader is not tried."""
-    path = _export(tmp_path / "export", 300, 8)
+def test_small_day_files_are_read_in_pieces(tmp_path, monkeypatch):
+    """Below a mean day-file size of ``PIECES_BELOW_MEAN_FILE_BYTES`` (the default here) the day
+    files are copied into a few pieces, read by DuckDB as the files are, with the same result."""
+    path = _export(tmp_path / "export", 600, 8)
     sizes = [f.stat().st_size for f in path.glob("*/*.json")]
-    assert sum(sizes) < slack.SQL_MIN_MEAN_FILE_BYTES * len(sizes)
-    used: list = []
-    real = slack._slack_vectorised
-    monkeypatch.setattr(slack, "_slack_vectorised", lambda *a, **k: used.append(1) or real(*a, **k))
-    summary, _msgs = import_and_read(tmp_path, "small", path, "slack", monkeypatch, [])
-    assert used == [] and summary["messages"] > 200
+    assert sum(sizes) < slack.PIECES_BELOW_MEAN_FILE_BYTES * len(sizes)
+    made: list = []
+    real = slack._pieces
+    monkeypatch.setattr(slack, "_pieces", lambda *a, **k: made.append(1) or real(*a, **k))
+    (summary, _msgs), used = _both(tmp_path, monkeypatch, path, pieces=True)
+    assert used == [True] and made == [1] and summary["messages"] > 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"ts": "1714957200.000100", "text": "a"}], "m": [{"ts": "1714957201.000100"}]',
+        '[{"ts": "1714957200.000100", "text": "a"}], "g": 1',
+        "",
+        "\ufeff[]",
+    ],
+    ids=["second-m", "extra-key", "empty", "bom"],
+)
+def test_a_day_file_that_is_not_one_array_is_not_read_in_pieces(tmp_path, monkeypatch, text):
+    """A day file's text must not add keys to the object that wraps it in a piece: such a file
+    (valid inside the wrapper, invalid alone) leaves the export to the Python loop, which rejects it
+    as before; an empty array with a BOM is read in pieces."""
+    path = _export(tmp_path / "export", 200, 9)
+    (path / "general" / "2024-05-09.json").write_text(text, encoding="utf-8")
+    if text.endswith("[]"):
+        (summary, _msgs), used = _both(tmp_path, monkeypatch, path, pieces=True)
+        assert used == [True]
+        return
+    monkeypatch.setattr(slack, "PIECES_BELOW_MEAN_FILE_BYTES", 1 << 40)
+    for name in ("fast", "slow"):
+        patch = [] if name == "fast" else [(slack, "_slack_vectorised", lambda *a, **k: None)]
+        with pytest.raises(ImportFormatError):
+            import_and_read(tmp_path, name, path, "slack", monkeypatch, patch)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\,: ab中\n', max_size=8),
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=4), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_JSON, max_size=4), _JSON, st.sampled_from([None, 2, 4]))
+def test_one_array_tells_a_lone_array_from_one_with_text_after_it(a, b, indent):
+    """The pieces' guard (``slack._one_array``) takes every JSON array as written, and no array
+    followed by the text that would add a key to the wrapping object."""
+    text = json.dumps(a, ensure_ascii=False, indent=indent).encode()
+    assert slack._one_array(text)
+    assert not slack._one_array(text + b', "k": ' + json.dumps(b, ensure_ascii=False).encode())

@@ -221,12 +221,11 @@ _FIELDS = (
 _LEAVE = "\x00slack:python"
 #: mention ids per text the SQL looks up in users.json (one join each); a text with more -> Python
 _MENTION_SLOTS = 4
-#: the mean day-file size from which the SQL reader is used: DuckDB's JSON reader costs about
-#: 0.6 ms per file, the Python loop about 31 µs per KB, so the loop is faster on exports of small day
-#: files (100k messages in 47k files of 4 KB: loop 5.7 s, SQL 29 s; in 10k files of 16 KB: 3.4-3.9 s
-#: against 6.3-7.3 s; in 2.5k files of 51 KB: 3.1-3.4 s against 2.6 s), which real exports often are
-#: (a few messages per channel and day)
-SQL_MIN_MEAN_FILE_BYTES = 32 * 1024
+#: the mean day-file size below which the day files are copied into a few pieces for DuckDB
+#: (:func:`_pieces`): its JSON reader costs about 0.6 ms per file, more than Python's ``json.load``
+#: of a small file (100k messages in 47k day files of 4 KB: the files read directly 29 s, the
+#: Python loop 5.7 s); a real export often has a few messages per channel and day
+PIECES_BELOW_MEAN_FILE_BYTES = 32 * 1024
 #: Python's patterns in RE2 (DuckDB): the same syntax here
 _USER_RE = _USER.pattern
 _BROADCAST_RE = _BROADCAST.pattern
@@ -254,11 +253,14 @@ def _interleave_sql(x: str, pattern: str, reps: str) -> str:
     )
 
 
-def _slack_sql(files: list[str], file_no: int) -> str:
+def _slack_sql(files: list[str], file_no: int, *, pieces: bool = False) -> str:
     """INSERT of every record of the day files ``files`` (in this order) into the staging table,
     mapped as :func:`_row` maps it, joined to the temporary tables ``slack_files`` (file -> chat)
     and ``slack_users`` (users.json: id -> name). ``bad``: NULL, :data:`STAGED_PY` for a record
-    :func:`_row` maps afterwards (its fields and chat as JSON in ``text``), or :data:`_LEAVE`."""
+    :func:`_row` maps afterwards (its fields and chat as JSON in ``text``), or :data:`_LEAVE`.
+
+    ``pieces``: ``files`` are the pieces :func:`_pieces` wrote, arrays of ``{"f": day file number,
+    "m": its array}``, and ``slack_files`` is keyed by that number."""
     columns, struct, record = json_fields_sql(_FIELDS)
     # the profile as the two names _row reads (not the whole object as JSON: cheaper to read); a
     # profile that is not an object makes DuckDB's reader fail, and the Python loop reads the export
@@ -274,11 +276,26 @@ def _slack_sql(files: list[str], file_no: int) -> str:
     link_rep = "CASE WHEN coalesce({g2}, '') <> '' THEN {g2} || ' (' || {g1} || ')' ELSE {g1} END"
     file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
     system = ", ".join(sql_str(x) for x in sorted(SYSTEM_SUBTYPES))
+    if pieces:
+        # the same fields read from each day file's array as a list of structs (DuckDB's reader
+        # rejects what it rejects in a day file read alone: a key given twice, a non-object
+        # element, a profile that is not an object), unnested in order
+        fields = ", ".join(
+            f'"{f}" ' + ("STRUCT(display_name JSON, real_name JSON)" if f == "user_profile" else "JSON")
+            for f in _FIELDS
+        )
+        source = (
+            f"SELECT f AS fn, unnest(m) AS s FROM read_json({file_list}, format='array', records=true,"
+            f" columns={{'f': 'BIGINT', 'm': {sql_str(f'STRUCT({fields})[]')}}})"
+        )
+    else:
+        source = (
+            f"SELECT filename AS fn, struct_pack({struct}) AS s"
+            f" FROM read_json({file_list}, format='array', records=true, columns={columns}, filename=true)"
+        )
     return f"""
         INSERT INTO raw
-        WITH a AS (
-          SELECT filename AS fn, struct_pack({struct}) AS s
-          FROM read_json({file_list}, format='array', records=true, columns={columns}, filename=true)),
+        WITH a AS ({source}),
         b AS (
           SELECT fn, s,
             {", ".join(f"{jk(f's.{f}')} AS {f}_k" for f in (*scalars, "files", "attachments"))},
@@ -419,6 +436,68 @@ def _convert(users: dict[str, str]):
     return convert
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # (unrolled: 2.5x faster)
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _one_array(b: bytes) -> bool:
+    """True when ``b`` (stripped) is ``[`` … ``]`` whose first bracket closes at its last byte, as
+    far as brackets tell (strings removed): then no text after the array can add keys to the object
+    that wraps it. (Valid JSON or not is left to DuckDB.) In C-speed steps, for the many small files
+    of an export: the brackets inside the outer pair must pair up among themselves."""
+    if not (b.startswith(b"[") and b.endswith(b"]")):
+        return False
+    inner = _JSON_STRING.sub(b"", b[1:-1]).translate(None, _NOT_BRACKET)
+    while inner:
+        shorter = inner.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(inner):
+            return False
+        inner = shorter
+    return True
+
+
+def _pieces(run, days: list[tuple[Path, tuple[str, str]]], sizes: list[int]) -> list[str] | None:
+    """The day files copied, in order, into a few JSON files for DuckDB's reader (one per thread
+    and a half, cut between day files at equal sizes), each an array of ``{"f": day file number,
+    "m": its array as written}``. None (the Python loop reads the export) when a day file is not
+    one array from its first byte to its last (after a BOM and white space): its text must not be
+    able to add keys to the wrapping object. Whether the arrays are valid JSON is left to DuckDB,
+    which rejects the whole piece then."""
+    from zhijian.ingest.common import duckdb_threads
+
+    n_pieces = max(1, min(len(days), duckdb_threads(run.db) * 3 // 2 + 1))
+    per = sum(sizes) / n_pieces
+    out: list[str] = []
+    f = None
+    try:
+        done = 0
+        for i, (day, _chat) in enumerate(days):
+            if f is None or (done >= per * len(out) and len(out) < n_pieces):
+                if f is not None:
+                    f.write(b"]")
+                    f.close()
+                path = run.work / f"slack-{run.file_no}-{len(out)}.json"
+                out.append(str(path))
+                f = open(path, "wb")  # noqa: SIM115 - closed above or in finally
+                f.write(b"[")
+                first = True
+            b = day.read_bytes()
+            done += len(b)
+            b = b[3:] if b.startswith(b"\xef\xbb\xbf") else b
+            b = b.strip(b" \t\r\n")
+            if not _one_array(b):
+                return None
+            f.write((b"" if first else b",") + b'{"f":%d,"m":' % i + b + b"}")
+            first = False
+        f.write(b"]")
+    except OSError:
+        return None
+    finally:
+        if f is not None:
+            f.close()
+    return out
+
+
 def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict[str, str]) -> int | None:
     """Read every day file of an export with one DuckDB ``read_json`` (in parallel, no Python per
     message) and map the messages in SQL exactly as :func:`_row` does (:func:`_slack_sql`); the few
@@ -435,18 +514,31 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
     (order-preserving, so the rows stay in file order for :func:`~zhijian.ingest.common.number_rows`):
     DuckDB's build-side optimizer, which would swap the sides of a small export, is switched off
     for the insert and the plan is checked."""
+    import stat
+
     import duckdb
 
     from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert
 
+    try:
+        st = [day.stat() for day, _ in days]
+    except OSError:
+        return None
     # DuckDB reads a path with * ? [ as a pattern (it could name other files)
-    if any(not day.is_file() or any(c in str(day) for c in "*?[") for day, _ in days):
+    if any(not stat.S_ISREG(x.st_mode) for x in st) or any(c in str(d) for d, _ in days for c in "*?["):
         return None
     db = run.db
     files = [str(day) for day, _ in days]
+    sizes = [x.st_size for x in st]
+    small = sum(sizes) < PIECES_BELOW_MEAN_FILE_BYTES * len(days)
+    if small:
+        files = _pieces(run, days, sizes)
+        if files is None:
+            return None
+    keys = pa.array(range(len(days)), pa.int64()) if small else pa.array([str(d) for d, _ in days])
     db.register(
         "_slack_files",
-        pa.table({"fn": files, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]}),
+        pa.table({"fn": keys, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]}),
     )
     db.register("_slack_users", pa.table({"id": list(users), "name": list(users.values())}, schema=_USERS))
     base = run.seq
@@ -456,7 +548,7 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
         db.execute("CREATE OR REPLACE TEMP TABLE slack_users AS SELECT * FROM _slack_users")
         off = ",".join(x for x in (prior, "build_side_probe_side") if x)
         db.execute(f"SET disabled_optimizers = {sql_str(off)}")
-        sql = _slack_sql(files, run.file_no)
+        sql = _slack_sql(files, run.file_no, pieces=small)
         plan = "\n".join(r[1] for r in db.execute("EXPLAIN " + sql).fetchall())
         if not set(re.findall(r"Join Type: *(\w+)", plan)) <= {"LEFT", "MARK"}:  # pragma: no cover
             return None
@@ -493,7 +585,7 @@ def slack(run, inp) -> tuple[int, str]:
         users = _users(p)
         chans = _channels(p)
         days = _day_files(p, chans)
-        if days and sum(d.stat().st_size for d, _ in days) >= SQL_MIN_MEAN_FILE_BYTES * len(days):
+        if days:
             n = _slack_vectorised(run, days, users)
             if n is not None:
                 return n, "utf-8"
