@@ -413,17 +413,18 @@ def _slack_message(i: int, u: int, ts: str, text: str, rnd: random.Random, threa
     return m
 
 
-def gen_slack(path: Path, n: int) -> None:
+def gen_slack(path: Path, n: int, channels: int = 0) -> None:
     """A Slack workspace export folder: channels.json, users.json (1,500 users) and one folder per
-    channel (SLACK_CHANNELS) of YYYY-MM-DD.json day files, pretty-printed with escaped slashes as
-    Slack writes them. A quarter of the texts carry Slack markup (SLACK_MARKUP); one message in ten
+    channel (``channels``, default SLACK_CHANNELS) of YYYY-MM-DD.json day files, pretty-printed with
+    escaped slashes as Slack writes them. A quarter of the texts carry Slack markup (SLACK_MARKUP); one message in ten
     is a thread reply; a few are files, link previews, shared messages, joins and bot messages."""
     from datetime import UTC
 
     rnd = random.Random(7)
+    channels = channels or SLACK_CHANNELS
     path.mkdir(parents=True, exist_ok=True)
     chans = [{"id": f"C{c:07d}", "name": "general" if c == 1 else f"工作群-{c}", "created": 1700000000}
-             for c in range(1, SLACK_CHANNELS + 1)]  # fmt: skip
+             for c in range(1, channels + 1)]  # fmt: skip
     users = [
         {"id": f"U{u:08d}", "name": f"ganbu{u}", "real_name": f"干部{u}",
          "profile": {"display_name": "" if u % 7 == 0 else f"小{u}", "real_name": f"干部{u}"}}
@@ -438,7 +439,7 @@ def gen_slack(path: Path, n: int) -> None:
     days: dict[tuple[str, str], list[dict]] = {}
     recent: dict[str, list[str]] = {}
     for i, g, u, ts, text in _rows(n):
-        ch = chans[g % SLACK_CHANNELS]["name"]
+        ch = chans[g % channels]["name"]
         t = ts.replace(tzinfo=UTC)
         tss = f"{int(t.timestamp())}.{(i * 7919) % 1000000:06d}"
         past = recent.setdefault(ch, [])
@@ -466,6 +467,9 @@ GENERATORS = {
     "generic_jsonl": ("dingtalk_robot.jsonl", gen_generic_jsonl),
     "wechatmsg_html": ("工作群.html", gen_wechatmsg_html),
     "slack": ("slack_export", gen_slack),
+    # the same messages in 300 channels: 15x the day files, a few KB each (DuckDB's reader is then
+    # given them in pieces: slack._pieces)
+    "slack_small_files": ("slack_export", lambda path, n: gen_slack(path, n, channels=300)),
 }
 #: ``--map`` of the generic formats
 MAPPINGS = {
