@@ -238,10 +238,11 @@ _USERS = pa.schema([("id", pa.string()), ("name", pa.string())])
 def _reps_sql(x: str, pattern: str, rep: str) -> str:
     """SQL: the replacements ``re.sub(pattern, f, x)`` makes, in order, where ``rep`` is the SQL of
     ``f``'s result for a match (``{g1}``, ``{g2}``: its groups 1 and 2, NULL when the group did not
-    take part)."""
+    take part). Both groups are extracted once and zipped: a lambda that refers to an extraction
+    runs it again for every match (3 mentions per text: 1.1 s against 0.33 s per 300k texts)."""
     pat = sql_str(pattern)
-    g2 = f"regexp_extract_all({x}, {pat}, 2)[i_]"
-    return f"list_transform(regexp_extract_all({x}, {pat}, 1), lambda g_, i_: {rep.format(g1='g_', g2=g2)})"
+    groups = f"list_zip(regexp_extract_all({x}, {pat}, 1), regexp_extract_all({x}, {pat}, 2))"
+    return f"list_transform({groups}, lambda z_: {rep.format(g1='z_[1]', g2='z_[2]')})"
 
 
 def _interleave_sql(x: str, pattern: str, reps: str) -> str:
@@ -271,7 +272,7 @@ def _slack_sql(files: list[str], file_no: int, *, pieces: bool = False) -> str:
     str_or_null = "coalesce({} IN ('VARCHAR', 'NULL'), true)"
     scalars = ("ts", "text", "subtype", "user", "bot_id", "username", "thread_ts")
     slots = range(1, _MENTION_SLOTS + 1)
-    lookup = "CASE g_ " + " ".join(f"WHEN ments[{k}] THEN n{k}" for k in slots) + " END"
+    lookup = "CASE {g1} " + " ".join(f"WHEN ments[{k}] THEN n{k}" for k in slots) + " END"
     user_rep = "'@' || coalesce(nullif({g2}, ''), " + lookup + ", {g1})"
     link_rep = "CASE WHEN coalesce({g2}, '') <> '' THEN {g2} || ' (' || {g1} || ')' ELSE {g1} END"
     file_list = "[" + ", ".join(sql_str(f) for f in files) + "]"
