@@ -501,7 +501,7 @@ def _pieces(run, days: list[tuple[Path, tuple[str, str]]], sizes: list[int]) -> 
 
 def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict[str, str]) -> int | None:
     """Read every day file of an export with one DuckDB ``read_json`` (in parallel, no Python per
-    message) and map the messages in SQL exactly as :func:`_row` does (:func:`_slack_sql`); the few
+    message; small day files copied into a few pieces first, :func:`_pieces`) and map the messages in SQL exactly as :func:`_row` does (:func:`_slack_sql`); the few
     records the SQL cannot render exactly (an HTML entity other than ``&amp; &lt; &gt;``, a user
     group ``<!subteam^…>``, a ``broadcast`` in ``blocks``, more than ``_MENTION_SLOTS`` mentioned ids,
     a ts of another form, an ``is_share`` that is not a boolean) are mapped by :func:`_row`
@@ -532,11 +532,12 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
     files = [str(day) for day, _ in days]
     sizes = [x.st_size for x in st]
     small = sum(sizes) < PIECES_BELOW_MEAN_FILE_BYTES * len(days)
+    # slack_files is keyed by the day file's number in the pieces, else by its path
+    keys = pa.array(range(len(days)), pa.int64()) if small else pa.array(files)
     if small:
         files = _pieces(run, days, sizes)
         if files is None:
             return None
-    keys = pa.array(range(len(days)), pa.int64()) if small else pa.array([str(d) for d, _ in days])
     db.register(
         "_slack_files",
         pa.table({"fn": keys, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]}),
