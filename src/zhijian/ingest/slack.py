@@ -437,18 +437,33 @@ def _convert(users: dict[str, str]):
     return convert
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # (unrolled: 2.5x faster)
-_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 
 
 def _one_array(b: bytes) -> bool:
     """True when ``b`` (stripped) is ``[`` … ``]`` whose first bracket closes at its last byte, as
     far as brackets tell (strings removed): then no text after the array can add keys to the object
     that wraps it. (Valid JSON or not is left to DuckDB.) In C-speed steps, for the many small files
-    of an export: the brackets inside the outer pair must pair up among themselves."""
+    of an export: the brackets inside the outer pair must pair up among themselves.
+
+    The strings go without a regex over every byte (which took 42% of an import of 52k small day
+    files): the two escapes that matter, an escaped backslash and an escaped quote, are dropped in
+    the JSON lexer's own left-to-right order (``\\\\`` first, so that ``\\\\"`` keeps its quote); then
+    a quote always opens or closes a string, every byte but quotes and brackets is dropped, and a
+    pair of adjacent quotes (an empty string, or a string's end next to the next one's start) is
+    dropped too, which leaves every other byte as much inside or outside a string as before. The
+    few strings left hold brackets; the parts between them, split on the quotes, are outside."""
     if not (b.startswith(b"[") and b.endswith(b"]")):
         return False
-    inner = _JSON_STRING.sub(b"", b[1:-1]).translate(None, _NOT_BRACKET)
+    inner = b[1:-1]
+    if b"\\" in inner:
+        inner = inner.replace(b"\\\\", b"").replace(b'\\"', b"")
+    inner = inner.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in inner:
+        parts = inner.split(b'"')
+        if len(parts) % 2 == 0:  # a quote left open: not JSON (and not one array)
+            return False
+        inner = b"".join(parts[::2])
     while inner:
         shorter = inner.replace(b"[]", b"").replace(b"{}", b"")
         if len(shorter) == len(inner):
