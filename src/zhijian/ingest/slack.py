@@ -7,6 +7,7 @@ conversation holding ``YYYY-MM-DD.json`` day files; also a single day file or me
 from __future__ import annotations
 
 import html
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -474,6 +475,19 @@ def _one_array(b: bytes) -> bool:
     return True
 
 
+def _read_small(path: Path) -> bytes:
+    """A whole (small) file's bytes by raw ``os.read`` calls: half the time of ``Path.read_bytes``,
+    whose buffered file object costs more than the read itself on a day file of a few KB."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while chunk := os.read(fd, 1 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def _pieces(run, days: list[tuple[Path, tuple[str, str]]], sizes: list[int]) -> list[str] | None:
     """The day files copied, in order, into a few JSON files for DuckDB's reader (one per thread
     and a half, cut between day files at equal sizes), each an array of ``{"f": day file number,
@@ -499,7 +513,7 @@ def _pieces(run, days: list[tuple[Path, tuple[str, str]]], sizes: list[int]) -> 
                 f = open(path, "wb")  # noqa: SIM115 - closed above or in finally
                 f.write(b"[")
                 first = True
-            b = day.read_bytes()
+            b = _read_small(day)
             done += len(b)
             b = b[3:] if b.startswith(b"\xef\xbb\xbf") else b
             b = b.strip(b" \t\r\n")
@@ -539,7 +553,7 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
     from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert
 
     try:
-        st = [day.stat() for day, _ in days]
+        st = [os.stat(day) for day, _ in days]
     except OSError:
         return None
     # DuckDB reads a path with * ? [ as a pattern (it could name other files)
