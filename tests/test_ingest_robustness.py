@@ -140,6 +140,21 @@ def test_file_larger_than_free_disk(ws, tmp_path):
     assert "磁盘空间不足" in e.zh
 
 
+def test_folder_larger_than_free_disk(ws, tmp_path):
+    """The disk check adds up the files of every level of a folder (pipeline._size)."""
+    from zhijian.ingest.pipeline import _size
+
+    free = shutil.disk_usage(ws.lake_root).free
+    d = tmp_path / "export" / "general"
+    d.mkdir(parents=True)
+    (tmp_path / "export" / "users.json").write_text("[]", encoding="utf-8")
+    with open(d / "2024-05-06.json", "wb") as f:  # sparse: takes no real space
+        f.truncate(free + (1 << 30))
+    assert _size(tmp_path / "export") == free + (1 << 30) + 2
+    e = _err(ws, [tmp_path / "export"])
+    assert "磁盘空间不足" in e.zh
+
+
 def test_legacy_xls_is_explained(ws, tmp_path):
     p = tmp_path / "摸底表.xls"
     p.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
