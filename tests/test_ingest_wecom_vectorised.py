@@ -145,6 +145,21 @@ def test_vectorised_equals_record_by_record(tmp_path, monkeypatch, name):
     assert len(fast_msgs) > 0
 
 
+def test_records_left_to_python_reach_duckdb_alike_as_arrow_or_list_parameters(tmp_path, monkeypatch):
+    """common.convert_staged hands a small batch of converted records to DuckDB as list parameters
+    and a large one as an Arrow table: both give the record-by-record reader's messages."""
+    from zhijian.ingest import common
+
+    path = _write(tmp_path / "gen.jsonl", 3000, seed=8, non_objects=True)
+    slow, slow_msgs, _ = _import(tmp_path, "b", path, vectorised=False, monkeypatch=monkeypatch)
+    for rows in (0, 1 << 30):
+        monkeypatch.setattr(common, "STAGED_LIST_ROWS", rows)
+        fast, fast_msgs, used = _import(tmp_path, f"a{rows}", path, vectorised=True, monkeypatch=monkeypatch)
+        assert used == [True]
+        assert fast == slow
+        assert fast_msgs.astype(str).equals(slow_msgs.astype(str))
+
+
 def test_broken_json_falls_back_and_names_the_line(tmp_path, monkeypatch):
     good = '{"msgid": "m1", "msgtype": "text", "msgtime": 1603875609704, "roomid": "r", "from": "a", "text": {"content": "hi"}}'
     path = tmp_path / "broken.jsonl"

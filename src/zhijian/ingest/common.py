@@ -484,6 +484,19 @@ def sql_str(v: str) -> str:
     return "'" + v.replace("'", "''") + "'"
 
 
+def temp_table(db, name: str, columns: dict[str, list], types: dict[str, str] | None = None) -> None:
+    """A temporary table from Python lists of equal length, passed as list parameters; each column
+    VARCHAR unless ``types`` names another SQL type. (Not through pyarrow: any of its conversions,
+    of Python objects or numpy arrays, imports pandas: 0.25-0.4 s that an import does not need.)"""
+    cols = list(columns)
+    types = types or {}
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
+        + ", ".join(f"unnest(${i + 1}::{types.get(c, 'VARCHAR')}[]) AS {c}" for i, c in enumerate(cols)),
+        [columns[c] for c in cols],
+    )
+
+
 class _LeaveToPython(Exception):
     """Raised inside :func:`staged_insert` to roll a vectorised read back for the Python reader."""
 
@@ -609,6 +622,21 @@ _CONVERTED = pa.schema(
 )
 
 
+#: the SQL types of :data:`_CONVERTED`'s columns other than VARCHAR (for :func:`temp_table`)
+_CONVERTED_SQL = {
+    "seq": "BIGINT",
+    "ts": "BIGINT",
+    "mentions": "VARCHAR[]",
+    "at_all": "BOOLEAN",
+    "forwarded": "BOOLEAN",
+}
+#: up to this many converted records per batch reach DuckDB as list parameters (:func:`temp_table`),
+#: beyond it as an Arrow table: pyarrow's conversion is about 5x faster per record, but its first use
+#: imports pandas (0.25 s, the list parameters of 20k records); most exports leave a few records to
+#: Python, or none
+STAGED_LIST_ROWS = 20_000
+
+
 def convert_staged(run, base: int, convert, batch: int = 50_000, *, hi: int | None = None) -> None:
     """Map the staged records (rows after ``base``, up to ``hi`` if given) a vectorised reader's SQL
     left to Python — marked
@@ -638,11 +666,18 @@ def convert_staged(run, base: int, convert, batch: int = 50_000, *, hi: int | No
             else:
                 _mid, nid, chat, name, frm, sname, ts, kind, text, rn, _rt, ments, at_all, fwd = r
                 out.append((seq, nid, chat, name, frm, sname, ts, kind, text, rn, ments, at_all, fwd, None))
-        t = pa.Table.from_arrays(
-            [pa.array(c, f.type) for c, f in zip(zip(*out, strict=True), _CONVERTED, strict=True)],
-            schema=_CONVERTED,
-        )
-        db.register("_staged_batch", t)
+        arrow = len(out) > STAGED_LIST_ROWS
+        if arrow:
+            t = pa.Table.from_arrays(
+                [pa.array(c, f.type) for c, f in zip(zip(*out, strict=True), _CONVERTED, strict=True)],
+                schema=_CONVERTED,
+            )
+            db.register("_staged_batch", t)
+        else:
+            cols = zip(*out, strict=True)
+            temp_table(
+                db, "_staged_batch", dict(zip(_CONVERTED.names, map(list, cols), strict=True)), _CONVERTED_SQL
+            )
         try:
             db.execute(
                 "UPDATE raw SET native_id = u.native_id, chat_key = u.chat_key, chat_name = u.chat_name,"
@@ -652,7 +687,10 @@ def convert_staged(run, base: int, convert, batch: int = 50_000, *, hi: int | No
                 " forwarded = u.forwarded, bad = u.bad FROM _staged_batch u WHERE raw.seq = u.seq"
             )
         finally:
-            db.unregister("_staged_batch")
+            if arrow:
+                db.unregister("_staged_batch")
+            else:
+                db.execute("DROP TABLE IF EXISTS _staged_batch")
 
 
 class NotUtf8(ImportFormatError):

@@ -30,7 +30,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from zhijian.errors import ImportFormatError, ZhijianError
-from zhijian.ingest.common import RAW, group_id_for, normalize_phone, sql_str
+from zhijian.ingest.common import RAW, group_id_for, normalize_phone, sql_str, temp_table
 from zhijian.lake.schema import MEMBERSHIPS, MESSAGE_KINDS, MESSAGES
 from zhijian.store.models import Group, ImportBatch, Person, Unit
 
@@ -449,9 +449,9 @@ class ImportRun:
                 )
                 chatmap = self._resolve_chats()
                 sendermap, aliasmap = self._resolve_senders()
-                _temp_table(db, "chatmap", chatmap)
-                _temp_table(db, "sendermap", sendermap)
-                _temp_table(db, "aliasmap", aliasmap)
+                temp_table(db, "chatmap", chatmap)
+                temp_table(db, "sendermap", sendermap)
+                temp_table(db, "aliasmap", aliasmap)
                 id_dups = dup_check.result() if dup_check is not None else 0
         finally:
             if dup_cur is not None:
@@ -599,17 +599,6 @@ class ImportRun:
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
         shutil.rmtree(self.work, ignore_errors=True)
-
-
-def _temp_table(db, name: str, columns: dict[str, list]) -> None:
-    """A small VARCHAR table from Python lists, passed as list parameters. (Not through pyarrow: its
-    conversion from Python objects imports pandas: 0.3-0.4 CPU-s the import does not need.)"""
-    cols = list(columns)
-    db.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
-        + ", ".join(f"unnest(${i + 1}::VARCHAR[]) AS {c}" for i, c in enumerate(cols)),
-        [columns[c] for c in cols],
-    )
 
 
 def _record_id_sql(r: str) -> str:

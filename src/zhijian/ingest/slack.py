@@ -13,8 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from zhijian.errors import ImportFormatError
 from zhijian.ingest.common import (
     STAGED_PY,
@@ -233,7 +231,6 @@ _BROADCAST_RE = _BROADCAST.pattern
 _CHAN_RE = _CHAN.pattern
 _LINK_RE = _LINK.pattern
 _MICROSECOND = timedelta(microseconds=1)
-_USERS = pa.schema([("id", pa.string()), ("name", pa.string())])
 
 
 def _reps_sql(x: str, pattern: str, rep: str) -> str:
@@ -550,7 +547,7 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
 
     import duckdb
 
-    from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert
+    from zhijian.ingest.common import _LeaveToPython, convert_staged, number_rows, staged_insert, temp_table
 
     try:
         st = [os.stat(day) for day, _ in days]
@@ -564,21 +561,22 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
     sizes = [x.st_size for x in st]
     small = sum(sizes) < PIECES_BELOW_MEAN_FILE_BYTES * len(days)
     # slack_files is keyed by the day file's number in the pieces, else by its path
-    keys = pa.array(range(len(days)), pa.int64()) if small else pa.array(files)
+    keys: list[Any] = list(range(len(days))) if small else files
     if small:
         files = _pieces(run, days, sizes)
         if files is None:
             return None
-    db.register(
-        "_slack_files",
-        pa.table({"fn": keys, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]}),
-    )
-    db.register("_slack_users", pa.table({"id": list(users), "name": list(users.values())}, schema=_USERS))
     base = run.seq
     prior = db.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0]
     try:
-        db.execute("CREATE OR REPLACE TEMP TABLE slack_files AS SELECT * FROM _slack_files")
-        db.execute("CREATE OR REPLACE TEMP TABLE slack_users AS SELECT * FROM _slack_users")
+        # from Python lists (common.temp_table: no pyarrow conversion, which would import pandas)
+        temp_table(
+            db,
+            "slack_files",
+            {"fn": keys, "chat_key": [c[0] for _, c in days], "chat_name": [c[1] for _, c in days]},
+            {"fn": "BIGINT" if small else "VARCHAR"},
+        )
+        temp_table(db, "slack_users", {"id": list(users), "name": list(users.values())})
         off = ",".join(x for x in (prior, "build_side_probe_side") if x)
         db.execute(f"SET disabled_optimizers = {sql_str(off)}")
         sql = _slack_sql(files, run.file_no, pieces=small)
@@ -604,8 +602,6 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
         db.execute(f"SET disabled_optimizers = {sql_str(prior)}")
         db.execute("DROP TABLE IF EXISTS slack_files")
         db.execute("DROP TABLE IF EXISTS slack_users")
-        db.unregister("_slack_files")
-        db.unregister("_slack_users")
     n_rows = db.execute(f"SELECT count(*) FROM raw WHERE seq > {base}").fetchall()[0][0]
     run.seq = base + n_rows + 1
     return n_rows

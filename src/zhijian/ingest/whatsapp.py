@@ -19,6 +19,7 @@ from zhijian.ingest.common import (
     normalize_phone,
     open_text,
     sql_str,
+    temp_table,
 )
 
 _INVIS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2068\u2069\ufeff\u200b"), None)
@@ -430,8 +431,13 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
             if not data:
                 continue
             lines = _lines_array(data)
+            # the line numbers built from their buffer (pa.array of a numpy array imports pandas)
+            nums = np.arange(ln + 1, ln + 1 + len(lines), dtype=np.int64)
             t = pa.table(
-                {"ln": pa.array(np.arange(ln + 1, ln + 1 + len(lines), dtype=np.int64)), "line": lines}
+                {
+                    "ln": pa.Array.from_buffers(pa.int64(), len(nums), [None, pa.py_buffer(nums)]),
+                    "line": lines,
+                }
             )
             db.register("wa_chunk", t)
             try:
@@ -484,10 +490,8 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
     name = _chat_name(path, inp.hint, inp.display)
     for (lead_ln,) in lead:
         run.skip(path, f"第 {lead_ln} 行", "文件开头不是消息行")
-    media = pa.table({"k": list(MEDIA), "kind": list(MEDIA.values())})
-    ext = pa.table({"e": list(_EXT_KIND), "kind": list(_EXT_KIND.values())})
-    db.register("wa_media", media)
-    db.register("wa_ext", ext)
+    temp_table(db, "wa_media", {"k": list(MEDIA), "kind": list(MEDIA.values())})
+    temp_table(db, "wa_ext", {"e": list(_EXT_KIND), "kind": list(_EXT_KIND.values())})
     deleted = ", ".join(q(x) for x in DELETED)
     base = run.seq
     sql = f"""
@@ -559,8 +563,8 @@ def whatsapp_txt(run, inp) -> tuple[int, str]:
             f"WhatsApp 文件无法读取：{m}", f"cannot read the WhatsApp file: {m}", path=str(path)
         ) from None
     finally:
-        db.unregister("wa_media")
-        db.unregister("wa_ext")
+        db.execute("DROP TABLE IF EXISTS wa_media")
+        db.execute("DROP TABLE IF EXISTS wa_ext")
         db.execute("DROP TABLE IF EXISTS wa_l; DROP TABLE IF EXISTS wa_px")
     _normalize_phone_senders(db, base)
     n_rows, max_seq = db.execute(f"SELECT count(*), max(seq) FROM raw WHERE seq > {base}").fetchall()[0]
@@ -596,19 +600,17 @@ def _normalize_phone_senders(db, base: int) -> None:
     """Phone-number senders in one canonical form (common.normalize_phone), so a number written
     ``+86 138 0013 8000`` in one export and ``‪+86 138-0013-8000‬`` in another is one sender; done on the
     distinct senders (a few thousand at most), then applied with one UPDATE."""
-    import pyarrow as pa
-
     senders = db.execute(
         f"SELECT DISTINCT sender_key FROM raw WHERE seq > {base} AND sender_key IS NOT NULL"
     ).fetchall()
     phones = {s: p for (s,) in senders if (p := normalize_phone(s)) is not None and p != s}
     if not phones:
         return
-    db.register("wa_phones", pa.table({"s": list(phones), "p": list(phones.values())}))
+    temp_table(db, "wa_phones", {"s": list(phones), "p": list(phones.values())})
     try:
         db.execute(
             f"UPDATE raw SET sender_key = w.p, sender_name = w.p FROM wa_phones w"
             f" WHERE raw.seq > {base} AND raw.sender_key = w.s"
         )
     finally:
-        db.unregister("wa_phones")
+        db.execute("DROP TABLE IF EXISTS wa_phones")
