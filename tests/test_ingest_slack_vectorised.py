@@ -335,3 +335,13 @@ def test_one_array_tells_a_lone_array_from_one_with_text_after_it(a, b, indent):
     text = json.dumps(a, ensure_ascii=False, indent=indent).encode()
     assert slack._one_array(text)
     assert not slack._one_array(text + b', "k": ' + json.dumps(b, ensure_ascii=False).encode())
+
+
+def test_one_array_gives_up_on_deep_nesting():
+    """Each level of nesting costs the guard a pass over the brackets: a day file nested deeper than
+    slack._MAX_NESTING is left to the Python loop (which reads it, or reports it nested too deeply)
+    rather than costing quadratic time."""
+    deep = slack._MAX_NESTING + 5
+    assert slack._one_array(b"[" * (slack._MAX_NESTING - 5) + b"]" * (slack._MAX_NESTING - 5))
+    assert not slack._one_array(b"[" * deep + b"]" * deep)
+    assert not slack._one_array(b"[" * 200_000 + b"]" * 200_000)  # at once, not in minutes

@@ -436,6 +436,10 @@ def _convert(users: dict[str, str]):
 
 
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+#: the deepest nesting _one_array follows (each level costs a pass over the brackets, so a file of
+#: nothing but brackets would cost quadratic time: 80 KB of them took 6.5 s); Slack nests a few
+#: levels, and Python's json reader, which then reads the export, stops near 1,000 with a clear error
+_MAX_NESTING = 512
 #: the escapes that could hide a quote (matched left to right, as the JSON lexer reads escapes: a
 #: backslash that ends a match was escaped; one that starts a match escapes what follows)
 _ESCAPED_QUOTE_OR_BACKSLASH = re.compile(rb'\\[\\"]')
@@ -464,12 +468,14 @@ def _one_array(b: bytes) -> bool:
         if len(parts) % 2 == 0:  # a quote left open: not JSON (and not one array)
             return False
         inner = b"".join(parts[::2])
-    while inner:
+    for _ in range(_MAX_NESTING):  # one round per level of nesting
+        if not inner:
+            return True
         shorter = inner.replace(b"[]", b"").replace(b"{}", b"")
         if len(shorter) == len(inner):
             return False
         inner = shorter
-    return True
+    return not inner  # nested deeper: left to the Python loop, which reports it
 
 
 def _read_small(path: Path) -> bytes:
