@@ -411,3 +411,43 @@ def test_random_corruption_only_raises_import_errors(tmp_path_factory, idx, ops,
 
 
 _HYP_WS: dict = {}
+
+
+def _texts(ws) -> list[tuple]:
+    import duckdb
+
+    files = sorted(str(p) for p in (ws.lake_root / "messages").rglob("*.parquet"))
+    return duckdb.sql(f"SELECT sender_name, text FROM read_parquet({files}) ORDER BY ts").fetchall()
+
+
+def test_a_lone_surrogate_escape_is_replaced_and_reported(ws, tmp_path):
+    """A JSON escape of half an emoji ("\\ud83d" without its partner) cannot be stored: the text is
+    kept with U+FFFD in its place, and the summary says how many values were repaired, per file
+    (Slack: users.json names and message texts, the export falling back from DuckDB, which rejects
+    the escape, to the Python loop; generic JSON Lines)."""
+    exp = tmp_path / "slack"
+    (exp / "general").mkdir(parents=True)
+    (exp / "users.json").write_text('[{"id": "U1", "name": "a\\ud800b"}]', encoding="utf-8")
+    (exp / "channels.json").write_text('[{"id": "C1", "name": "general"}]', encoding="utf-8")
+    for day, text in (("2024-01-01", "hi \\ud83d there"), ("2024-01-02", "yo")):
+        (exp / "general" / f"{day}.json").write_text(
+            f'[{{"type": "message", "user": "U1", "text": "{text}", "ts": "17000{day[-1]}0000.000100"}}]',
+            encoding="utf-8",
+        )
+    s = import_paths(ws, [exp])
+    assert s.messages == 2
+    assert _texts(ws) == [("a\ufffdb", "hi \ufffd there"), ("a\ufffdb", "yo")]
+    assert [w for w in s.warnings if "代理字符" in w] == [
+        f"{exp}：2 处文本含不成对的 Unicode 代理字符（JSON 转义 \\ud800–\\udfff，如被截断的表情），已替换为 �"
+    ]
+
+    p = tmp_path / "robot.jsonl"
+    p.write_text(
+        '{"t": "2024-05-06 09:00:00", "from": "\\udc00x", "msg": "ok \\ud83d\\ude00 \\ude00"}\n'
+        '{"t": "2024-05-06 09:01:00", "from": "y", "msg": "fine"}\n',
+        encoding="utf-8",
+    )
+    s = import_paths(ws, [p], mapping={"ts": "t", "sender_name": "from", "text": "msg"})
+    assert s.messages == 2
+    assert ("\ufffdx", "ok \U0001f600 \ufffd") in _texts(ws)
+    assert any(w.startswith(f"{p}：2 处") for w in s.warnings)

@@ -346,6 +346,29 @@ def normalize_phone(s: str | None) -> str | None:
     return digits
 
 
+def without_lone_surrogates(v: str) -> str:
+    """``v`` with each lone UTF-16 surrogate (what a JSON escape such as ``\\ud83d`` without its
+    partner decodes to: an emoji cut in half) replaced by U+FFFD; such a string cannot be stored."""
+    return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def repaired_values(values: tuple) -> tuple[list, int]:
+    """A column of strings (or lists of strings) with :func:`without_lone_surrogates` applied where
+    a value cannot be encoded as UTF-8, and how many values were repaired."""
+    out, k = [], 0
+    for v in values:
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                v, k = without_lone_surrogates(v), k + 1
+        elif isinstance(v, list | tuple):
+            fixed, j = repaired_values(tuple(v))
+            v, k = (fixed, k + 1) if j else (v, k)
+        out.append(v)
+    return out, k
+
+
 class RawSink:
     """Collects raw message rows and hands them on in record batches of BATCH_ROWS (memory stays flat
     in file size). :meth:`add` takes keyword arguments named after RAW's fields; :meth:`row` is the
@@ -402,6 +425,22 @@ class RawSink:
         self._rows = []
         n = len(rows)
         cols = list(zip(*rows, strict=True))
+        repaired = 0
+        try:
+            arrays = self._arrays(cols, n)
+        except UnicodeEncodeError:  # a lone surrogate (a JSON escape of half an emoji): repaired, counted
+            for i, c in enumerate(cols):  # (only strings and lists of them are touched)
+                cols[i], k = repaired_values(c)
+                repaired += k
+            arrays = self._arrays(cols, n)
+        self._done += n
+        table = pa.Table.from_arrays(arrays, schema=RAW)
+        if repaired:
+            self._emit(table, repaired=repaired)
+        else:
+            self._emit(table)
+
+    def _arrays(self, cols: list, n: int) -> list:
         f = RAW.field
         arrays = [
             pa.array(cols[0], f("message_id").type),
@@ -411,8 +450,7 @@ class RawSink:
         ]
         arrays += [pa.array(c, RAW.field(i + 4).type) for i, c in enumerate(cols[2:])]
         arrays.append(pa.array(np.arange(self._done, self._done + n, dtype=np.int64)))
-        self._done += n
-        self._emit(pa.Table.from_arrays(arrays, schema=RAW))
+        return arrays
 
 
 def number_rows(db, base: int) -> None:

@@ -123,7 +123,13 @@ def _import_locked(ws, paths, fmt, tz, date_order, mapping, progress) -> ImportS
                         path=inp.display,
                     )
                 run.file_no += 1
+                run.repaired = 0
                 n, enc = _guarded(handler, run, inp)
+                if run.repaired:
+                    run.warn(
+                        f"{inp.display}：{run.repaired} 处文本含不成对的 Unicode 代理字符（JSON 转义 \\ud800–\\udfff，"
+                        "如被截断的表情），已替换为 �"
+                    )
                 run.summary.files.append(
                     {
                         "path": inp.display,

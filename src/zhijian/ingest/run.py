@@ -263,10 +263,14 @@ class ImportRun:
         self.resolver: Resolver | None = None
         self.staged: list[Any] = []
         self.new_groups: dict[str, Group] = {}
+        #: values of the file being read whose lone surrogates were replaced (common.RawSink)
+        self.repaired = 0
 
     # ── collecting ────────────────────────────────────────────────────────────────────────────
-    def emit(self, table: pa.Table) -> None:
-        """Append raw message rows (RAW schema) to the staging table."""
+    def emit(self, table: pa.Table, repaired: int = 0) -> None:
+        """Append raw message rows (RAW schema) to the staging table; ``repaired``: how many of their
+        values had lone surrogates replaced (reported per file by the pipeline)."""
+        self.repaired += repaired
         n = table.num_rows
         if not n:
             return

@@ -23,6 +23,7 @@ from zhijian.ingest.common import (
     json_kind_sql,
     json_text_sql,
     py_strip_sql,
+    repaired_values,
     sql_str,
 )
 from zhijian.ingest.wechat import _load_json
@@ -89,6 +90,17 @@ def _channels(root: Path) -> dict[str, tuple[str, str]]:
             cname = str(c.get("name") or cid)
             out[cname] = (cid, cname)
             out.setdefault(cid, (cid, cname))
+    return out
+
+
+def _repaired(run, names: dict[str, Any]) -> dict[str, Any]:
+    """users.json / channels.json names (a name, or a channel's (id, name)) with lone surrogates
+    replaced, as common.RawSink replaces them in messages, and counted in ``run.repaired``."""
+    out = {}
+    for k, v in names.items():
+        fixed, n = repaired_values(v if isinstance(v, tuple) else (v,))
+        out[k] = tuple(fixed) if isinstance(v, tuple) else fixed[0]
+        run.repaired += n
     return out
 
 
@@ -617,8 +629,8 @@ def slack(run, inp) -> tuple[int, str]:
     sink = RawSink(run.emit, "slack", "slack")
     p = inp.path
     if p.is_dir():
-        users = _users(p)
-        chans = _channels(p)
+        users = _repaired(run, _users(p))
+        chans = _repaired(run, _channels(p))
         days = _day_files(p, chans)
         if days:
             n = _slack_vectorised(run, days, users)
@@ -643,8 +655,8 @@ def slack(run, inp) -> tuple[int, str]:
     else:
         data = _load_json(p, detect_encoding(p))
         root = p.parent.parent if (p.parent.parent / "users.json").is_file() else None
-        users = _users(root)
-        chans = _channels(root) if root else {}
+        users = _repaired(run, _users(root))
+        chans = _repaired(run, _channels(root) if root else {})
         if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", p.stem):
             chat = chans.get(p.parent.name, (p.parent.name, p.parent.name))
         else:
