@@ -491,7 +491,17 @@ MAPPINGS = {
     },
 }
 
-CHILD = r"""
+#: the child scripts' peak RSS: their own VmHWM (Linux carries ru_maxrss across exec, so it would
+#: also count the benchmark's forked parent, which holds the generated export: 2 GB for Slack)
+HWM = r"""
+def hwm_mb():
+    with open("/proc/self/status") as f:
+        return next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")) / 1024
+"""
+
+CHILD = (
+    HWM
+    + r"""
 import json, resource, sys, threading, time
 from pathlib import Path
 from zhijian.workspace import init_workspace
@@ -514,12 +524,6 @@ def sample():
                 peak[phase[0]] = rss
             time.sleep(0.02)
 
-def hwm_mb():
-    # this process's own peak (VmHWM): Linux carries ru_maxrss across exec, so it would also count
-    # the benchmark's forked parent, which holds the generated export (2 GB for Slack)
-    with open("/proc/self/status") as f:
-        return next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")) / 1024
-
 finish = ImportRun.finish_messages
 def finish_messages(self):
     phase[0] = "finish"
@@ -537,8 +541,11 @@ print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": s.m
                   "format": s.format, "rss_mb": hwm_mb(),
                   "parse_rss_mb": peak["parse"] / 2**20, "finish_rss_mb": peak["finish"] / 2**20}))
 """
+)
 
-WHATSTK = r"""
+WHATSTK = (
+    HWM
+    + r"""
 import json, sys, time
 import inspect
 from whatstk import WhatsAppChat
@@ -549,10 +556,9 @@ t = time.perf_counter()
 c = time.process_time()
 chat = WhatsAppChat.from_source(filepath=sys.argv[1], hformat="%d/%m/%Y, %H:%M - %name:", **extra)
 dt = time.perf_counter() - t
-with open("/proc/self/status") as f:  # this process's own peak (see CHILD)
-    hwm = next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")) / 1024
-print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": len(chat.df), "rss_mb": hwm}))
+print(json.dumps({"seconds": dt, "cpu": time.process_time() - c, "messages": len(chat.df), "rss_mb": hwm_mb()}))
 """
+)
 
 
 def run_cli(path: Path, tmp: Path) -> tuple[float, float]:

@@ -352,7 +352,7 @@ def without_lone_surrogates(v: str) -> str:
     return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def repaired_values(values: tuple) -> tuple[list, int]:
+def _repaired_values(values: tuple) -> tuple[list, int]:
     """A column of strings (or lists of strings) with :func:`without_lone_surrogates` applied where
     a value cannot be encoded as UTF-8, and how many values were repaired."""
     out, k = [], 0
@@ -363,7 +363,7 @@ def repaired_values(values: tuple) -> tuple[list, int]:
             except UnicodeEncodeError:
                 v, k = without_lone_surrogates(v), k + 1
         elif isinstance(v, list | tuple):
-            fixed, j = repaired_values(tuple(v))
+            fixed, j = _repaired_values(tuple(v))
             v, k = (fixed, k + 1) if j else (v, k)
         out.append(v)
     return out, k
@@ -430,7 +430,7 @@ class RawSink:
             arrays = self._arrays(cols, n)
         except UnicodeEncodeError:  # a lone surrogate (a JSON escape of half an emoji): repaired, counted
             for i, c in enumerate(cols):  # (only strings and lists of them are touched)
-                cols[i], k = repaired_values(c)
+                cols[i], k = _repaired_values(c)
                 repaired += k
             arrays = self._arrays(cols, n)
         self._done += n

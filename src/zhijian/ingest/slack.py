@@ -23,8 +23,8 @@ from zhijian.ingest.common import (
     json_kind_sql,
     json_text_sql,
     py_strip_sql,
-    repaired_values,
     sql_str,
+    without_lone_surrogates,
 )
 from zhijian.ingest.wechat import _load_json
 
@@ -96,12 +96,16 @@ def _channels(root: Path) -> dict[str, tuple[str, str]]:
 def _repaired(run, names: dict[str, Any]) -> dict[str, Any]:
     """users.json / channels.json names (a name, or a channel's (id, name)) with lone surrogates
     replaced, as common.RawSink replaces them in messages, and counted in ``run.repaired``."""
-    out = {}
-    for k, v in names.items():
-        fixed, n = repaired_values(v if isinstance(v, tuple) else (v,))
-        out[k] = tuple(fixed) if isinstance(v, tuple) else fixed[0]
-        run.repaired += n
-    return out
+
+    def fix(v: str) -> str:
+        try:
+            v.encode("utf-8")
+            return v
+        except UnicodeEncodeError:
+            run.repaired += 1
+            return without_lone_surrogates(v)
+
+    return {k: tuple(map(fix, v)) if isinstance(v, tuple) else fix(v) for k, v in names.items()}
 
 
 def _render(text: str, users: dict[str, str]) -> tuple[str, list[str], bool]:
@@ -571,11 +575,11 @@ def _slack_vectorised(run, days: list[tuple[Path, tuple[str, str]]], users: dict
         st = [os.stat(day) for day, _ in days]
     except OSError:
         return None
+    files = [str(day) for day, _ in days]
     # DuckDB reads a path with * ? [ as a pattern (it could name other files)
-    if any(not stat.S_ISREG(x.st_mode) for x in st) or any(c in str(d) for d, _ in days for c in "*?["):
+    if any(not stat.S_ISREG(x.st_mode) for x in st) or any(c in f for f in files for c in "*?["):
         return None
     db = run.db
-    files = [str(day) for day, _ in days]
     sizes = [x.st_size for x in st]
     small = sum(sizes) < PIECES_BELOW_MEAN_FILE_BYTES * len(days)
     # slack_files is keyed by the day file's number in the pieces, else by its path
