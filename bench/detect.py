@@ -251,33 +251,27 @@ def compare_datasketch(
         ds = {m: lab[k] for k, x in zip(keys, texts, strict=True) for m in docs[x]}
         sizes = collections.Counter(ds.values())
         p, r = pr(truth, {m: c for m, c in ds.items() if sizes[c] > 1})
+        # the ratios with datasketch's Python normalisation counted (end to end)
+        e2e_cr = (
+            None if norm_s is None else med((c + norm_s) / z[1] for c, z in zip(cpus, z_runs, strict=True))
+        )
+        e2e_wr = (
+            None
+            if norm_wall is None
+            else med((w + norm_wall) / z[0] for w, z in zip(walls, z_runs, strict=True))
+        )
         print(
             f"  {th:>9.2f} {med(walls):>8.1f} {med(cpus):>8.1f} {p:>9.3f} {r:>7.3f} {med(wr):>9.1f}x {med(cr):>8.1f}x"
             + (f" {min(wr):>8.1f}x-{max(wr):.1f}x" if pairs > 1 else "")
-            + (
-                f" {med((c + norm_s) / z[1] for c, z in zip(cpus, z_runs, strict=True)):>36.1f}x"
-                if norm_s is not None
-                else ""
-            )
-            + (
-                f" {med((w + norm_wall) / z[0] for w, z in zip(walls, z_runs, strict=True)):>18.1f}x"
-                if norm_wall is not None
-                else ""
-            )
+            + (f" {e2e_cr:>36.1f}x" if e2e_cr is not None else "")
+            + (f" {e2e_wr:>18.1f}x" if e2e_wr is not None else "")
         )
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         if best is None or f1 > best[0]:
             best = (f1, th, med(wr), med(cr), p, r)
         rows.append((r, med(wr), med(cr), th))
-        if norm_s is not None and norm_wall is not None:
-            e2e_rows.append(
-                (
-                    r,
-                    med((w + norm_wall) / z[0] for w, z in zip(walls, z_runs, strict=True)),
-                    med((c + norm_s) / z[1] for c, z in zip(cpus, z_runs, strict=True)),
-                    th,
-                )
-            )
+        if e2e_cr is not None and e2e_wr is not None:
+            e2e_rows.append((r, e2e_wr, e2e_cr, th))
         if same_runs:
             same_rows.append(
                 (
