@@ -31,6 +31,7 @@ import yaml
 
 from zhijian.analysis.calendar import day_info, is_working_time, next_working_time, working_minutes_between
 from zhijian.errors import ZhijianError
+from zhijian.storable import storable_text
 
 ADVICE_FILE = Path(__file__).with_name("precheck_advice.yaml")
 WEEKDAY_ZH = "一二三四五六日"
@@ -173,7 +174,7 @@ class Prechecker:
     def check(
         self, text: str, group_ids: list[str] | None = None, send_at: dt.datetime | None = None
     ) -> dict:
-        text = (text or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+        text = storable_text(text).strip()
         if not text:
             raise PrecheckError("请输入要检查的消息内容", "empty draft")
         if len(text) > MAX_TEXT:

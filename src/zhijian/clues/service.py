@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from zhijian.clues import receipts
 from zhijian.clues.images import sanitize
 from zhijian.errors import ZhijianError
+from zhijian.storable import storable_text
 from zhijian.store import audit
 from zhijian.store.models import Account, App, Clue, ClueAttachment, ClueMessage, Finding, Group, Unit
 
@@ -58,7 +59,7 @@ def today() -> dt.date:
 
 
 def _clean(v: str | None, limit: int) -> str:
-    v = (v or "").replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()  # no lone surrogates
+    v = storable_text(v).strip()
     return v[:limit]
 
 

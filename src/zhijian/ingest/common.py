@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from zhijian.errors import ImportFormatError
+from zhijian.storable import without_lone_surrogates
 
 #: Rows per record batch handed to the staging database (memory stays flat in file size).
 BATCH_ROWS = 50_000
@@ -344,12 +345,6 @@ def normalize_phone(s: str | None) -> str | None:
     if len(digits) == 13 and digits.startswith("861") and digits[3] in "3456789":
         return "+" + digits
     return digits
-
-
-def without_lone_surrogates(v: str) -> str:
-    """``v`` with each lone UTF-16 surrogate (what a JSON escape such as ``\\ud83d`` without its
-    partner decodes to: an emoji cut in half) replaced by U+FFFD; such a string cannot be stored."""
-    return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _repaired_values(values: tuple) -> tuple[list, int]:

@@ -24,9 +24,9 @@ from zhijian.ingest.common import (
     json_text_sql,
     py_strip_sql,
     sql_str,
-    without_lone_surrogates,
 )
 from zhijian.ingest.wechat import _load_json
+from zhijian.storable import without_lone_surrogates
 
 SYSTEM_SUBTYPES = {
     "channel_join",

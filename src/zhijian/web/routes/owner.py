@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
 
+from zhijian.storable import storable_text
 from zhijian.store import audit
 from zhijian.store.models import Group, Person
 from zhijian.web.auth import Principal, object_clause
@@ -116,8 +117,8 @@ def _write_memberships(ws, gid: str, owner_id: str, person_ids: list[str]) -> No
 
 # ── registration, renewal, dissolution ────────────────────────────────────────────────────────
 def _s(v: str | None) -> str | None:
-    """No NUL, no lone surrogates (neither SQLite nor PostgreSQL stores them)."""
-    return None if v is None else v.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    """No NUL, lone surrogates as U+FFFD (neither SQLite nor PostgreSQL stores them; zhijian.storable)."""
+    return None if v is None else storable_text(v)
 
 
 class _Clean(BaseModel):
