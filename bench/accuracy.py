@@ -10,7 +10,9 @@ through the same engine path as the analysis (``classify`` on a DuckDB memtable)
 
 Lines added after the rules were written carry ``"added": "<date><batch>"``; ``--added`` measures only
 those (the held-out figure of that batch, before any rule was tuned on it, is in the issue 9 notes);
-``--by-batch`` adds the exact-match figure of every batch (lines without ``added`` form batch "-").
+``--by-batch`` adds the exact-match figure of every batch (lines without ``added`` form batch "-");
+``--proposals`` measures against the gold with the relabels a consistency pass proposed
+(``tests/data/labels_relabel_proposals.jsonl``, under ``tests/data/LABELLING.md``) applied.
 """
 
 from __future__ import annotations
@@ -86,8 +88,30 @@ def evaluate(rows: list[dict], workspace: Path | None = None) -> dict:
     }
 
 
-def load_rows(path: Path, origin: str | None = None, added: str | None = None) -> list[dict]:
+PROPOSALS = ROOT / "tests" / "data" / "labels_relabel_proposals.jsonl"
+
+
+def with_proposals(rows: list[dict], path: Path) -> list[dict]:
+    """``rows`` (of ``labels_eval.jsonl`` or ``labels_heldout.jsonl``, named by ``path``) with the relabels
+    proposed in ``labels_relabel_proposals.jsonl`` applied: the gold as ``tests/data/LABELLING.md`` reads it."""
+    which = (
+        "eval"
+        if path.name == "labels_eval.jsonl"
+        else "heldout"
+        if path.name == "labels_heldout.jsonl"
+        else None
+    )
+    props = [json.loads(x) for x in PROPOSALS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    new = {p["text"]: p["proposed"] for p in props if p["file"] == which}
+    return [{**r, "labels": new[r["text"]]} if r["text"] in new else r for r in rows]
+
+
+def load_rows(
+    path: Path, origin: str | None = None, added: str | None = None, proposals: bool = False
+) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if proposals:
+        rows = with_proposals(rows, path)
     if origin:
         rows = [r for r in rows if r.get("origin", "verbatim") == origin]
     if added:
@@ -103,8 +127,13 @@ def main() -> None:
     ap.add_argument("--added", default=None, help="only lines of this batch (their 'added' field)")
     ap.add_argument("--by-batch", action="store_true", help="exact label-set match per 'added' batch")
     ap.add_argument("--errors", action="store_true", help="print every wrong line")
+    ap.add_argument(
+        "--proposals",
+        action="store_true",
+        help="apply the relabels of tests/data/labels_relabel_proposals.jsonl (LABELLING.md) first",
+    )
     a = ap.parse_args()
-    rows = load_rows(a.data, a.origin, a.added)
+    rows = load_rows(a.data, a.origin, a.added, a.proposals)
     res = evaluate(rows, a.workspace)
     labs = res["labels"]
     print(f"lines: {res['n']}   exact label-set match: {res['exact_match']:.3f}")
