@@ -94,13 +94,7 @@ PROPOSALS = ROOT / "tests" / "data" / "labels_relabel_proposals.jsonl"
 def with_proposals(rows: list[dict], path: Path) -> list[dict]:
     """``rows`` (of ``labels_eval.jsonl`` or ``labels_heldout.jsonl``, named by ``path``) with the relabels
     proposed in ``labels_relabel_proposals.jsonl`` applied: the gold as ``tests/data/LABELLING.md`` reads it."""
-    which = (
-        "eval"
-        if path.name == "labels_eval.jsonl"
-        else "heldout"
-        if path.name == "labels_heldout.jsonl"
-        else None
-    )
+    which = {"labels_eval.jsonl": "eval", "labels_heldout.jsonl": "heldout"}.get(path.name)
     props = [json.loads(x) for x in PROPOSALS.read_text(encoding="utf-8").splitlines() if x.strip()]
     new = {p["text"]: p["proposed"] for p in props if p["file"] == which}
     return [{**r, "labels": new[r["text"]]} if r["text"] in new else r for r in rows]
