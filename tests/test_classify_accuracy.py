@@ -16,7 +16,7 @@ DATA = ROOT / "tests" / "data" / "labels_eval.jsonl"
 HELDOUT = ROOT / "tests" / "data" / "labels_heldout.jsonl"
 sys.path.insert(0, str(ROOT / "bench"))
 
-from accuracy import evaluate, load_rows  # noqa: E402
+from accuracy import PROPOSALS, evaluate, load_rows, with_proposals  # noqa: E402
 
 PRECISION_GOAL, RECALL_GOAL = 0.95, 0.90
 
@@ -159,3 +159,27 @@ def test_second_annotator_lines_are_heldout_lines():
     known = set(label_ids())
     assert all(r["labels"] and set(r["labels"]) <= known for r in second)
     assert all("normal" not in r["labels"] or r["labels"] == ["normal"] for r in second)
+
+
+def test_relabel_proposals_name_gold_lines():
+    """labels_relabel_proposals.jsonl (tests/data/LABELLING.md; bench/accuracy.py --proposals) proposes a new
+    label set for lines of the two gold files: each names a line that is there with the labels it says the
+    gold has, proposes labels of the taxonomy that differ from them, and gives its reason."""
+    from zhijian.rules.taxonomy import label_ids
+
+    known = set(label_ids())
+    props = [json.loads(x) for x in PROPOSALS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assert len(props) >= 100 and len({(p["file"], p["text"]) for p in props}) == len(props)
+    for path in (DATA, HELDOUT):
+        which = "eval" if path == DATA else "heldout"
+        gold = {r["text"]: r["labels"] for r in load_rows(path)}
+        mine = [p for p in props if p["file"] == which]
+        assert mine
+        for p in mine:
+            assert p["text"] in gold and sorted(gold[p["text"]]) == sorted(p["gold"]), p["text"]
+            assert p["proposed"] and set(p["proposed"]) <= known and set(p["proposed"]) != set(p["gold"])
+            assert "normal" not in p["proposed"] or p["proposed"] == ["normal"]
+            assert p["why"].strip()
+        applied = {r["text"]: r["labels"] for r in with_proposals(load_rows(path), path)}
+        assert sum(applied[t] != gold[t] for t in gold) == len(mine)
+    assert {p["file"] for p in props} == {"eval", "heldout"}
