@@ -12,11 +12,18 @@ def without_lone_surrogates(v: str) -> str:
     return v.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def storable_text(v: str | None) -> str:
-    """``v`` (None as '') without NUL characters and with lone surrogates replaced by U+FFFD."""
-    v = (v or "").replace("\x00", "")
+def repaired(v: str) -> str | None:
+    """``v`` with its lone surrogates replaced by U+FFFD, or None when it has none (the common case,
+    found by one UTF-8 encode: only a surrogate makes it fail)."""
     try:
         v.encode("utf-8")
     except UnicodeEncodeError:
         return without_lone_surrogates(v)
-    return v
+    return None
+
+
+def storable_text(v: str | None) -> str:
+    """``v`` (None as '') without NUL characters and with lone surrogates replaced by U+FFFD."""
+    v = (v or "").replace("\x00", "")
+    r = repaired(v)
+    return v if r is None else r

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from zhijian.errors import ImportFormatError
-from zhijian.storable import without_lone_surrogates
+from zhijian.storable import repaired
 
 #: Rows per record batch handed to the staging database (memory stays flat in file size).
 BATCH_ROWS = 50_000
@@ -348,15 +348,13 @@ def normalize_phone(s: str | None) -> str | None:
 
 
 def _repaired_values(values: tuple) -> tuple[list, int]:
-    """A column of strings (or lists of strings) with :func:`without_lone_surrogates` applied where
-    a value cannot be encoded as UTF-8, and how many values were repaired."""
+    """A column of strings (or lists of strings) with lone surrogates replaced (:func:`repaired`),
+    and how many values were repaired."""
     out, k = [], 0
     for v in values:
         if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                v, k = without_lone_surrogates(v), k + 1
+            if (r := repaired(v)) is not None:
+                v, k = r, k + 1
         elif isinstance(v, list | tuple):
             fixed, j = _repaired_values(tuple(v))
             v, k = (fixed, k + 1) if j else (v, k)
@@ -420,20 +418,16 @@ class RawSink:
         self._rows = []
         n = len(rows)
         cols = list(zip(*rows, strict=True))
-        repaired = 0
+        n_repaired = 0
         try:
             arrays = self._arrays(cols, n)
         except UnicodeEncodeError:  # a lone surrogate (a JSON escape of half an emoji): repaired, counted
             for i, c in enumerate(cols):  # (only strings and lists of them are touched)
                 cols[i], k = _repaired_values(c)
-                repaired += k
+                n_repaired += k
             arrays = self._arrays(cols, n)
         self._done += n
-        table = pa.Table.from_arrays(arrays, schema=RAW)
-        if repaired:
-            self._emit(table, repaired=repaired)
-        else:
-            self._emit(table)
+        self._emit(pa.Table.from_arrays(arrays, schema=RAW), repaired=n_repaired)
 
     def _arrays(self, cols: list, n: int) -> list:
         f = RAW.field

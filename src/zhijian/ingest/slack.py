@@ -26,7 +26,7 @@ from zhijian.ingest.common import (
     sql_str,
 )
 from zhijian.ingest.wechat import _load_json
-from zhijian.storable import without_lone_surrogates
+from zhijian.storable import repaired
 
 SYSTEM_SUBTYPES = {
     "channel_join",
@@ -98,12 +98,10 @@ def _repaired(run, names: dict[str, Any]) -> dict[str, Any]:
     replaced, as common.RawSink replaces them in messages, and counted in ``run.repaired``."""
 
     def fix(v: str) -> str:
-        try:
-            v.encode("utf-8")
+        if (r := repaired(v)) is None:
             return v
-        except UnicodeEncodeError:
-            run.repaired += 1
-            return without_lone_surrogates(v)
+        run.repaired += 1
+        return r
 
     return {k: tuple(map(fix, v)) if isinstance(v, tuple) else fix(v) for k, v in names.items()}
 
